@@ -1,0 +1,213 @@
+"""``Spec``: the loaded OpenAPI document, frozen, with what the rest of the kit needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import referencing
+
+from ._freeze import thaw
+
+__all__ = ["Parameter", "SecurityScheme", "Spec"]
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """One request parameter of a task, with its limits, as the document states them.
+
+    ``path`` is dotted (``"settings.temperature"``); ``None`` means the document sets no
+    such limit. Nothing here is hard-coded: every field is read from the loaded schema.
+    """
+
+    path: str
+    schema: Mapping[str, Any] = field(repr=False)
+    required: bool = False
+
+    def _get(self, key: str) -> Any:
+        return self.schema.get(key)
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit(".", 1)[-1]
+
+    @property
+    def title(self) -> str | None:
+        return self._get("title")
+
+    @property
+    def description(self) -> str | None:
+        return self._get("description")
+
+    @property
+    def type(self) -> str | tuple[str, ...] | None:
+        return self._get("type")
+
+    @property
+    def default(self) -> Any:
+        return thaw(self._get("default"))
+
+    @property
+    def has_default(self) -> bool:
+        return "default" in self.schema
+
+    @property
+    def minimum(self) -> int | float | None:
+        return self._get("minimum")
+
+    @property
+    def maximum(self) -> int | float | None:
+        return self._get("maximum")
+
+    @property
+    def multiple_of(self) -> int | float | None:
+        return self._get("multipleOf")
+
+    @property
+    def min_length(self) -> int | None:
+        return self._get("minLength")
+
+    @property
+    def max_length(self) -> int | None:
+        return self._get("maxLength")
+
+    @property
+    def min_items(self) -> int | None:
+        return self._get("minItems")
+
+    @property
+    def max_items(self) -> int | None:
+        return self._get("maxItems")
+
+    @property
+    def format(self) -> str | None:
+        return self._get("format")
+
+    @property
+    def const(self) -> Any:
+        return thaw(self._get("const"))
+
+    @property
+    def enum(self) -> tuple[Any, ...] | None:
+        """Allowed values, from ``enum`` or from a ``oneOf``/``anyOf`` of ``const``s."""
+        if "enum" in self.schema:
+            return tuple(thaw(self.schema["enum"]))
+        for key in ("oneOf", "anyOf"):
+            branches = self.schema.get(key)
+            if branches and all(isinstance(b, Mapping) and "const" in b for b in branches):
+                return tuple(thaw(b["const"]) for b in branches)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityScheme:
+    """The document's security scheme (``components.securitySchemes``)."""
+
+    name: str
+    type: str
+    scheme: str | None
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
+class Spec:
+    """A loaded, validated Runware OpenAPI document. Immutable; compare by identity.
+
+    Build one with :func:`openapi.load`. Every mapping here is read-only; use
+    :meth:`to_dict` for a mutable copy of the whole document.
+    """
+
+    source: str
+    document: Mapping[str, Any] = field(repr=False)
+    protocol: Mapping[str, Any] = field(repr=False)
+    title: str
+    version: str
+    metadata: Mapping[str, Any] = field(repr=False)
+    server_url: str
+    operation_path: str
+    operation_id: str | None
+    model_ids: tuple[str, ...]
+    request_schema: Mapping[str, Any] = field(repr=False)
+    task_schemas: Mapping[str, Mapping[str, Any]] = field(repr=False)
+    error_schema: Mapping[str, Any] = field(repr=False)
+    status_codes: tuple[int, ...]
+    security_scheme: SecurityScheme | None
+    registry: referencing.Registry[Any] = field(repr=False)
+    document_uri: str = field(repr=False)
+    protocol_uri: str = field(repr=False)
+
+    @property
+    def model_id(self) -> str:
+        """The model identifier (AIR) the document fixes, e.g. ``"alibaba:qwen@3.5-397b"``."""
+        return self.model_ids[0]
+
+    @property
+    def inference_task_type(self) -> str:
+        """The taskType of the document's inference task (e.g. ``"textInference"``)."""
+        return next(iter(self.inference_task_types))
+
+    @property
+    def inference_task_types(self) -> tuple[str, ...]:
+        return tuple(t for t in self.task_schemas if t not in _UTILITY_TASKS)
+
+    def task_schema(self, task_type: str) -> Mapping[str, Any]:
+        """The request schema for one ``taskType``; raises ``KeyError`` naming the known ones."""
+        try:
+            return self.task_schemas[task_type]
+        except KeyError:
+            known = ", ".join(sorted(self.task_schemas))
+            raise KeyError(f"no task type {task_type!r} in {self.source}; known: {known}") from None
+
+    def parameters(self, task_type: str | None = None) -> tuple[Parameter, ...]:
+        """Every parameter of a task, nested objects flattened to dotted paths."""
+        schema = self.task_schema(task_type or self.inference_task_type)
+        return tuple(_flatten(schema, prefix=""))
+
+    def parameter(self, path: str, *, task_type: str | None = None) -> Parameter:
+        """One parameter by dotted path (``"settings.temperature"``)."""
+        for param in self.parameters(task_type):
+            if param.path == path:
+                return param
+        raise KeyError(f"no parameter {path!r} in {self.source}")
+
+    @property
+    def settings(self) -> tuple[Parameter, ...]:
+        """The inference task's ``settings.*`` parameters (empty if it has none)."""
+        return tuple(p for p in self.parameters() if p.path.startswith("settings."))
+
+    @property
+    def defaults(self) -> Mapping[str, Any]:
+        """Dotted parameter path → documented default, for every parameter that has one."""
+        return {p.path: p.default for p in self.parameters() if p.has_default}
+
+    @property
+    def delivery_methods(self) -> tuple[str, ...]:
+        """Allowed ``deliveryMethod`` values, from the document (empty if it has none)."""
+        try:
+            enum = self.parameter("deliveryMethod").enum
+        except KeyError:
+            return ()
+        return tuple(enum or ())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A fresh, mutable deep copy of the vendor document."""
+        result: dict[str, Any] = thaw(self.document)
+        return result
+
+
+_UTILITY_TASKS = frozenset({"authentication", "getResponse", "ping"})
+
+
+def _flatten(schema: Mapping[str, Any], *, prefix: str) -> list[Parameter]:
+    props = schema.get("properties") or {}
+    required = set(schema.get("required") or ())
+    found: list[Parameter] = []
+    for name, sub in props.items():
+        if not isinstance(sub, Mapping):
+            continue
+        path = f"{prefix}{name}"
+        found.append(Parameter(path=path, schema=sub, required=name in required))
+        if sub.get("type") == "object" and "properties" in sub:
+            found.extend(_flatten(sub, prefix=f"{path}."))
+    return found
