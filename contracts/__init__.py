@@ -1,0 +1,18 @@
+"""Contract checks for Runware text-inference payloads, driven by the OpenAPI document.
+
+>>> from contracts import check_request
+>>> [v.parameter for v in check_request([{"taskType": "textInference"}])]
+['model', 'messages', 'taskUUID']
+"""
+
+from ._request import check_request, validate_request
+from ._response import check_response
+from ._violation import ContractViolation, Violation
+
+__all__ = [
+    "ContractViolation",
+    "Violation",
+    "check_request",
+    "check_response",
+    "validate_request",
+]

@@ -1,0 +1,99 @@
+"""Pre-request checks: is this payload one the document allows?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openapi
+from openapi import Spec
+
+from ._engine import engine_for
+from ._json import JSONProblem, parse_json
+from ._messages import to_violation
+from ._schema._compile import RawError
+from ._violation import ContractViolation, Violation
+
+__all__ = ["check_request", "validate_request"]
+
+_AUTHENTICATION = "authentication"
+RAW_TYPES = (bytes, bytearray, memoryview, str)
+
+
+def check_request(payload: Any, *, spec: Spec | None = None) -> list[Violation]:
+    """Every way ``payload`` breaks the document's request contract (empty: it is valid).
+
+    Args:
+        payload: the request body — a list of task dicts, or raw JSON ``bytes``/``str``.
+            Raw JSON is parsed strictly: NaN/Infinity, invalid UTF-8, lone surrogates and
+            syntax errors are violations, not exceptions. Numbers are judged as the decimals
+            the JSON text wrote.
+        spec: the document to check against; the bundled one by default.
+
+    Returns:
+        Every :class:`Violation`, in body order. An ``authentication`` task may come first;
+        ``getResponse`` tasks are checked against the protocol supplement.
+
+    Example:
+        >>> check_request([{"taskType": "textInference"}])[0].code
+        'missingParameter'
+    """
+    spec = spec if spec is not None else openapi.load()
+    if isinstance(payload, RAW_TYPES):
+        try:
+            payload = parse_json(payload)
+        except JSONProblem as problem:
+            return [Violation(pointer="", parameter="", keyword="json",
+                              code="invalidRequestBody", message=problem.reason)]
+    engine = engine_for(spec)
+    errs: list[RawError] = []
+    engine.body(payload, (), errs)
+    violations = [_body_violation(raw) for raw in errs]
+    if not isinstance(payload, list | tuple):
+        return violations
+    tasks = engine.tasks
+    for index, task in enumerate(payload):
+        task_type = task.get("taskType") if isinstance(task, dict) else None
+        validate = tasks.get(task_type, engine.items) if isinstance(task_type, str) \
+            else engine.items
+        errs = []
+        validate(task, (index,), errs)
+        if task_type == _AUTHENTICATION and index:
+            violations.append(_late_authentication(index, task))
+        if errs:
+            uuid = task.get("taskUUID") if isinstance(task, dict) else None
+            kind = task_type if isinstance(task_type, str) else None
+            violations.extend(
+                to_violation(raw, root=(index,), task_index=index,
+                             task_uuid=uuid if isinstance(uuid, str) else None, task_type=kind)
+                for raw in errs)
+    return violations
+
+
+def validate_request(payload: Any, *, spec: Spec | None = None) -> None:
+    """Raise :class:`ContractViolation` listing every violation unless ``payload`` is valid.
+
+    Example:
+        >>> validate_request([])  # an empty array is valid by the document
+    """
+    violations = check_request(payload, spec=spec)
+    if violations:
+        raise ContractViolation(violations)
+
+
+def _body_violation(raw: RawError) -> Violation:
+    violation = to_violation(raw)
+    if raw[0] == "type":
+        message = (f"{violation.message} Runware takes a JSON array of task objects: wrap the "
+                   "task in [ ].")
+        return Violation(pointer=violation.pointer, parameter="", keyword="type",
+                         code="invalidRequestBody", message=message, value=violation.value)
+    return violation
+
+
+def _late_authentication(index: int, task: Any) -> Violation:
+    return Violation(
+        pointer=f"/{index}/taskType", parameter="taskType", keyword="taskOrder",
+        code="invalidParameter", task_index=index, task_type=_AUTHENTICATION, value=_AUTHENTICATION,
+        message=(f"An authentication task may only come first in the array; this one is at "
+                 f"index {index}. Move it to the front, or send the key as an "
+                 "'Authorization: Bearer' header instead."))
