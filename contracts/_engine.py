@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,19 +30,19 @@ class Engine:
     protocol: Mapping[str, Validate]  # response-side supplement, by $defs name
 
 
-_cache: weakref.WeakKeyDictionary[Spec, Engine] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+_KEY = "contracts.engine"
 
 
 def engine_for(spec: Spec) -> Engine:
     """The compiled validators for ``spec`` (compiled on first use, then shared)."""
-    engine = _cache.get(spec)
+    engine: Engine | None = spec.memo.get(_KEY)
     if engine is None:
         with _lock:
-            engine = _cache.get(spec)
+            engine = spec.memo.get(_KEY)
             if engine is None:
                 engine = _build(spec)
-                _cache[spec] = engine
+                spec.memo[_KEY] = engine
     return engine
 
 

@@ -16,10 +16,6 @@ from typing import Any
 
 __all__ = ["JSONProblem", "parse_json"]
 
-# A number literal with 16+ significant digits, or any exponent, could lose precision as a
-# float. Strings can match too; that only costs them the exact path.
-_NEEDS_EXACT = re.compile(rb"[0-9.]{16,}|[0-9][eE]")
-_NEEDS_EXACT_STR = re.compile(r"[0-9.]{16,}|[0-9][eE]")
 # A \uD800-\uDFFF escape may leave a lone surrogate, which no UTF-8 text can carry.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -39,6 +35,11 @@ def _constant(name: str) -> Any:
 
 
 def _exact_float(text: str) -> float | Decimal:
+    # Up to 15 characters hold at most 15 significant digits, which a double always
+    # round-trips; only longer literals or exponents (1e-999 underflows, 1e999 overflows)
+    # need the exact comparison.
+    if len(text) < 16 and "e" not in text and "E" not in text:
+        return float(text)
     value = float(text)
     if value - value == 0 and Decimal(repr(value)) == Decimal(text):
         return value
@@ -51,29 +52,33 @@ def _exact_int(text: str) -> int | Decimal:
     return int(text) if len(text) < 4000 else Decimal(text)
 
 
+_DECODER = json.JSONDecoder(parse_float=_exact_float, parse_constant=_constant)
+_BIG_INT_DECODER = json.JSONDecoder(parse_float=_exact_float, parse_int=_exact_int,
+                                    parse_constant=_constant)
+
+
 def parse_json(body: bytes | bytearray | memoryview | str) -> Any:
     """Parse one JSON text strictly; raise :class:`JSONProblem` with an actionable reason."""
     if isinstance(body, str):
         text = body
-        exact = _NEEDS_EXACT_STR.search(text) is not None
     else:
-        raw = bytes(body)
         try:
-            text = raw.decode("utf-8")
+            text = str(body, "utf-8")
         except UnicodeDecodeError as exc:
+            raw = bytes(body)
             raise JSONProblem(f"the body is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset "
                               f"{exc.start}); send UTF-8 encoded JSON",
                               position=exc.start) from exc
-        exact = _NEEDS_EXACT.search(raw) is not None
     if text.startswith("\ufeff"):
         raise JSONProblem("the body starts with a byte order mark; send JSON without a BOM",
                           position=0)
     try:
-        if exact:
-            value = json.loads(text, parse_float=_exact_float, parse_int=_exact_int,
-                               parse_constant=_constant)
-        else:
-            value = json.loads(text, parse_constant=_constant)
+        try:
+            value = _DECODER.decode(text)
+        except ValueError as exc:
+            if "digits" not in str(exc) or isinstance(exc, json.JSONDecodeError):
+                raise
+            value = _BIG_INT_DECODER.decode(text)  # an integer of over 4300 digits
     except json.JSONDecodeError as exc:
         if not text.strip():
             raise JSONProblem("the body is empty; send a JSON array of tasks",
@@ -87,7 +92,8 @@ def parse_json(body: bytes | bytearray | memoryview | str) -> Any:
         if isinstance(exc, JSONProblem):
             raise
         raise JSONProblem(f"the body is not valid JSON: {exc}") from exc
-    if _SURROGATE_ESCAPE.search(text):
+    # A one-character search is a memchr; most bodies hold no backslash at all.
+    if "\\" in text and _SURROGATE_ESCAPE.search(text):
         _refuse_lone_surrogates(value, "")
     return value
 

@@ -78,9 +78,7 @@ def parameter_name(path: Sequence[Any]) -> str:
 
 
 def _number(value: Any) -> str:
-    dec = as_decimal(value)
-    text = format(dec.normalize(), "f") if dec == dec.to_integral_value() else str(dec)
-    return text
+    return format(as_decimal(value).normalize(), "f")
 
 
 def describe(schema: Any) -> str:
@@ -173,64 +171,74 @@ def to_violation(raw: RawError, *, root: Sequence[Any] = (), task_index: int | N
                  task_uuid: str | None = None, task_type: str | None = None) -> Violation:
     """A :class:`Violation` for one raw error; ``root`` is the prefix that is not a parameter."""
     keyword, path, value, schema, detail = raw
-    param_path = path[len(root):]
-    param = parameter_name(param_path)
-    code, message = _explain(keyword, param or "the body", value, schema, detail)
-    if not param:
-        message = message[:1].upper() + message[1:]
-    return Violation(pointer=pointer_of(path), parameter=param, keyword=keyword, code=code,
-                     message=message, task_index=task_index, task_uuid=task_uuid,
-                     task_type=task_type, value=None if keyword == "required" else value)
+    param = parameter_name(path[len(root):])
+
+    def render() -> str:
+        message = _explain(keyword, param or "the body", value, schema, detail)
+        return message if param else message[:1].upper() + message[1:]
+
+    if keyword == "required":
+        value = None
+    elif keyword in ("additionalProperties", "unevaluatedProperties") and \
+            isinstance(value, Mapping):
+        value = value.get(detail)
+    return Violation(pointer=pointer_of(path), parameter=param, keyword=keyword,
+                     code=_CODES.get(keyword, "invalidParameter"), render=render,
+                     task_index=task_index, task_uuid=task_uuid, task_type=task_type, value=value)
 
 
-def _explain(keyword: str, param: str, value: Any, schema: Any,
-             detail: Any) -> tuple[str, str]:
+_CODES = {"required": "missingParameter", "dependentRequired": "missingParameter",
+          "additionalProperties": "unknownParameter", "unevaluatedProperties": "unknownParameter",
+          "false": "unknownParameter"}
+
+
+def _explain(keyword: str, param: str, value: Any, schema: Any, detail: Any) -> str:
     s: Mapping[str, Any] = schema if isinstance(schema, Mapping) else {}
     shown = show(value)
     expected = describe(s)
     if keyword == "type":
-        return "invalidParameter", (f"{param} must be {expected}, not {json_type(value)} "
+        return (f"{param} must be {expected}, not {json_type(value)} "
                                     f"({shown}).")
     if keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         side = "below the minimum" if "inimum" in keyword else "above the maximum"
         bound = _number(s[keyword])
         strict = " (the bound itself is excluded)" if keyword.startswith("exclusive") else ""
-        return "invalidParameter", (f"{param} is {shown}, {side} of {bound}{strict}. "
+        return (f"{param} is {shown}, {side} of {bound}{strict}. "
                                     f"Send {expected}.")
     if keyword == "multipleOf":
         step = s["multipleOf"]
-        return "invalidParameter", (f"{param} is {shown}, not a multiple of {_number(step)}."
+        return (f"{param} is {shown}, not a multiple of {_number(step)}."
                                     f"{_nearest_multiples(value, step)} Send {expected}.")
     if keyword == "minLength":
         length = len(value)
         what = "is empty" if length == 0 else f"is {length} characters long"
-        return "invalidParameter", (f"{param} {what}; it needs at least {s['minLength']} "
+        return (f"{param} {what}; it needs at least {s['minLength']} "
                                     f"character{'s' if s['minLength'] != 1 else ''}.")
     if keyword == "maxLength":
-        return "invalidParameter", (f"{param} is {len(value)} characters long, over the limit "
+        return (f"{param} is {len(value)} characters long, over the limit "
                                     f"of {s['maxLength']}; shorten it.")
     if keyword == "pattern":
-        return "invalidParameter", (f"{param} is {shown}, which does not match the pattern "
+        return (f"{param} is {shown}, which does not match the pattern "
                                     f"/{s['pattern']}/.")
     if keyword == "format":
         wanted = _FORMAT_NAMES.get(s.get("format", ""), f"a valid {s.get('format')}")
-        return "invalidParameter", f"{param} is {shown}, not {wanted}."
+        return f"{param} is {shown}, not {wanted}."
     if keyword == "minItems":
         what = "is empty" if len(value) == 0 else f"has {len(value)} items"
-        return "invalidParameter", (f"{param} {what}; it needs at least {s['minItems']} "
+        return (f"{param} {what}; it needs at least {s['minItems']} "
                                     f"item{'s' if s['minItems'] != 1 else ''}.")
     if keyword == "maxItems":
-        return "invalidParameter", (f"{param} has {len(value)} items, over the limit of "
+        return (f"{param} has {len(value)} items, over the limit of "
                                     f"{s['maxItems']}; send fewer.")
     if keyword == "uniqueItems":
-        return "invalidParameter", f"{param} holds duplicate items; each must be unique."
+        return f"{param} holds duplicate items; each must be unique."
     if keyword == "required":
         props = s.get("properties") or {}
         sub = props.get(detail, True)
         description = describe(sub)
         hint = f" It must be {description}." if description not in ("any value", "a value") \
             else ""
-        return "missingParameter", f"Missing required parameter {param}.{hint}"
+        return f"Missing required parameter {param}.{hint}"
     if keyword in ("additionalProperties", "unevaluatedProperties"):
         allowed = sorted(s.get("properties") or {})
         hint = _did_you_mean(detail, allowed)
@@ -238,35 +246,35 @@ def _explain(keyword: str, param: str, value: Any, schema: Any,
         if home:
             hint = f" It belongs under {home.rsplit('.', 1)[0]}: send it as {home}."
         listing = f" Allowed here: {', '.join(allowed)}." if allowed else ""
-        return "unknownParameter", (f"Unknown parameter {param}: the document does not allow "
+        return (f"Unknown parameter {param}: the document does not allow "
                                     f"it here.{hint}{listing}")
     if keyword == "const":
-        return "invalidParameter", f"{param} must be {show(s['const'])}, not {shown}."
+        return f"{param} must be {show(s['const'])}, not {shown}."
     if keyword in ("enum", "oneOf") and _choices(s) is not None:
         choices = [str(c) for c in _choices(s) or () if isinstance(c, str)]
         allowed_text = ", ".join(show(c) for c in _choices(s) or ())
-        return "invalidParameter", (f"{param} is {shown}; allowed values are {allowed_text}."
+        return (f"{param} is {shown}; allowed values are {allowed_text}."
                                     f"{_did_you_mean(value, choices)}")
     if keyword == "anyOf":
         forms = "; ".join(describe(b) for b in s.get("anyOf", ()))
-        return "invalidParameter", (f"{param} is {shown}, which matches none of the allowed "
+        return (f"{param} is {shown}, which matches none of the allowed "
                                     f"forms: {forms}.")
     if keyword == "oneOf":
         matched = detail[0] if isinstance(detail, tuple) else None
         count = f"{matched} of them" if matched else "none of them"
         forms = "; ".join(describe(b) for b in s.get("oneOf", ()))
-        return "invalidParameter", (f"{param} is {shown}; it must match exactly one of "
+        return (f"{param} is {shown}; it must match exactly one of "
                                     f"these forms and matches {count}: {forms}.")
     if keyword == "dependentRequired":
-        return "missingParameter", (f"Missing parameter {param}: it is required when "
+        return (f"Missing parameter {param}: it is required when "
                                     f"{detail} is sent.")
     if keyword == "not":
-        return "invalidParameter", f"{param} is {shown}, a value the document excludes."
+        return f"{param} is {shown}, a value the document excludes."
     if keyword == "false":
-        return "unknownParameter", f"{param} is not allowed here."
+        return f"{param} is not allowed here."
     if keyword in ("contains", "maxContains"):
-        return "invalidParameter", f"{param} does not hold the items the document requires."
+        return f"{param} does not hold the items the document requires."
     if keyword in ("minProperties", "maxProperties", "propertyNames"):
-        return "invalidParameter", f"{param} breaks the document's {keyword} rule."
+        return f"{param} breaks the document's {keyword} rule."
     reason = f": {detail}" if isinstance(detail, str) else "."
-    return "invalidParameter", f"{param} breaks the document's {keyword} rule{reason}"
+    return f"{param} breaks the document's {keyword} rule{reason}"

@@ -38,7 +38,7 @@ def check_request(payload: Any, *, spec: Spec | None = None) -> list[Violation]:
         'missingParameter'
     """
     spec = spec if spec is not None else openapi.load()
-    if isinstance(payload, RAW_TYPES):
+    if payload.__class__ is not list and isinstance(payload, RAW_TYPES):
         try:
             payload = parse_json(payload)
         except JSONProblem as problem:
@@ -47,14 +47,18 @@ def check_request(payload: Any, *, spec: Spec | None = None) -> list[Violation]:
     engine = engine_for(spec)
     errs: list[RawError] = []
     engine.body(payload, (), errs)
-    violations = [_body_violation(raw) for raw in errs]
+    violations = [_body_violation(raw) for raw in errs] if errs else []
     if not isinstance(payload, list | tuple):
         return violations
-    tasks = engine.tasks
+    tasks, items = engine.tasks, engine.items
     for index, task in enumerate(payload):
-        task_type = task.get("taskType") if isinstance(task, dict) else None
-        validate = tasks.get(task_type, engine.items) if isinstance(task_type, str) \
-            else engine.items
+        # The hot path: one dict lookup picks the task's compiled validator.
+        validate = items
+        task_type = None
+        if isinstance(task, dict):
+            task_type = task.get("taskType")
+            if task_type.__class__ is str:
+                validate = tasks.get(task_type, items)
         errs = []
         validate(task, (index,), errs)
         if task_type == _AUTHENTICATION and index:

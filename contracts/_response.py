@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import openapi
@@ -80,7 +79,7 @@ def check_response(body: Any, *, request: Any = None, spec: Spec | None = None) 
 def _run(validate: Any, value: Any, root: tuple[Any, ...]) -> list[Violation]:
     errs: list[RawError] = []
     validate(value, root, errs)
-    return [replace(to_violation(raw), code="invalidResponse") for raw in errs]
+    return [to_violation(raw).replace(code="invalidResponse") for raw in errs]
 
 
 def _violation(pointer: str, parameter: str, keyword: str, message: str) -> Violation:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from openapi import KitError
 
 __all__ = ["ContractViolation", "Violation"]
 
+_FIELDS = ("pointer", "parameter", "keyword", "code", "message", "task_index", "task_uuid",
+           "task_type")
 
-@dataclass(frozen=True, slots=True)
+
 class Violation:
-    """One rule of the contract that a payload breaks.
+    """One rule of the contract that a payload breaks. Immutable.
 
     Attributes:
         pointer: JSON pointer (RFC 6901) to the offending value in the whole body; for a
@@ -24,22 +25,80 @@ class Violation:
             ``"json"`` for a body that is not JSON and ``"taskOrder"`` for protocol rules.
         code: Runware-style error code (``invalidParameter``, ``missingParameter``,
             ``unknownParameter``, ``invalidRequestBody``).
-        message: what is wrong, with the value, the limit and the fix.
+        message: what is wrong, with the value, the limit and the fix. Written on first
+            access: a check that only needs the verdict does not pay for prose.
         task_index: index of the task in the request array (``None`` for the body).
         task_uuid: the task's ``taskUUID`` when it has a readable one.
         task_type: the task's ``taskType`` when it has one.
-        value: the offending value (absent for a missing parameter).
+        value: the offending value (``None`` for a missing parameter).
     """
 
+    __slots__ = ("_message", "_render", "code", "keyword", "parameter", "pointer", "task_index",
+                 "task_type", "task_uuid", "value")
+
+    _message: str | None
+    _render: Callable[[], str] | None
     pointer: str
     parameter: str
     keyword: str
     code: str
-    message: str
-    task_index: int | None = None
-    task_uuid: str | None = None
-    task_type: str | None = None
-    value: Any = field(default=None, compare=False)
+    task_index: int | None
+    task_uuid: str | None
+    task_type: str | None
+    value: Any
+
+    def __init__(self, *, pointer: str, parameter: str, keyword: str, code: str,
+                 message: str | None = None, task_index: int | None = None,
+                 task_uuid: str | None = None, task_type: str | None = None, value: Any = None,
+                 render: Callable[[], str] | None = None) -> None:
+        if message is None and render is None:
+            raise TypeError("Violation needs a message or a render callable")
+        put = object.__setattr__
+        put(self, "pointer", pointer)
+        put(self, "parameter", parameter)
+        put(self, "keyword", keyword)
+        put(self, "code", code)
+        put(self, "_message", message)
+        put(self, "_render", render)
+        put(self, "task_index", task_index)
+        put(self, "task_uuid", task_uuid)
+        put(self, "task_type", task_type)
+        put(self, "value", value)
+
+    @property
+    def message(self) -> str:
+        message: str | None = self._message
+        if message is None:
+            assert self._render is not None
+            message = self._render()
+            object.__setattr__(self, "_message", message)
+            object.__setattr__(self, "_render", None)
+        return message
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Violation is immutable; use .replace({name}=...)")
+
+    def replace(self, **changes: Any) -> Violation:
+        """A copy with some fields changed."""
+        fields: dict[str, Any] = {name: getattr(self, name) for name in _FIELDS}
+        fields["value"] = self.value
+        fields.update(changes)
+        return Violation(**fields)
+
+    def _key(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Violation):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
+        return f"Violation({shown}, value={self.value!r})"
 
     def to_error(self) -> dict[str, Any]:
         """This violation as one item of the document's ``ErrorResponse.errors``."""

@@ -13,6 +13,7 @@ import referencing.exceptions
 import referencing.jsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from referencing._core import Resolver
 
 from ._errors import SpecError
 from ._freeze import freeze
@@ -237,7 +238,7 @@ def _check_schemas(doc: dict[str, Any], origin: str) -> None:
                             kind="invalid-schema", pointer=pointer + inner, source=origin) from exc
 
 
-def _request_schema(operation: dict[str, Any], resolver: referencing.Resolver[Any],
+def _request_schema(operation: dict[str, Any], resolver: Resolver[Any],
                     op_pointer: str, origin: str) -> dict[str, Any]:
     content = (operation.get("requestBody") or {}).get("content") or {}
     media = content.get("application/json")
@@ -253,7 +254,7 @@ def _request_schema(operation: dict[str, Any], resolver: referencing.Resolver[An
     return schema
 
 
-def _branches(items: dict[str, Any], resolver: referencing.Resolver[Any]) -> list[dict[str, Any]]:
+def _branches(items: dict[str, Any], resolver: Resolver[Any]) -> list[dict[str, Any]]:
     for key in ("oneOf", "anyOf"):
         if key in items and "properties" not in items:
             found = []
@@ -276,7 +277,7 @@ def _const(schema: dict[str, Any], name: str) -> Any:
     return None
 
 
-def _model_ids(items: dict[str, Any], resolver: referencing.Resolver[Any]) -> tuple[str, ...]:
+def _model_ids(items: dict[str, Any], resolver: Resolver[Any]) -> tuple[str, ...]:
     ids: list[str] = []
     for branch in _branches(items, resolver):
         prop = (branch.get("properties") or {}).get("model")
@@ -289,7 +290,7 @@ def _model_ids(items: dict[str, Any], resolver: referencing.Resolver[Any]) -> tu
 
 
 def _error_schema(responses: dict[str, Any], schemas: dict[str, Any],
-                  resolver: referencing.Resolver[Any]) -> dict[str, Any]:
+                  resolver: Resolver[Any]) -> dict[str, Any]:
     for code in sorted(responses):
         if str(code).startswith("4"):
             schema = (((responses[code] or {}).get("content") or {})
@@ -307,5 +308,6 @@ def _security(doc: dict[str, Any]) -> SecurityScheme | None:
     for name, scheme in schemes.items():
         if isinstance(scheme, dict):
             return SecurityScheme(name=name, type=str(scheme.get("type", "")),
-                                  scheme=scheme.get("scheme"), description=scheme.get("description"))
+                                  scheme=scheme.get("scheme"),
+                                  description=scheme.get("description"))
     return None

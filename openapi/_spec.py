@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import referencing
 
@@ -34,15 +34,15 @@ class Parameter:
 
     @property
     def title(self) -> str | None:
-        return self._get("title")
+        return cast('str | None', self._get("title"))
 
     @property
     def description(self) -> str | None:
-        return self._get("description")
+        return cast('str | None', self._get("description"))
 
     @property
     def type(self) -> str | tuple[str, ...] | None:
-        return self._get("type")
+        return cast('str | tuple[str, ...] | None', self._get("type"))
 
     @property
     def default(self) -> Any:
@@ -54,35 +54,35 @@ class Parameter:
 
     @property
     def minimum(self) -> int | float | None:
-        return self._get("minimum")
+        return cast('int | float | None', self._get("minimum"))
 
     @property
     def maximum(self) -> int | float | None:
-        return self._get("maximum")
+        return cast('int | float | None', self._get("maximum"))
 
     @property
     def multiple_of(self) -> int | float | None:
-        return self._get("multipleOf")
+        return cast('int | float | None', self._get("multipleOf"))
 
     @property
     def min_length(self) -> int | None:
-        return self._get("minLength")
+        return cast('int | None', self._get("minLength"))
 
     @property
     def max_length(self) -> int | None:
-        return self._get("maxLength")
+        return cast('int | None', self._get("maxLength"))
 
     @property
     def min_items(self) -> int | None:
-        return self._get("minItems")
+        return cast('int | None', self._get("minItems"))
 
     @property
     def max_items(self) -> int | None:
-        return self._get("maxItems")
+        return cast('int | None', self._get("maxItems"))
 
     @property
     def format(self) -> str | None:
-        return self._get("format")
+        return cast('str | None', self._get("format"))
 
     @property
     def const(self) -> Any:
@@ -136,6 +136,9 @@ class Spec:
     registry: referencing.Registry[Any] = field(repr=False)
     document_uri: str = field(repr=False)
     protocol_uri: str = field(repr=False)
+    # Derived data other layers memoize per document (compiled validators, strategies);
+    # never part of the document itself, so it stays out of equality and repr.
+    memo: dict[str, Any] = field(init=False, default_factory=dict, repr=False, compare=False)
 
     @property
     def model_id(self) -> str:

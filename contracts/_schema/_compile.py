@@ -28,7 +28,9 @@ from decimal import Decimal
 from typing import Any
 
 import referencing
+import referencing.jsonschema
 import regress
+from referencing._core import Resolver
 
 from . import _numbers
 from ._equality import json_equal, json_unique
@@ -51,13 +53,15 @@ _ANNOTATIONS = frozenset({
 _FALLBACK = frozenset({"unevaluatedProperties", "unevaluatedItems", "$dynamicRef",
                        "$recursiveRef"})
 
+# Exact-class tests first: they cost a comparison, isinstance() costs a call.
 _TYPE_TESTS = {
-    "object": "isinstance({v}, dict)",
-    "array": "isinstance({v}, (list, tuple))",
-    "string": "isinstance({v}, str)",
+    "object": "({v}.__class__ is dict or isinstance({v}, dict))",
+    "array": "({v}.__class__ is list or isinstance({v}, (list, tuple)))",
+    "string": "({v}.__class__ is str or isinstance({v}, str))",
     "boolean": "({v} is True or {v} is False)",
     "null": "{v} is None",
-    "number": "({v}.__class__ is int or ({v}.__class__ is float and {v} - {v} == 0) or _isnum({v}))",
+    "number": "({v}.__class__ is int or ({v}.__class__ is float and {v} - {v} == 0)"
+              " or _isnum({v}))",
     "integer": "({v}.__class__ is int or _isint({v}))",
 }
 _NUMERIC = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
@@ -66,6 +70,11 @@ _ARRAY = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contai
 _OBJECT = ("properties", "required", "additionalProperties", "patternProperties",
            "propertyNames", "minProperties", "maxProperties", "dependentRequired",
            "dependentSchemas")
+
+
+def _widen(types: Sequence[str] | frozenset[str]) -> frozenset[str]:
+    """Types a value of these types also has: every integer is a number."""
+    return frozenset(types) | ({"number"} if "integer" in types else frozenset())
 
 
 class _Path:
@@ -95,7 +104,7 @@ class SchemaCompiler:
     """
 
     def __init__(self, registry: referencing.Registry[Any], *,
-                 fallback: Callable[[Any, referencing.Resolver[Any]], Validate] | None = None
+                 fallback: Callable[[Any, Resolver[Any]], Validate] | None = None
                  ) -> None:
         self._registry = registry
         self._fallback = fallback
@@ -136,7 +145,7 @@ class SchemaCompiler:
             source = self._pending.pop()
             exec(compile(source, "<runware-contract-kit schema>", "exec"), self._ns)
 
-    def _function(self, schema: Any, resolver: referencing.Resolver[Any], *,
+    def _function(self, schema: Any, resolver: Resolver[Any], *,
                   scoped: bool = False) -> str:
         key = (id(schema), str(getattr(resolver, "_base_uri", "")))
         if key in self._functions:
@@ -151,9 +160,14 @@ class SchemaCompiler:
 
     # -- emission -------------------------------------------------------------------------
 
-    def _emit(self, schema: Any, resolver: referencing.Resolver[Any], v: str, path: _Path,
-              errs: str, ind: int, *, scoped: bool = False) -> list[str]:
-        """Source lines checking ``v`` against ``schema``; ``scoped``: its $id already applied."""
+    def _emit(self, schema: Any, resolver: Resolver[Any], v: str, path: _Path,
+              errs: str, ind: int, *, scoped: bool = False,
+              known: frozenset[str] = frozenset()) -> list[str]:
+        """Source lines checking ``v`` against ``schema``.
+
+        ``scoped``: the schema's ``$id`` is already applied to ``resolver``; ``known``: the
+        JSON types ``v`` is already known to have (so their tests are not repeated).
+        """
         pad = "    " * ind
         if schema is True or (isinstance(schema, Mapping) and not schema):
             return []
@@ -180,14 +194,17 @@ class SchemaCompiler:
             "object": [k for k in _OBJECT if k in schema],
         }
         type_names = [types] if isinstance(types, str) else list(types or [])
-        if types is not None:
+        if types is not None and not (known and all(
+                t in type_names or (t == "integer" and "number" in type_names) for t in known)):
             test = " or ".join(_TYPE_TESTS[t].format(v=v) for t in type_names)
             out.append(f"{pad}if not ({test}):")
             out.append(f"{pad}    {errs}.append(('type', {path.code()}, {v}, {s}, None))")
             out.append(f"{pad}else:")
             inner = ind + 1
+            known = frozenset(type_names)
         else:
             inner = ind
+            types = None
         ipad = "    " * inner
         body: list[str] = []
         for group, keywords in groups.items():
@@ -195,19 +212,19 @@ class SchemaCompiler:
                 continue
             allowed = {"number": {"number", "integer"}, "string": {"string"},
                        "array": {"array"}, "object": {"object"}}[group]
-            if type_names and not allowed & set(type_names):
+            if known and not allowed & _widen(known):
                 continue  # the type check already refused every value these could apply to
             emit_group = getattr(self, f"_emit_{group}")
             lines = emit_group(schema, resolver, v, path, errs, inner + 1, s)
             if not lines:
                 continue
-            if type_names and set(type_names) <= allowed:
+            if known and known <= allowed:
                 body.extend(line[4:] for line in lines)  # type guaranteed: no second test
             else:
                 guard = _TYPE_TESTS["number" if group == "number" else group].format(v=v)
                 body.append(f"{ipad}if {guard}:")
                 body.extend(lines)
-        body.extend(self._emit_generic(schema, resolver, v, path, errs, inner, s))
+        body.extend(self._emit_generic(schema, resolver, v, path, errs, inner, s, known))
         if types is not None:
             out.extend(body or [f"{ipad}pass"])
         else:
@@ -225,12 +242,21 @@ class SchemaCompiler:
                 continue
             bound = schema[keyword]
             lhs = f"_dec({v})" if _numbers.needs_decimal(bound) else v
-            rhs = self._const(_numbers.as_decimal(bound) if lhs != v else bound)
+            rhs = self._literal(_numbers.as_decimal(bound) if lhs != v else bound)
             out.append(f"{pad}if {lhs} {op} {rhs}:")
             out.append(f"{pad}    {errs}.append(({keyword!r}, {path.code()}, {v}, {s}, None))")
         if "multipleOf" in schema:
-            check = self._const(_numbers.make_multiple_of(schema["multipleOf"]), "_mul")
-            out.append(f"{pad}if not {check}({v}):")
+            predicate = _numbers.make_multiple_of(schema["multipleOf"])
+            check = self._const(predicate, "_mul")
+            places = getattr(predicate, "places", None)
+            if places is not None:
+                # round() on a float works on its shortest decimal: exact, and no call into
+                # Python code on the valid path. Decimals keep the general predicate.
+                test = (f"(round({v}, {places}) == {v} if {v}.__class__ is not Decimal "
+                        f"else {check}({v}))")
+            else:
+                test = f"{check}({v})"
+            out.append(f"{pad}if not {test}:")
             out.append(f"{pad}    {errs}.append(('multipleOf', {path.code()}, {v}, {s}, None))")
         return out
 
@@ -241,7 +267,11 @@ class SchemaCompiler:
         if "minLength" in schema or "maxLength" in schema:
             n = self._name("_n")
             out.append(f"{pad}{n} = len({v})")
-            if "minLength" in schema:
+            if "minLength" in schema and schema["minLength"] == 1 and "maxLength" not in schema:
+                out.pop()  # no length needed: an empty string is the only failure
+                out.append(f"{pad}if not {v}:")
+                out.append(f"{pad}    {errs}.append(('minLength', {path.code()}, {v}, {s}, None))")
+            elif "minLength" in schema:
                 out.append(f"{pad}if {n} < {int(schema['minLength'])}:")
                 out.append(f"{pad}    {errs}.append(('minLength', {path.code()}, {v}, {s}, None))")
             if "maxLength" in schema:
@@ -313,7 +343,11 @@ class SchemaCompiler:
         pad = "    " * ind
         out: list[str] = []
         props: Mapping[str, Any] = schema.get("properties") or {}
-        required = [r for r in dict.fromkeys(schema.get("required") or ())]
+        required = list(dict.fromkeys(schema.get("required") or ()))
+        get = f"{v}.get"
+        if len(props) > 3:  # binding the method once pays off only over several lookups
+            get = self._name("_get")
+            out.append(f"{pad}{get} = {v}.get")
         for name in required:
             if name not in props:
                 out.append(f"{pad}if {name!r} not in {v}:")
@@ -323,7 +357,7 @@ class SchemaCompiler:
             item = self._name("_v")
             lines = self._emit(sub, resolver, item, path + repr(name), errs, ind + 1)
             if name in required:
-                out.append(f"{pad}{item} = {v}.get({name!r}, _M)")
+                out.append(f"{pad}{item} = {get}({name!r}, _M)")
                 out.append(f"{pad}if {item} is _M:")
                 out.append(f"{pad}    {errs}.append(('required', {(path + repr(name)).code()}, "
                            f"{v}, {s}, {name!r}))")
@@ -331,7 +365,7 @@ class SchemaCompiler:
                     out.append(f"{pad}else:")
                     out.extend(lines)
             elif lines:
-                out.append(f"{pad}{item} = {v}.get({name!r}, _M)")
+                out.append(f"{pad}{item} = {get}({name!r}, _M)")
                 out.append(f"{pad}if {item} is not _M:")
                 out.extend(lines)
         if "minProperties" in schema:
@@ -407,23 +441,25 @@ class SchemaCompiler:
         return out
 
     def _emit_generic(self, schema: Mapping[str, Any], resolver: Any, v: str, path: _Path,
-                      errs: str, ind: int, s: str) -> list[str]:
+                      errs: str, ind: int, s: str, known: frozenset[str]) -> list[str]:
         pad = "    " * ind
         out: list[str] = []
         if "const" in schema:
-            out.append(f"{pad}if not ({self._equals(v, schema['const'])}):")
+            out.append(f"{pad}if not ({self._equals(v, schema['const'], known)}):")
             out.append(f"{pad}    {errs}.append(('const', {path.code()}, {v}, {s}, None))")
         if "enum" in schema:
-            out.append(f"{pad}if not ({self._member(v, schema['enum'])}):")
+            out.append(f"{pad}if not ({self._member(v, schema['enum'], known)}):")
             out.append(f"{pad}    {errs}.append(('enum', {path.code()}, {v}, {s}, None))")
         if "$ref" in schema:
             out.extend(self._emit_ref(schema["$ref"], resolver, v, path, errs, ind))
         for sub in schema.get("allOf") or ():
-            out.extend(self._emit(sub, resolver, v, path, errs, ind))
+            out.extend(self._emit(sub, resolver, v, path, errs, ind, known=known))
         if "anyOf" in schema:
-            out.extend(self._emit_any_of(schema["anyOf"], resolver, v, path, errs, ind, s))
+            out.extend(self._emit_any_of(schema["anyOf"], resolver, v, path, errs, ind, s,
+                                         known))
         if "oneOf" in schema:
-            out.extend(self._emit_one_of(schema["oneOf"], resolver, v, path, errs, ind, s))
+            out.extend(self._emit_one_of(schema["oneOf"], resolver, v, path, errs, ind, s,
+                                         known))
         if "not" in schema:
             scratch = self._name("_t")
             out.append(f"{pad}{scratch} = []")
@@ -442,7 +478,7 @@ class SchemaCompiler:
             out.extend(other or [f"{pad}    pass"])
         return out
 
-    def _emit_ref(self, ref: str, resolver: referencing.Resolver[Any], v: str, path: _Path,
+    def _emit_ref(self, ref: str, resolver: Resolver[Any], v: str, path: _Path,
                   errs: str, ind: int) -> list[str]:
         resolved = resolver.lookup(ref)
         target, target_resolver = resolved.contents, resolved.resolver
@@ -456,13 +492,14 @@ class SchemaCompiler:
         return [f"{'    ' * ind}{name}({v}, {path.code()}, {errs})"]
 
     def _branch_errors(self, branches: Sequence[Any], resolver: Any, v: str, path: _Path,
-                       ind: int) -> tuple[list[str], list[list[str]]]:
+                       ind: int, known: frozenset[str]) -> tuple[list[str], list[list[str]]]:
         names = [self._name("_t") for _ in branches]
-        bodies = [self._emit(b, resolver, v, path, n, ind) for b, n in zip(branches, names)]
+        bodies = [self._emit(b, resolver, v, path, n, ind, known=known)
+                  for b, n in zip(branches, names, strict=True)]
         return names, bodies
 
     def _emit_any_of(self, branches: Sequence[Any], resolver: Any, v: str, path: _Path,
-                     errs: str, ind: int, s: str) -> list[str]:
+                     errs: str, ind: int, s: str, known: frozenset[str]) -> list[str]:
         out: list[str] = []
         names: list[str] = []
         depth = ind
@@ -471,7 +508,7 @@ class SchemaCompiler:
             scratch = self._name("_t")
             names.append(scratch)
             out.append(f"{pad}{scratch} = []")
-            out.extend(self._emit(branch, resolver, v, path, scratch, depth))
+            out.extend(self._emit(branch, resolver, v, path, scratch, depth, known=known))
             out.append(f"{pad}if {scratch}:")
             depth += 1
         pad = "    " * depth
@@ -480,19 +517,19 @@ class SchemaCompiler:
         return out
 
     def _emit_one_of(self, branches: Sequence[Any], resolver: Any, v: str, path: _Path,
-                     errs: str, ind: int, s: str) -> list[str]:
+                     errs: str, ind: int, s: str, known: frozenset[str]) -> list[str]:
         pad = "    " * ind
         consts = [b["const"] for b in branches
                   if isinstance(b, Mapping) and "const" in b
                   and not (b.keys() - _ANNOTATIONS - {"const"})]
         if len(consts) == len(branches) and json_unique(consts):
             # Distinct consts: "exactly one matches" is plain membership.
-            return [f"{pad}if not ({self._member(v, consts)}):",
+            return [f"{pad}if not ({self._member(v, consts, known)}):",
                     f"{pad}    {errs}.append(('oneOf', {path.code()}, {v}, {s}, None))"]
         count = self._name("_k")
         out = [f"{pad}{count} = 0"]
-        names, bodies = self._branch_errors(branches, resolver, v, path, ind)
-        for scratch, body in zip(names, bodies):
+        names, bodies = self._branch_errors(branches, resolver, v, path, ind, known)
+        for scratch, body in zip(names, bodies, strict=True):
             out.append(f"{pad}{scratch} = []")
             out.extend(body)
             out.append(f"{pad}if not {scratch}:")
@@ -502,9 +539,17 @@ class SchemaCompiler:
         out.append(f"{pad}    {errs}.append(('oneOf', {path.code()}, {v}, {s}, {detail}))")
         return out
 
-    def _equals(self, v: str, value: Any) -> str:
+    def _literal(self, value: Any) -> str:
+        """Source for a constant: a literal when it reads back identical, else a name."""
+        if value.__class__ in (int, float) and value - value == 0:
+            return repr(value)
+        return self._const(value)
+
+    def _equals(self, v: str, value: Any, known: frozenset[str]) -> str:
         if isinstance(value, str):
             literal = repr(value) if value.isascii() and len(value) < 80 else self._const(value)
+            if known == {"string"}:
+                return f"{v} == {literal}"
             return f"{v} == {literal} and isinstance({v}, str)"
         if value is True or value is False:
             return f"{v} is {value!r}"
@@ -512,9 +557,11 @@ class SchemaCompiler:
             return f"{v} is None"
         return f"_eq({v}, {self._const(value)})"
 
-    def _member(self, v: str, values: Sequence[Any]) -> str:
+    def _member(self, v: str, values: Sequence[Any], known: frozenset[str]) -> str:
         if all(isinstance(x, str) for x in values):
             allowed = self._const(frozenset(values), "_enum")
+            if known == {"string"}:
+                return f"{v} in {allowed}"
             return f"isinstance({v}, str) and {v} in {allowed}"
         listed = self._const(tuple(values), "_enum")
         return f"any(_eq({v}, _x) for _x in {listed})"

@@ -7,22 +7,28 @@ to the RFCs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import referencing
 from jsonschema import Draft202012Validator, FormatChecker
+from referencing._core import Resolver
 
 from ._compile import RawError, Validate
 from ._formats import FORMATS
 
 __all__ = ["jsonschema_fallback"]
 
+def _strings_only(check: Callable[[str], bool]) -> Callable[[object], bool]:
+    # Formats assert on strings only; any other type passes (JSON Schema 2020-12, 7.1).
+    return lambda value: not isinstance(value, str) or check(value)
+
+
 _CHECKER = FormatChecker(formats=())
 for _name, _check in FORMATS.items():
-    _CHECKER.checks(_name)(_check)
+    _CHECKER.checkers[_name] = (_strings_only(_check), ())
 
 
-def jsonschema_fallback(schema: Any, resolver: referencing.Resolver[Any]) -> Validate:
+def jsonschema_fallback(schema: Any, resolver: Resolver[Any]) -> Validate:
     """A validator for ``schema`` backed by ``jsonschema``, yielding the kit's raw errors."""
     # jsonschema takes the resolver (base URI and registry) only through a private field;
     # without it, relative $refs would resolve against this node instead of its document.

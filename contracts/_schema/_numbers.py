@@ -76,7 +76,7 @@ def _divisible(a: int, e1: int, b: int, e2: int) -> bool:
     # a must hold b * 10**-shift; it cannot if 10**-shift alone outgrows it.
     if -shift > len(str(abs(a))):
         return False
-    return a % (b * 10 ** (-shift)) == 0
+    return bool(a % (b * 10 ** (-shift)) == 0)
 
 
 def make_multiple_of(divisor: Any) -> Callable[[Any], bool]:
@@ -98,11 +98,12 @@ def make_multiple_of(divisor: Any) -> Callable[[Any], bool]:
                 return True
             return _divisible(*_parts(value), 1, e2)
 
+        power_of_ten.places = places  # type: ignore[attr-defined]  # lets _compile inline it
         return power_of_ten
 
     def general(value: Any) -> bool:
         if value.__class__ is int and e2 >= 0:
-            return value % (b * 10**e2) == 0
+            return bool(value % (b * 10**e2) == 0)
         return _divisible(*_parts(value), b, e2)
 
     return general

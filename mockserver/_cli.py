@@ -1,0 +1,89 @@
+"""``runware-kit``: the kit's command line (validate now; serve and sample build on it).
+
+The CLI lives in the top layer because its commands reach every package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import openapi
+from contracts import Violation, check_request
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runware-kit",
+        description="Contract tools for Runware's text-inference API, driven by its OpenAPI "
+                    "document.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    validate = commands.add_parser(
+        "validate", help="check request bodies against the document before sending them",
+        description="Check JSON request bodies against the document. Exit 0: all valid; 1: "
+                    "violations (one per line); 2: usage error.")
+    validate.add_argument("files", nargs="+", metavar="FILE",
+                          help="JSON files with a request body (an array of tasks); - for stdin")
+    validate.add_argument("--spec", metavar="PATH", help="OpenAPI document (default: bundled)")
+    validate.add_argument("--json", action="store_true", help="machine-readable output")
+    validate.add_argument("-q", "--quiet", action="store_true", help="print only violations")
+    validate.set_defaults(run=_validate)
+    return parser
+
+
+def _read(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    with open(name, "rb") as handle:
+        return handle.read()
+
+
+def _violation_json(violation: Violation) -> dict[str, Any]:
+    return {"taskIndex": violation.task_index, "pointer": violation.pointer,
+            "keyword": violation.keyword, **violation.to_error()}
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        spec = openapi.load(args.spec)
+    except openapi.SpecError as exc:
+        print(f"runware-kit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    reports = []
+    for name in args.files:
+        label = "<stdin>" if name == "-" else name
+        try:
+            body = _read(name)
+        except OSError as exc:
+            print(f"runware-kit: cannot read {label}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        reports.append((label, check_request(body, spec=spec)))
+    if args.json:
+        print(json.dumps({"spec": spec.source, "model": spec.model_id, "files": [
+            {"file": label, "valid": not found, "violations": [_violation_json(v) for v in found]}
+            for label, found in reports]}, indent=2))
+    else:
+        for label, found in reports:
+            if not found and not args.quiet:
+                print(f"{label}: valid")
+            for violation in found:
+                print(f"{label}: {violation}")
+    return EXIT_VIOLATIONS if any(found for _, found in reports) else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    args = _parser().parse_args(argv)
+    status: int = args.run(args)
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
