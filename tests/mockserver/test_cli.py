@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mockserver import main
+from tests.conftest import SECOND_DOCUMENT
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "requests"
+VALID = json.dumps([{"taskType": "textInference",
+                     "taskUUID": "a770f077-f413-47de-9dac-be0b26a35da6",
+                     "model": "alibaba:qwen@3.5-397b",
+                     "messages": [{"role": "user", "content": "Hi"}]}])
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_valid_file_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", write(tmp_path, "ok.json", VALID)]) == 0
+    assert capsys.readouterr().out.strip().endswith("ok.json: valid")
+
+
+def test_invalid_file_exits_1_with_one_line_per_violation(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    body = json.loads(VALID)
+    body[0]["settings"] = {"temperature": 5, "topK": 0}
+    assert main(["validate", write(tmp_path, "bad.json", json.dumps(body))]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert "settings.temperature is 5, above the maximum of 2" in lines[0]
+    assert "[invalidParameter at /0/settings/topK]" in lines[1]
+
+
+def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good, bad = write(tmp_path, "a.json", VALID), write(tmp_path, "b.json", "[{]")
+    assert main(["validate", "--json", good, bad]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == "alibaba:qwen@3.5-397b"
+    assert [f["valid"] for f in report["files"]] == [True, False]
+    (violation,) = report["files"][1]["violations"]
+    assert violation["code"] == "invalidRequestBody"
+    assert violation["keyword"] == "json"
+
+
+def test_stdin_and_exit_codes_through_the_console_script() -> None:
+    run = [sys.executable, "-m", "mockserver", "validate", "-"]
+    ok = subprocess.run(run, input=VALID, capture_output=True, text=True, check=False)
+    assert (ok.returncode, ok.stdout.strip()) == (0, "<stdin>: valid")
+    bad = subprocess.run(run, input="[NaN]", capture_output=True, text=True, check=False)
+    assert bad.returncode == 1
+    assert "NaN is not valid JSON" in bad.stdout
+
+
+USAGE_ERRORS = [
+    pytest.param([], id="no-command"),
+    pytest.param(["validate"], id="no-files"),
+    pytest.param(["validate", "/nonexistent/x.json"], id="missing-file"),
+    pytest.param(["validate", "--spec", "/nonexistent/spec.json", "-"], id="missing-spec"),
+    pytest.param(["frobnicate"], id="unknown-command"),
+]
+
+
+@pytest.mark.parametrize("argv", USAGE_ERRORS)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        status = main(argv)
+    except SystemExit as exit_:
+        status = int(exit_.code or 0)
+    assert status == 2
+    assert capsys.readouterr().err
+
+
+def test_other_document_by_flag(tmp_path: Path) -> None:
+    body = json.loads(VALID)
+    assert main(["validate", write(tmp_path, "q.json", json.dumps(body))]) == 0
+    assert main(["validate", "--spec", str(SECOND_DOCUMENT),
+                 write(tmp_path, "q2.json", json.dumps(body))]) == 1
+    body[0]["model"] = "minimax:m2.7@0"
+    assert main(["validate", "--spec", str(SECOND_DOCUMENT),
+                 write(tmp_path, "m.json", json.dumps(body))]) == 0
+
+
+def test_bundled_examples() -> None:
+    assert main(["validate", "-q", str(EXAMPLES / "valid.json")]) == 0
+    assert main(["validate", "-q", str(EXAMPLES / "invalid.json")]) == 1

@@ -1,0 +1,43 @@
+"""The public surface of each package is pinned: a change here is a change to users."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from pathlib import Path
+
+import pytest
+
+PUBLIC = {
+    "openapi": ["BUNDLED_DOCUMENT", "KitError", "Parameter", "SecurityScheme", "Spec",
+                "SpecError", "load", "protocol_schema"],
+    "contracts": ["ContractViolation", "Violation", "check_request", "check_response",
+                  "validate_request"],
+    "mockserver": ["main"],
+}
+
+
+@pytest.mark.parametrize("package", sorted(PUBLIC))
+def test_all_is_pinned_and_sorted(package: str) -> None:
+    module = importlib.import_module(package)
+    assert module.__all__ == PUBLIC[package]
+    assert sorted(module.__all__) == module.__all__
+    for name in module.__all__:
+        assert hasattr(module, name)
+
+
+@pytest.mark.parametrize("package", sorted(PUBLIC))
+def test_imported_package_is_this_projects(package: str) -> None:
+    """PyPI's "openapi" and "contracts" are other projects: make sure we import ours."""
+    module = importlib.import_module(package)
+    owners = importlib.metadata.packages_distributions().get(package, [])
+    assert set(owners) == {"runware-contract-kit"}, owners
+    assert (Path(module.__file__).parent / "py.typed").exists()  # type: ignore[arg-type]
+
+
+def test_one_error_root() -> None:
+    import contracts
+    import openapi
+
+    assert issubclass(openapi.SpecError, openapi.KitError)
+    assert issubclass(contracts.ContractViolation, openapi.KitError)
