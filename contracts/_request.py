@@ -7,7 +7,7 @@ from typing import Any
 import openapi
 from openapi import Spec
 
-from ._engine import engine_for
+from ._engine import ENGINE_KEY, engine_for
 from ._json import JSONProblem, parse_json
 from ._messages import to_violation
 from ._schema._compile import RawError
@@ -37,32 +37,39 @@ def check_request(payload: Any, *, spec: Spec | None = None) -> list[Violation]:
         >>> check_request([{"taskType": "textInference"}])[0].code
         'missingParameter'
     """
-    spec = spec if spec is not None else openapi.load()
+    if spec is None:
+        spec = openapi.load()
+    engine = spec.memo.get(ENGINE_KEY) or engine_for(spec)
     if payload.__class__ is not list and isinstance(payload, RAW_TYPES):
         try:
             payload = parse_json(payload)
         except JSONProblem as problem:
             return [Violation(pointer="", parameter="", keyword="json",
                               code="invalidRequestBody", message=problem.reason)]
-    engine = engine_for(spec)
-    errs: list[RawError] = []
-    engine.body(payload, (), errs)
-    violations = [_body_violation(raw) for raw in errs] if errs else []
-    if not isinstance(payload, list | tuple):
-        return violations
-    tasks, items = engine.tasks, engine.items
+    violations: list[Violation] = []
+    if engine.body is not None or payload.__class__ is not list:
+        errs: list[RawError] = []
+        (engine.body or engine.body_full)(payload, (), errs)
+        violations = [_body_violation(raw) for raw in errs]
+        if not isinstance(payload, list | tuple):
+            return violations
+    predicates, items_predicate = engine.task_predicates, engine.items_predicate
     for index, task in enumerate(payload):
-        # The hot path: one dict lookup picks the task's compiled validator.
-        validate = items
+        # The hot path: one dict lookup picks the task's predicate; most tasks end there.
+        valid = items_predicate
         task_type = None
-        if isinstance(task, dict):
+        if task.__class__ is dict or isinstance(task, dict):
             task_type = task.get("taskType")
             if task_type.__class__ is str:
-                validate = tasks.get(task_type, items)
-        errs = []
-        validate(task, (index,), errs)
-        if task_type == _AUTHENTICATION and index:
+                valid = predicates.get(task_type, items_predicate)
+        if index and task_type == _AUTHENTICATION:
             violations.append(_late_authentication(index, task))
+        if valid(task):
+            continue
+        errs = []
+        collect = engine.tasks.get(task_type, engine.items) if task_type.__class__ is str \
+            else engine.items
+        collect(task, (index,), errs)
         if errs:
             uuid = task.get("taskUUID") if isinstance(task, dict) else None
             kind = task_type if isinstance(task_type, str) else None
