@@ -31,6 +31,7 @@ class Engine:
     items_predicate: Predicate
     error_response: Validate        # the document's ErrorResponse
     protocol: Mapping[str, Validate]  # response-side supplement, by $defs name
+    compiler: SchemaCompiler        # for subschemas compiled on demand (strategies)
 
 
 _lock = threading.Lock()
@@ -75,4 +76,5 @@ def _build(spec: Spec) -> Engine:
     return Engine(body=None if trivial else body, body_full=body, tasks=tasks,
                   items=on_document(item_schema), task_predicates=predicates,
                   items_predicate=compiler.compile_predicate(item_schema, base_uri=doc),
-                  error_response=on_document(spec.error_schema), protocol=protocol)
+                  error_response=on_document(spec.error_schema), protocol=protocol,
+                  compiler=compiler)

@@ -35,7 +35,28 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true", help="machine-readable output")
     validate.add_argument("-q", "--quiet", action="store_true", help="print only violations")
     validate.set_defaults(run=_validate)
+
+    sample = commands.add_parser(
+        "sample", help="print generated requests as JSON lines (valid, or --invalid)",
+        description="Print requests drawn from the document with Hypothesis, one JSON body per "
+                    "line: for curl, and for seeding fixtures. With --invalid each body breaks "
+                    "exactly one rule, which is named on stderr.")
+    sample.add_argument("--invalid", action="store_true", help="bodies that break one rule")
+    sample.add_argument("-n", type=_positive, default=10, metavar="N", help="how many (10)")
+    sample.add_argument("--seed", type=int, metavar="S", help="seed for a reproducible run")
+    sample.add_argument("--spec", metavar="PATH", help="OpenAPI document (default: bundled)")
+    sample.set_defaults(run=_sample)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
 
 
 def _read(name: str) -> bytes:
@@ -76,6 +97,28 @@ def _validate(args: argparse.Namespace) -> int:
             for violation in found:
                 print(f"{label}: {violation}")
     return EXIT_VIOLATIONS if any(found for _, found in reports) else EXIT_OK
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import random
+
+    from ._sample import draw_examples  # Hypothesis is imported only for this command
+
+    try:
+        spec = openapi.load(args.spec)
+    except openapi.SpecError as exc:
+        print(f"runware-kit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    seed = args.seed if args.seed is not None else random.randrange(2**32)
+    print(f"# seed {seed} (pass --seed {seed} to repeat this run)", file=sys.stderr)
+    for drawn in draw_examples(spec, count=args.n, seed=seed, invalid=args.invalid):
+        if args.invalid:
+            print(f"# {drawn.violation.keyword} at {drawn.violation.pointer or '/'}: "
+                  f"{drawn.violation.message}", file=sys.stderr)
+            drawn = drawn.payload
+        sys.stdout.write(json.dumps(drawn) + "\n")
+        sys.stdout.flush()
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -138,7 +138,7 @@ class Spec:
     protocol_uri: str = field(repr=False)
     # Derived data other layers memoize per document (compiled validators, strategies);
     # never part of the document itself, so it stays out of equality and repr.
-    memo: dict[str, Any] = field(init=False, default_factory=dict, repr=False, compare=False)
+    memo: dict[Any, Any] = field(init=False, default_factory=dict, repr=False, compare=False)
 
     @property
     def model_id(self) -> str:
@@ -192,6 +192,13 @@ class Spec:
         except KeyError:
             return ()
         return tuple(enum or ())
+
+    def __repr__(self) -> str:
+        return f"Spec(source={self.source!r}, model_id={self.model_ids[0]!r})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis and IPython print dataclasses field by field; one line is enough.
+        printer.text(repr(self))
 
     def to_dict(self) -> dict[str, Any]:
         """A fresh, mutable deep copy of the vendor document."""

@@ -29,6 +29,7 @@ are rare in API documents; a schema node using them is handed whole to ``jsonsch
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -129,6 +130,7 @@ class SchemaCompiler(KindEmitters):
         self._inlining: set[int] = set()
         self._pending: list[str] = []
         self._fast = False
+        self._lock = threading.RLock()  # compilation mutates shared state
 
     def compile(self, schema: Any, *, base_uri: str = "") -> Validate:
         """Compile ``schema`` (resolved against ``base_uri``) into a collector
@@ -141,15 +143,27 @@ class SchemaCompiler(KindEmitters):
         function: Predicate = self._compiled(schema, base_uri, fast=True)
         return function
 
+    def predicate_in(self, schema: Any, resolver: Resolver[Any]) -> Predicate:
+        """A predicate for a subschema met while walking a document with ``resolver``."""
+        with self._lock:
+            name = self._function(schema, resolver, fast=True)
+            self._exec_pending()
+        function: Predicate = self._ns[name]
+        return function
+
     # -- plumbing -------------------------------------------------------------------------
 
     def _compiled(self, schema: Any, base_uri: str, *, fast: bool) -> Any:
-        resolver = self._registry.resolver(base_uri=base_uri)
-        name = self._function(schema, resolver, fast=fast)
+        with self._lock:
+            resolver = self._registry.resolver(base_uri=base_uri)
+            name = self._function(schema, resolver, fast=fast)
+            self._exec_pending()
+        return self._ns[name]
+
+    def _exec_pending(self) -> None:
         while self._pending:
             source = self._pending.pop()
             exec(compile(source, "<runware-contract-kit schema>", "exec"), self._ns)
-        return self._ns[name]
 
     def _name(self, prefix: str) -> str:
         return f"{prefix}{next(self._names)}"

@@ -91,3 +91,35 @@ def test_other_document_by_flag(tmp_path: Path) -> None:
 def test_bundled_examples() -> None:
     assert main(["validate", "-q", str(EXAMPLES / "valid.json")]) == 0
     assert main(["validate", "-q", str(EXAMPLES / "invalid.json")]) == 1
+
+
+def test_sample_prints_valid_requests_reproducibly(capsys: pytest.CaptureFixture[str]) -> None:
+    from contracts import check_request
+
+    assert main(["sample", "-n", "4", "--seed", "7"]) == 0
+    first = capsys.readouterr()
+    lines = first.out.strip().splitlines()
+    assert len(lines) == 4
+    assert all(check_request(line.encode()) == [] for line in lines)
+    assert "--seed 7" in first.err
+    assert main(["sample", "-n", "4", "--seed", "7"]) == 0
+    assert capsys.readouterr().out == first.out
+
+
+def test_sample_invalid_names_the_broken_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    from contracts import check_request
+
+    assert main(["sample", "--invalid", "-n", "5", "--seed", "3"]) == 0
+    out = capsys.readouterr()
+    lines = out.out.strip().splitlines()
+    rules = [line for line in out.err.splitlines() if not line.startswith("# seed")]
+    assert len(lines) == len(rules) == 5
+    for line, rule in zip(lines, rules, strict=True):
+        (violation,) = check_request(line.encode())
+        assert rule.startswith(f"# {violation.keyword} at {violation.pointer or '/'}:")
+
+
+def test_sample_with_the_second_document(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sample", "-n", "2", "--seed", "1", "--spec", str(SECOND_DOCUMENT)]) == 0
+    for line in capsys.readouterr().out.strip().splitlines():
+        assert all(task["model"] == "minimax:m2.7@0" for task in json.loads(line))
