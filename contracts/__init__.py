@@ -5,14 +5,17 @@
 ['model', 'messages', 'taskUUID']
 """
 
+from ._json import JSONProblem, parse_json
 from ._request import check_request, validate_request
 from ._response import check_response
 from ._violation import ContractViolation, Violation
 
 __all__ = [
     "ContractViolation",
+    "JSONProblem",
     "Violation",
     "check_request",
     "check_response",
+    "parse_json",
     "validate_request",
 ]

@@ -14,13 +14,15 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from openapi import KitError
+
 __all__ = ["JSONProblem", "parse_json"]
 
 # A \uD800-\uDFFF escape may leave a lone surrogate, which no UTF-8 text can carry.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-class JSONProblem(ValueError):
+class JSONProblem(KitError, ValueError):
     """The body is not strict JSON. ``position`` is a character offset, ``reason`` the fix."""
 
     def __init__(self, reason: str, *, position: int | None = None) -> None:

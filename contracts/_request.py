@@ -19,7 +19,8 @@ _AUTHENTICATION = "authentication"
 RAW_TYPES = (bytes, bytearray, memoryview, str)
 
 
-def check_request(payload: Any, *, spec: Spec | None = None) -> list[Violation]:
+def check_request(payload: Any, *, spec: Spec | None = None,
+                  raw: bool | None = None) -> list[Violation]:
     """Every way ``payload`` breaks the document's request contract (empty: it is valid).
 
     Args:
@@ -28,6 +29,9 @@ def check_request(payload: Any, *, spec: Spec | None = None) -> list[Violation]:
             syntax errors are violations, not exceptions. Numbers are judged as the decimals
             the JSON text wrote.
         spec: the document to check against; the bundled one by default.
+        raw: ``None`` (default): ``bytes`` and ``str`` are raw JSON text. ``False``: the
+            payload is already a parsed JSON value, so a ``str`` is a JSON string (as a
+            server that parsed the body itself needs).
 
     Returns:
         Every :class:`Violation`, in body order. An ``authentication`` task may come first;
@@ -40,7 +44,7 @@ def check_request(payload: Any, *, spec: Spec | None = None) -> list[Violation]:
     if spec is None:
         spec = openapi.load()
     engine = spec.memo.get(ENGINE_KEY) or engine_for(spec)
-    if payload.__class__ is not list and isinstance(payload, RAW_TYPES):
+    if payload.__class__ is not list and raw is not False and isinstance(payload, RAW_TYPES):
         try:
             payload = parse_json(payload)
         except JSONProblem as problem:
@@ -80,13 +84,14 @@ def check_request(payload: Any, *, spec: Spec | None = None) -> list[Violation]:
     return violations
 
 
-def validate_request(payload: Any, *, spec: Spec | None = None) -> None:
+def validate_request(payload: Any, *, spec: Spec | None = None,
+                     raw: bool | None = None) -> None:
     """Raise :class:`ContractViolation` listing every violation unless ``payload`` is valid.
 
     Example:
         >>> validate_request([])  # an empty array is valid by the document
     """
-    violations = check_request(payload, spec=spec)
+    violations = check_request(payload, spec=spec, raw=raw)
     if violations:
         raise ContractViolation(violations)
 

@@ -46,6 +46,20 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, metavar="S", help="seed for a reproducible run")
     sample.add_argument("--spec", metavar="PATH", help="OpenAPI document (default: bundled)")
     sample.set_defaults(run=_sample)
+
+    serve = commands.add_parser(
+        "serve", help="run the mock Runware server (the bundled document by default)",
+        description="Serve an offline mock of Runware's text-inference API on uvicorn.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (8080)")
+    serve.add_argument("--spec", metavar="PATH", help="OpenAPI document (default: bundled)")
+    serve.add_argument("--config", metavar="PATH", help="config file (.json or .toml)")
+    serve.add_argument("--seed", type=int, metavar="N", help="reproducible generated seeds")
+    serve.add_argument("--workers", type=_positive, default=1, metavar="N",
+                       help="worker processes (1)")
+    serve.add_argument("--log-level", default="warning",
+                       choices=["critical", "error", "warning", "info", "debug", "trace"])
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -118,6 +132,19 @@ def _sample(args: argparse.Namespace) -> int:
             drawn = drawn.payload
         sys.stdout.write(json.dumps(drawn) + "\n")
         sys.stdout.flush()
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ._config import ConfigError
+    from ._serve import serve
+
+    try:
+        serve(host=args.host, port=args.port, spec_path=args.spec, config_path=args.config,
+              seed=args.seed, workers=args.workers, log_level=args.log_level)
+    except (openapi.SpecError, ConfigError) as exc:
+        print(f"runware-kit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

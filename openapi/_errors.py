@@ -5,7 +5,9 @@ Every error the kit raises on purpose derives from one root, so callers can catc
 
     KitError                      (openapi)    root of everything the kit raises
     ├── SpecError                 (openapi)    the OpenAPI document cannot drive the kit
-    └── ContractViolation         (contracts)  a payload breaks the contract
+    ├── ContractViolation         (contracts)  a payload breaks the contract
+    ├── JSONProblem               (contracts)  a body is not strict JSON (also a ValueError)
+    └── ConfigError               (mockserver) the mock's configuration is unusable
 
 Each subclass carries structured fields (a JSON pointer, a ``kind``) beside a message
 that names the value, where it was and how to fix it.

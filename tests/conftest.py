@@ -30,3 +30,9 @@ def second_spec() -> openapi.Spec:
 def any_spec(request: pytest.FixtureRequest) -> openapi.Spec:
     """Each test using this runs once per model document: nothing is model-specific."""
     return openapi.load() if request.param == "bundled" else openapi.load(SECOND_DOCUMENT)
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests run on asyncio (anyio's pytest plugin, which Starlette brings)."""
+    return "asyncio"

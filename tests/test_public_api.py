@@ -11,11 +11,12 @@ import pytest
 PUBLIC = {
     "openapi": ["BUNDLED_DOCUMENT", "KitError", "Parameter", "SecurityScheme", "Spec",
                 "SpecError", "load", "protocol_schema"],
-    "contracts": ["ContractViolation", "Violation", "check_request", "check_response",
-                  "validate_request"],
+    "contracts": ["ContractViolation", "JSONProblem", "Violation", "check_request",
+                  "check_response", "parse_json", "validate_request"],
     "contracts.strategies": ["RESPONSE_KINDS", "InvalidCase", "invalid_requests", "requests",
                              "responses", "tasks"],
-    "mockserver": ["main"],
+    "mockserver": ["ConfigError", "MockConfig", "MockServer", "ReplyRule", "create_app",
+                   "load_config", "main"],
 }
 
 

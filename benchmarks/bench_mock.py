@@ -1,0 +1,486 @@
+"""Benchmark the mock server over HTTP against a bare Starlette app on the same uvicorn.
+
+In one run, on one machine, this starts two servers, each in its own subprocess with uvicorn,
+one worker, ``--log-level warning`` and the loop/HTTP implementations uvicorn picks itself
+(uvloop and httptools when they are installed):
+
+* ``mock`` -- the kit's mock, started the way users start it: ``runware-kit serve --host
+  127.0.0.1 --port P --log-level warning`` (bundled document, default config; it does
+  everything a real request needs: auth, strict JSON parse, validation, generation, journal);
+* ``bare`` -- ``benchmarks/_bare_app.py``: one Starlette route that reads the body and answers
+  a fixed JSON reply of about the same size, run with ``python -m uvicorn
+  benchmarks._bare_app:app --no-access-log``.
+
+For each it measures:
+
+* start-up time: from process spawn to the first 200 answer to the real POST (polled every
+  10 ms, given up after 10 s); target for the mock: under 1 s;
+* throughput: ``wrk -t1 -cC -dSs --latency`` POSTing a realistic, valid one-task
+  ``textInference`` request (``Authorization: Bearer k``), after a 1 s warm-up. The servers
+  are measured alternately (mock, bare, mock, bare) and the best run of each counts; p50 and
+  p99 latency come from that run. Target: mock req/s at least 0.6x the bare app's.
+
+Before any load, one POST to the mock must answer 200 with a body that
+``contracts.check_response`` accepts. A run with non-2xx answers or socket errors is
+reported loudly (and the exit status is 1). Without ``wrk`` on PATH the load comes from a
+bounded asyncio loop of ``httpx.AsyncClient`` requests instead, which is much slower than wrk
+and usually the bottleneck itself: its figures are not comparable with wrk's.
+
+Run it from the repository root, in the project's environment::
+
+    python benchmarks/bench_mock.py                      # ~25 s
+    python benchmarks/bench_mock.py --seconds 2 --connections 16 --json bench-mock.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+import openapi
+from contracts import check_response
+
+REPO = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+API_KEY = "k"
+RATIO_TARGET = 0.6  # mock req/s / bare req/s, at least
+STARTUP_TARGET_S = 1.0  # mock spawn-to-first-200, under
+STARTUP_LIMIT_S = 10.0
+POLL_S = 0.01
+WARMUP_S = 1.0
+ROUNDS = 2
+STOP_GRACE_S = 5.0
+SERVERS = ("mock", "bare")
+
+
+# --------------------------------------------------------------------------------------------
+# Payload
+
+
+def request_payload(model: str) -> list[dict[str, Any]]:
+    """A realistic, valid one-task text-inference request."""
+    return [{
+        "taskType": "textInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": model,
+        "messages": [
+            {"role": "user", "content": "What is the capital of Australia?"},
+            {"role": "assistant", "content": "The capital of Australia is Canberra."},
+            {"role": "user", "content": "Why was Canberra chosen over Sydney or Melbourne?"},
+        ],
+        "settings": {"temperature": 0.57, "topP": 0.9, "maxTokens": 256,
+                     "stopSequences": ["\n\n"]},
+        "includeUsage": True,
+    }]
+
+
+HEADERS = {"Content-Type": "application/json", "Authorization": f"Bearer {API_KEY}"}
+
+
+# --------------------------------------------------------------------------------------------
+# Servers
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def mock_command(port: int) -> list[str]:
+    """``runware-kit serve`` from this interpreter's environment (else ``-m mockserver``)."""
+    script = shutil.which("runware-kit", path=str(Path(sys.executable).parent))
+    start = [script] if script else [sys.executable, "-m", "mockserver"]
+    return [*start, "serve", "--host", HOST, "--port", str(port), "--log-level", "warning"]
+
+
+def bare_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "benchmarks._bare_app:app", "--host", HOST,
+            "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"]
+
+
+@dataclass
+class Server:
+    """One server subprocess, spawned and polled until it answers the real request."""
+
+    name: str
+    command: list[str]
+    port: int
+    log: IO[bytes]  # the server's stdout and stderr
+    startup_s: float = 0.0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/v1"
+
+    def start(self, body: bytes) -> None:
+        """Spawn, then POST ``body`` every ``POLL_S`` until a 200; sets ``startup_s``."""
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        with httpx.Client(timeout=2.0) as client:
+            started = time.perf_counter()
+            self.process = subprocess.Popen(self.command, cwd=REPO, env=env,
+                                            stdin=subprocess.DEVNULL, stdout=self.log,
+                                            stderr=subprocess.STDOUT)
+            deadline = started + STARTUP_LIMIT_S
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if client.post(self.url, content=body, headers=HEADERS).status_code == 200:
+                        self.startup_s = time.perf_counter() - started
+                        return
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n"
+                                       f"{self.output()}")
+                if time.perf_counter() > deadline:
+                    raise RuntimeError(f"{self.name} gave no 200 within {STARTUP_LIMIT_S:g} s:"
+                                       f"\n{self.output()}")
+                time.sleep(POLL_S)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()[-4000:].decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after ``STOP_GRACE_S``."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_GRACE_S)
+
+
+@contextlib.contextmanager
+def running(name: str, command: list[str], port: int, body: bytes) -> Iterator[Server]:
+    with tempfile.TemporaryFile() as log:
+        server = Server(name, command, port, log)
+        try:
+            server.start(body)
+            yield server
+        finally:
+            server.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Load
+
+
+@dataclass
+class Run:
+    """One measured load run."""
+
+    server: str
+    round: int
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int = 0
+    socket_errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.non_2xx > 0 or any(self.socket_errors.values())
+
+
+LUA = """\
+wrk.method = "POST"
+wrk.body = [==[{body}]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
+"""
+
+_UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def _ms(text: str) -> float:
+    """wrk's ``5.23ms`` / ``812.00us`` / ``1.02s`` in milliseconds."""
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if found is None:
+        raise RuntimeError(f"cannot read wrk's latency {text!r}")
+    return float(found.group(1)) * _UNITS_MS[found.group(2)]
+
+
+def parse_wrk(output: str, server: str, round_: int) -> Run:
+    """Requests/sec, p50/p99, request count, non-2xx and socket errors from ``wrk --latency``."""
+    def find(pattern: str) -> re.Match[str]:
+        found = re.search(pattern, output, re.MULTILINE)
+        if found is None:
+            raise RuntimeError(f"cannot find {pattern!r} in wrk's output:\n{output}")
+        return found
+
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                       output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return Run(
+        server=server, round=round_,
+        requests_per_s=float(find(r"^Requests/sec:\s+([\d.]+)").group(1)),
+        p50_ms=_ms(find(r"^\s+50%\s+(\S+)").group(1)),
+        p99_ms=_ms(find(r"^\s+99%\s+(\S+)").group(1)),
+        requests=int(find(r"^\s+(\d+) requests in").group(1)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=dict(zip(("connect", "read", "write", "timeout"),
+                               map(int, errors.groups()), strict=True)) if errors else {},
+    )
+
+
+def wrk_run(wrk: str, script: Path, url: str, connections: int, seconds: float,
+            server: str, round_: int) -> Run:
+    whole = max(1, round(seconds))
+    command = [wrk, "-t1", f"-c{connections}", f"-d{whole}s", "--latency", "-s", str(script),
+               url]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=whole + 30,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return parse_wrk(done.stdout, server, round_)
+
+
+async def _httpx_load(url: str, body: bytes, connections: int, seconds: float) -> \
+        tuple[int, int, int, list[float], float]:
+    latencies: list[float] = []
+    counts = {"ok": 0, "non_2xx": 0, "errors": 0}
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(limits=limits, timeout=5.0) as client:
+        started = time.perf_counter()
+        deadline = started + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                sent = time.perf_counter()
+                try:
+                    response = await client.post(url, content=body, headers=HEADERS)
+                except httpx.HTTPError:
+                    counts["errors"] += 1
+                    continue
+                latencies.append(time.perf_counter() - sent)
+                counts["ok" if 200 <= response.status_code < 400 else "non_2xx"] += 1
+
+        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(connections))),
+                               timeout=seconds + 15)
+        elapsed = time.perf_counter() - started
+    return counts["ok"], counts["non_2xx"], counts["errors"], latencies, elapsed
+
+
+def httpx_run(url: str, body: bytes, connections: int, seconds: float, server: str,
+              round_: int) -> Run:
+    ok, non_2xx, errors, latencies, elapsed = asyncio.run(
+        _httpx_load(url, body, connections, seconds))
+    ordered = sorted(latencies) or [0.0]
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return Run(server=server, round=round_, requests_per_s=(ok + non_2xx) / elapsed,
+               p50_ms=pct(0.50), p99_ms=pct(0.99), requests=ok + non_2xx, non_2xx=non_2xx,
+               socket_errors={"httpx": errors})
+
+
+# --------------------------------------------------------------------------------------------
+# Reporting
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        nproc = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        nproc = os.cpu_count() or 0
+    return {
+        "cpu": cpu or platform.machine(),
+        "nproc": nproc,
+        "platform": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "uvicorn": _version("uvicorn"),
+        "starlette": _version("starlette"),
+        "uvloop": _version("uvloop") if importlib.util.find_spec("uvloop") else None,
+        "httptools": _version("httptools") if importlib.util.find_spec("httptools") else None,
+    }
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def loud(message: str) -> None:
+    line = "!" * 92
+    text = f"\n{line}\n!! {message}\n{line}\n"
+    print(text, flush=True)
+    if not sys.stdout.isatty():  # redirected: make sure a terminal sees it too
+        print(text, file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=int, default=5,
+                        help="length of each measured run, whole seconds (default 5)")
+    parser.add_argument("--connections", type=int, default=32,
+                        help="concurrent connections (default 32)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
+    parser.add_argument("--loader", choices=("auto", "wrk", "httpx"), default="auto",
+                        help="load generator: wrk when on PATH (auto), or the httpx fallback")
+    args = parser.parse_args(argv)
+    if args.seconds < 1 or args.connections < 1:
+        parser.error("--seconds and --connections must be at least 1")
+
+    host = machine()
+    print(f"machine : {host['cpu']} | nproc {host['nproc']} | {host['platform']}")
+    print(f"python  : {host['python']} | uvicorn {host['uvicorn']} | starlette "
+          f"{host['starlette']}")
+    print(f"uvicorn : loop {'uvloop ' + host['uvloop'] if host['uvloop'] else 'asyncio'}, http "
+          f"{'httptools ' + host['httptools'] if host['httptools'] else 'h11'} (auto-picked; "
+          f"uvloop {'installed' if host['uvloop'] else 'NOT installed'}, httptools "
+          f"{'installed' if host['httptools'] else 'NOT installed'})")
+
+    wrk = shutil.which("wrk") if args.loader != "httpx" else None
+    if args.loader == "wrk" and wrk is None:
+        parser.error("wrk is not on PATH")
+    if wrk is None:
+        print("load    : httpx.AsyncClient fallback (wrk not used) -- the client is likely the "
+              "bottleneck; these figures are not comparable with wrk's")
+    else:
+        print(f"load    : {wrk} -t1 -c{args.connections} -d{args.seconds}s --latency, "
+              f"{WARMUP_S:g} s warm-up before each run, {ROUNDS} rounds alternating, best kept")
+
+    spec = openapi.load()
+    payload = request_payload(spec.model_id)
+    body = json.dumps(payload).encode()
+    print(f"payload : 1 textInference task, model {spec.model_id}, {len(body)} bytes")
+
+    runs: list[Run] = []
+    startup: dict[str, float] = {}
+    replies: dict[str, int] = {}
+    commands: dict[str, list[str]] = {}
+    with contextlib.ExitStack() as stack:
+        servers: dict[str, Server] = {}
+        for name, build in (("mock", mock_command), ("bare", bare_command)):
+            port = free_port()
+            commands[name] = build(port)
+            servers[name] = stack.enter_context(running(name, commands[name], port, body))
+            startup[name] = servers[name].startup_s
+
+        for name, server in servers.items():
+            reply = httpx.post(server.url, content=body, headers=HEADERS, timeout=5.0)
+            replies[name] = len(reply.content)
+            if reply.status_code != 200:
+                sys.exit(f"FAIL: {name} answered {reply.status_code}: {reply.text[:500]}")
+            if name == "mock":
+                problems = check_response(reply.json(), request=payload)
+                if problems:
+                    sys.exit("FAIL: the mock's reply breaks the contract:\n"
+                             + "\n".join(str(p) for p in problems))
+        print(f"check   : mock answered 200, {replies['mock']} bytes, check_response ok; "
+              f"bare answered 200, {replies['bare']} bytes")
+        print(f"mock    : {' '.join(commands['mock'])}")
+        print(f"bare    : {' '.join(commands['bare'])}")
+        print()
+
+        script_dir = stack.enter_context(tempfile.TemporaryDirectory())
+        script = Path(script_dir) / "post.lua"
+        script.write_text(LUA.format(body=body.decode(), key=API_KEY), encoding="utf-8")
+        for round_ in range(1, ROUNDS + 1):
+            for name in SERVERS:
+                url = servers[name].url
+                if wrk is not None:
+                    wrk_run(wrk, script, url, args.connections, WARMUP_S, name, 0)
+                    run = wrk_run(wrk, script, url, args.connections, args.seconds, name,
+                                  round_)
+                else:
+                    httpx_run(url, body, args.connections, WARMUP_S, name, 0)
+                    run = httpx_run(url, body, args.connections, args.seconds, name, round_)
+                runs.append(run)
+                flag = "  <-- ERRORS" if run.failed else ""
+                print(f"  round {round_} {name:<5} {run.requests_per_s:>10,.0f} req/s  p50 "
+                      f"{run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  ({run.requests} "
+                      f"requests){flag}", flush=True)
+
+    best = {name: max((r for r in runs if r.server == name), key=lambda r: r.requests_per_s)
+            for name in SERVERS}
+    ratio = best["mock"].requests_per_s / best["bare"].requests_per_s
+    ratio_ok = ratio >= RATIO_TARGET
+    startup_ok = startup["mock"] < STARTUP_TARGET_S
+
+    print()
+    print(f"{'server':<8}{'req/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'start-up s':>13}")
+    for name in SERVERS:
+        run = best[name]
+        print(f"{name:<8}{run.requests_per_s:>12,.0f}{run.p50_ms:>10.2f}{run.p99_ms:>10.2f}"
+              f"{startup[name]:>13.3f}")
+    print()
+    print(f"ratio mock/bare req/s : {ratio:.2f}x   target >= {RATIO_TARGET:g}x   "
+          f"{verdict(ratio_ok)}")
+    print(f"mock start-up         : {startup['mock']:.3f} s  target < {STARTUP_TARGET_S:g} s"
+          f"   {verdict(startup_ok)}")
+    if wrk is None:
+        print("note: httpx fallback -- the client, not the servers, likely sets these rates, "
+              "so the ratio understates the gap; install wrk for a real comparison")
+
+    failed = [run for run in runs if run.failed]
+    for run in failed:
+        loud(f"{run.server} round {run.round}: {run.non_2xx} non-2xx answers, socket errors "
+             f"{run.socket_errors} -- its figures are not valid")
+
+    if args.json is not None:
+        report = {
+            "machine": host,
+            "loader": "wrk" if wrk is not None else "httpx",
+            "seconds": args.seconds,
+            "connections": args.connections,
+            "warmup_seconds": WARMUP_S,
+            "payload_bytes": len(body),
+            "reply_bytes": replies,
+            "commands": commands,
+            "startup_seconds": startup,
+            "runs": [asdict(run) for run in runs],
+            "best": {name: asdict(run) for name, run in best.items()},
+            "ratio": {"value": ratio, "target": RATIO_TARGET, "verdict": verdict(ratio_ok)},
+            "startup": {"value": startup["mock"], "target": STARTUP_TARGET_S,
+                        "verdict": verdict(startup_ok)},
+            "errors": bool(failed),
+        }
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

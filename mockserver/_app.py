@@ -1,0 +1,139 @@
+"""``create_app()``: the mock as a Starlette application (an app factory, no subclassing)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+import openapi
+from contracts import JSONProblem, parse_json
+from contracts._engine import engine_for
+from openapi import Spec
+
+from ._config import MockConfig
+from ._errors import error_body
+from ._openapi import served_document
+from ._server import MockServer, Outcome
+
+__all__ = ["create_app"]
+
+_JSON_TYPES = ("application/json", "")
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, key = header.partition(" ")
+    return key.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is over ``limit`` (read no further than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _respond(outcome: Outcome) -> Response:
+    return JSONResponse(outcome.body, status_code=outcome.status,
+                        headers=dict(outcome.headers or {}))
+
+
+def create_app(*, spec: Spec | None = None, config: MockConfig | None = None) -> Starlette:
+    """A mock Runware text-inference endpoint.
+
+    Args:
+        spec: the document to emulate (``openapi.load(...)``); the bundled one by default.
+        config: limits, keys, pricing and scripted replies; defaults work as they are.
+
+    Returns:
+        A Starlette app; ``app.state.mock`` is its :class:`~mockserver.MockServer`
+        (journal, ``reply()``, ``reset()``).
+    """
+    mock = MockServer(spec=spec or openapi.load(), config=config or MockConfig())
+    engine_for(mock.spec)  # compile the validators now, not on the first request
+
+    async def run(request: Request) -> Response:
+        started = time.perf_counter()
+        outcome, payload, key = await _handle(request)
+        mock.journal.record(method="POST", path=request.url.path, api_key=key,
+                            request=payload, violations=list(outcome.violations),
+                            status=outcome.status, response=outcome.body, started=started)
+        return _respond(outcome)
+
+    async def _handle(request: Request) -> tuple[Outcome, Any, str | None]:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media not in _JSON_TYPES and not media.endswith("+json"):
+            return Outcome(400, error_body(
+                "invalidContentType", f"Content-Type is {media!r}; send the body as "
+                "application/json.")), None, None
+        raw = await _read_body(request, mock.config.max_body_bytes)
+        if raw is None:
+            return Outcome(413, error_body(
+                "payloadTooLarge", f"The body is over the limit of {mock.config.max_body_bytes}"
+                " bytes; send fewer or smaller tasks (or raise max_body_bytes in the mock's "
+                "config).")), None, None
+        try:
+            payload = parse_json(raw)
+        except JSONProblem as problem:
+            text = raw[:2048].decode("utf-8", "replace")
+            return Outcome(400, error_body("invalidRequestBody", problem.reason)), text, None
+        key, refused = mock.authenticate(_bearer(request), payload)
+        if refused is not None:
+            return refused, payload, key
+        return mock.run(payload), payload, key
+
+    async def document(request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(served_document(mock.spec, base_url=base))
+
+    async def requests(request: Request) -> Response:
+        if request.method == "DELETE":
+            mock.journal.clear()
+            return JSONResponse({"cleared": True})
+        return JSONResponse({"requests": [e.to_dict() for e in mock.journal.entries()]})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "model": mock.spec.model_id,
+                             "document": mock.spec.title, "source": mock.spec.source,
+                             "uptimeSeconds": round(time.time() - mock.started, 3),
+                             "journal": len(mock.journal)})
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "notFound", 405: "methodNotAllowed"}.get(exc.status_code, "invalidRequest")
+        hint = ("POST a JSON array of tasks to /v1" if exc.status_code in (404, 405)
+                else str(exc.detail))
+        return JSONResponse(error_body(code, f"{request.method} {request.url.path}: {hint}."),
+                            status_code=exc.status_code)
+
+    async def crash(request: Request, exc: Exception) -> Response:
+        # Never a traceback to the client: the mock's own bug is still a Runware-style 500.
+        return JSONResponse(error_body("internalServerError",
+                                       f"The mock failed: {type(exc).__name__}. This is a bug "
+                                       "in runware-contract-kit; please report it."),
+                            status_code=500)
+
+    routes = [Route(path, run, methods=["POST"]) for path in ("/", "/v1", "/v1/")] + [
+        Route("/openapi.json", document, methods=["GET"]),
+        Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
+        Route("/__mock/health", health, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error,
+                                                       Exception: crash})
+    app.state.mock = mock
+    return app

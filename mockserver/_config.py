@@ -1,0 +1,162 @@
+"""The mock's configuration: a frozen object, from keyword arguments or a JSON/TOML file.
+
+File keys (all optional)::
+
+    api_keys = ["key-1"]            # accepted keys; empty: any non-empty key
+    seed = 42                       # makes the seeds the mock draws reproducible
+    max_body_bytes = 10485760       # larger bodies get 413
+    journal_size = 1000             # requests kept for /__mock/requests
+
+    [pricing]                       # USD per token, for includeCost
+    prompt_per_token = 0.0000006
+    completion_per_token = 0.0000024
+
+    [[replies]]                     # scripted replies; the first match wins
+    match = "capital of France"     # substring of the last user message (or: regex = "...")
+    text = "Paris."
+    finish_reason = "stop"          # optional: reasoning, model, delivery_method, usage
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openapi import KitError
+
+__all__ = ["ConfigError", "MockConfig", "ReplyRule", "load_config"]
+
+
+class ConfigError(KitError):
+    """The mock's configuration is unusable; ``key`` names the offending setting."""
+
+    def __init__(self, message: str, *, key: str = "") -> None:
+        self.key = key
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRule:
+    """A scripted reply: when the last user message matches, answer with ``text``.
+
+    ``match`` is a substring, ``regex`` a Python regular expression (searched); either, both
+    or neither (then every request matches). ``model`` and ``delivery_method`` narrow it.
+    """
+
+    text: str
+    match: str | None = None
+    regex: str | None = None
+    model: str | None = None
+    delivery_method: str | None = None
+    reasoning: str | None = None
+    finish_reason: str | None = None
+    usage: Mapping[str, int] | None = None
+    _compiled: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str):
+            raise ConfigError(f"a reply's text must be a string, not {self.text!r}", key="text")
+        if self.regex is not None:
+            try:
+                object.__setattr__(self, "_compiled", re.compile(self.regex))
+            except re.error as exc:
+                raise ConfigError(f"reply regex {self.regex!r} does not compile: {exc}",
+                                  key="regex") from exc
+
+    def matches(self, message: str, *, model: str | None, delivery_method: str) -> bool:
+        if self.model is not None and model != self.model:
+            return False
+        if self.delivery_method is not None and delivery_method != self.delivery_method:
+            return False
+        if self.match is not None and self.match not in message:
+            return False
+        return self._compiled is None or self._compiled.search(message) is not None
+
+
+_MAX_BODY = 10 * 1024 * 1024
+_JOURNAL = 1000
+_PROMPT_PRICE = 0.0000006
+_COMPLETION_PRICE = 0.0000024
+
+
+@dataclass(frozen=True, slots=True)
+class MockConfig:
+    """Everything the mock can be told; every field has a working default."""
+
+    api_keys: tuple[str, ...] = ()
+    seed: int | None = None
+    max_body_bytes: int = _MAX_BODY
+    journal_size: int = _JOURNAL
+    prompt_price_per_token: float = _PROMPT_PRICE
+    completion_price_per_token: float = _COMPLETION_PRICE
+    replies: tuple[ReplyRule, ...] = ()
+
+
+_RULE_KEYS = {"text", "match", "regex", "model", "delivery_method", "reasoning",
+              "finish_reason", "usage"}
+_TOP_KEYS = {"api_keys", "seed", "max_body_bytes", "journal_size", "pricing", "replies"}
+
+
+def _require(kind: type | tuple[type, ...], value: Any, key: str) -> Any:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(f"{key} is {value!r}; it must be {getattr(kind, '__name__', kind)}",
+                          key=key)
+    return value
+
+
+def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
+    """Build a config from parsed file contents, naming any key that is wrong."""
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {sorted(unknown)}; known: {sorted(_TOP_KEYS)}",
+                          key=sorted(unknown)[0])
+    pricing = _require(dict, data.get("pricing", {}), "pricing")
+    bad = set(pricing) - {"prompt_per_token", "completion_per_token"}
+    if bad:
+        raise ConfigError(f"unknown pricing key(s) {sorted(bad)}", key="pricing")
+    rules = []
+    for index, rule in enumerate(_require(list, data.get("replies", []), "replies")):
+        rule = _require(dict, rule, f"replies[{index}]")
+        extra = set(rule) - _RULE_KEYS
+        if extra or "text" not in rule:
+            raise ConfigError(f"replies[{index}] needs 'text' and takes only "
+                              f"{sorted(_RULE_KEYS)}; got {sorted(rule)}", key=f"replies[{index}]")
+        rules.append(ReplyRule(**rule))
+    keys = [_require(str, k, "api_keys[]") for k in _require(list, data.get("api_keys", []),
+                                                             "api_keys")]
+    seed = data.get("seed")
+    return MockConfig(
+        api_keys=tuple(keys),
+        seed=None if seed is None else _require(int, seed, "seed"),
+        max_body_bytes=_require(int, data.get("max_body_bytes", _MAX_BODY),
+                                "max_body_bytes"),
+        journal_size=_require(int, data.get("journal_size", _JOURNAL),
+                              "journal_size"),
+        prompt_price_per_token=float(_require((int, float), pricing.get(
+            "prompt_per_token", _PROMPT_PRICE), "pricing.prompt_per_token")),
+        completion_price_per_token=float(_require((int, float), pricing.get(
+            "completion_per_token", _COMPLETION_PRICE),
+            "pricing.completion_per_token")),
+        replies=tuple(rules))
+
+
+def load_config(path: str | Path) -> MockConfig:
+    """Read a ``.json`` or ``.toml`` config file."""
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {file}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode()) if file.suffix == ".toml" else json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        kind = "TOML" if file.suffix == ".toml" else "JSON"
+        raise ConfigError(f"config {file} is not valid {kind}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {file} must hold an object/table at the top")
+    return config_from_mapping(data)

@@ -1,0 +1,156 @@
+"""textInference emulation: what a task asks for, turned into result items.
+
+Everything a model document decides (defaults, which settings exist) is read from the
+``Spec``; what is Runware's API behaviour (``maxTokens`` caps the completion,
+``stopSequences`` cut it, a thinking setting adds ``reasoningContent``) is implemented here,
+once, for every model.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from openapi import Spec
+
+from ._config import MockConfig, ReplyRule
+from ._text import count_tokens, reasoning_for, reply_for, take_tokens
+
+__all__ = ["Generation", "SeedSource", "generate", "last_user_message"]
+
+UINT32 = 2**32
+_THINKING_SETTINGS = ("thinkingLevel", "reasoningEffort", "thinking")
+_THINKING_OFF = {"off", "none", "disabled", False, None}
+
+
+class SeedSource:
+    """Seeds for tasks that send none: random, or reproducible from the mock's ``seed``."""
+
+    def __init__(self, seed: int | None) -> None:
+        self._rng = random.Random(seed)
+
+    def __call__(self) -> int:
+        return self._rng.randrange(UINT32)
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """One generated result, before it is shaped for a delivery method."""
+
+    result_index: int
+    seed: int
+    text: str
+    reasoning: str | None
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    thinking_tokens: int
+
+    def item(self, task: Mapping[str, Any], *, config: MockConfig) -> dict[str, Any]:
+        """The sync result item (also the ``success`` body of async and webhook results)."""
+        item: dict[str, Any] = {"taskType": task["taskType"], "taskUUID": task["taskUUID"],
+                                "text": self.text, "finishReason": self.finish_reason,
+                                "seed": self.seed, "resultIndex": self.result_index}
+        if self.reasoning is not None:
+            item["reasoningContent"] = self.reasoning
+        item.update(self.accounting(task, config=config))
+        return item
+
+    def accounting(self, task: Mapping[str, Any], *, config: MockConfig) -> dict[str, Any]:
+        """``usage`` and ``cost``, each only when the task asked for it."""
+        extra: dict[str, Any] = {}
+        if task.get("includeUsage") is True:
+            extra["usage"] = {"promptTokens": self.prompt_tokens,
+                              "completionTokens": self.completion_tokens,
+                              "totalTokens": self.prompt_tokens + self.completion_tokens
+                              + self.thinking_tokens,
+                              "thinkingTokens": self.thinking_tokens}
+        if task.get("includeCost") is True:
+            extra["cost"] = round(
+                self.prompt_tokens * config.prompt_price_per_token
+                + (self.completion_tokens + self.thinking_tokens)
+                * config.completion_price_per_token, 10)
+        return extra
+
+
+def last_user_message(messages: Sequence[Any]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return str(message.get("content", ""))
+    return str(messages[-1].get("content", "")) if messages else ""
+
+
+def _settings(task: Mapping[str, Any], spec: Spec) -> dict[str, Any]:
+    """The task's settings with the document's defaults filled in."""
+    merged = {path.split(".", 1)[1]: value for path, value in spec.defaults.items()
+              if path.startswith("settings.")}
+    merged.update(task.get("settings") or {})
+    return merged
+
+
+def _as_int(value: Any, default: int) -> int:
+    # JSON Schema counts 1.0 as an integer: so does the emulation.
+    return default if value is None else int(value)
+
+
+def _cut(text: str, stops: Sequence[str], max_tokens: int | None) -> tuple[str, str]:
+    finish = "stop"
+    positions = [text.find(s) for s in stops if isinstance(s, str) and s and s in text]
+    if positions:
+        text = text[:min(positions)]
+    if max_tokens is not None and count_tokens(text) > max_tokens:
+        text, finish = take_tokens(text, max_tokens), "length"
+    return text, finish
+
+
+def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
+             rules: Sequence[ReplyRule], seeds: Callable[[], int]) -> list[Generation]:
+    """Every result a textInference task asks for (``numberResults`` of them)."""
+    settings = _settings(task, spec)
+    defaults = spec.defaults
+    count = _as_int(task.get("numberResults"), _as_int(defaults.get("numberResults"), 1))
+    base_seed = _as_int(task.get("seed"), -1)
+    if base_seed < 0:
+        base_seed = seeds()
+    messages = task.get("messages") or []
+    prompt = last_user_message(messages)
+    # Replies are about the last user message first, then the rest of the conversation.
+    topics = " ".join([prompt, *(str(m.get("content", "")) for m in reversed(messages)
+                                 if isinstance(m, dict))])
+    system = settings.get("systemPrompt")
+    prompt_tokens = (count_tokens(system) if isinstance(system, str) else 0) + sum(
+        count_tokens(str(m.get("content", ""))) for m in messages if isinstance(m, dict))
+    delivery = str(task.get("deliveryMethod", defaults.get("deliveryMethod", "sync")))
+    rule = next((r for r in rules if r.matches(prompt, model=task.get("model"),
+                                                 delivery_method=delivery)), None)
+    thinking = next((settings[name] for name in _THINKING_SETTINGS if name in settings), None)
+    max_tokens = settings.get("maxTokens")
+    stops = settings.get("stopSequences") or ()
+    results: list[Generation] = []
+    seen: set[str] = set()
+    for index in range(count):
+        seed = (base_seed + index) % UINT32
+        if rule is not None:
+            text, reasoning = rule.text, rule.reasoning
+        else:
+            text = reply_for(topics, seed)
+            salt = 0
+            while text in seen:  # distinct texts: some SDKs de-duplicate results by text
+                salt += 1
+                text = reply_for(f"{topics}\x00{salt}", seed)
+            reasoning = reasoning_for(topics, seed) if thinking not in _THINKING_OFF else None
+        seen.add(text)
+        text, finish = _cut(text, stops, None if max_tokens is None else int(max_tokens))
+        if rule is not None and rule.finish_reason is not None:
+            finish = rule.finish_reason
+        usage = dict(rule.usage) if rule is not None and rule.usage else {}
+        results.append(Generation(
+            result_index=index, seed=seed, text=text, reasoning=reasoning,
+            finish_reason=finish,
+            prompt_tokens=usage.get("promptTokens", prompt_tokens),
+            completion_tokens=usage.get("completionTokens", count_tokens(text)),
+            thinking_tokens=usage.get("thinkingTokens",
+                                      count_tokens(reasoning) if reasoning else 0)))
+    return results

@@ -1,0 +1,81 @@
+"""Run the mock on uvicorn: one process, or several workers built from the environment."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import sys
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+import openapi
+
+from ._app import create_app
+from ._config import MockConfig, load_config
+
+__all__ = ["app_from_environment", "serve"]
+
+# How `--workers N` hands its options to each worker process (uvicorn imports the factory).
+ENV_SPEC, ENV_CONFIG, ENV_SEED = "RUNWARE_KIT_SPEC", "RUNWARE_KIT_CONFIG", "RUNWARE_KIT_SEED"
+
+
+def _config(config_path: str | None, seed: int | None) -> MockConfig:
+    config = load_config(config_path) if config_path else MockConfig()
+    if seed is not None:
+        fields: dict[str, Any] = {f: getattr(config, f) for f in config.__slots__}
+        fields["seed"] = seed
+        config = MockConfig(**fields)
+    return config
+
+
+def app_from_environment() -> Starlette:
+    """The app factory uvicorn's workers call (``RUNWARE_KIT_*`` variables)."""
+    seed = os.environ.get(ENV_SEED)
+    return create_app(spec=openapi.load(os.environ.get(ENV_SPEC) or None),
+                      config=_config(os.environ.get(ENV_CONFIG) or None,
+                                     int(seed) if seed else None))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """Stand-in handler: the stop was already handled by uvicorn's shutdown."""
+
+
+def serve(*, host: str, port: int, spec_path: str | None, config_path: str | None,
+          seed: int | None, workers: int, log_level: str) -> None:
+    """Start uvicorn (uvloop and httptools when installed) and print where the mock is."""
+    spec = openapi.load(spec_path)
+    config = _config(config_path, seed)
+    base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    print(f"runware-kit mock: {spec.title} (model {spec.model_id})\n"
+          f"  document : {spec.source}\n"
+          f"  endpoint : {base}/v1   (also {base}/)\n"
+          f"  journal  : {base}/__mock/requests\n"
+          f"  openapi  : {base}/openapi.json", file=sys.stderr, flush=True)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
+    # handler that was there before it. A no-op handler there makes the stop a clean exit 0.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _ignore)
+    if not _is_loopback(host):
+        print(f"WARNING: listening on {host}, not loopback: anyone who can reach this "
+              "machine can use the mock and read its journal.", file=sys.stderr, flush=True)
+    if workers > 1:
+        os.environ[ENV_SPEC] = spec_path or ""
+        os.environ[ENV_CONFIG] = config_path or ""
+        os.environ[ENV_SEED] = "" if seed is None else str(seed)
+        uvicorn.run("mockserver._serve:app_from_environment", factory=True, host=host,
+                    port=port, workers=workers, log_level=log_level)
+        return
+    uvicorn.run(create_app(spec=spec, config=config), host=host, port=port,
+                log_level=log_level)

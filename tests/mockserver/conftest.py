@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from mockserver import MockConfig, create_app
+
+UUID = "a770f077-f413-47de-9dac-be0b26a35da6"
+AUTH = {"Authorization": "Bearer test-key"}
+VALID_REQUEST = json.loads(
+    (Path(__file__).parents[2] / "examples" / "requests" / "valid.json").read_text())
+
+
+def text_task(**changes: Any) -> dict[str, Any]:
+    task: dict[str, Any] = {"taskType": "textInference", "taskUUID": UUID,
+                            "model": "alibaba:qwen@3.5-397b",
+                            "messages": [{"role": "user", "content": "Why is the sky blue?"}]}
+    task.update(changes)
+    return task
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    """The mock in-process (ASGI), as unit tests use it."""
+    app = create_app(config=MockConfig(seed=1))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://mock") as http:
+        http.app = app  # type: ignore[attr-defined]
+        yield http
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RunningServer:
+    """A real uvicorn server on a loopback port, in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                    log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> RunningServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start within 10 s")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server() -> Iterator[RunningServer]:
+    with RunningServer(create_app(config=MockConfig(seed=1))) as server:
+        yield server

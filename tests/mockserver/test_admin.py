@@ -1,0 +1,75 @@
+"""Journal, health and the served OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+
+from contracts import check_response
+from tests.mockserver.conftest import AUTH, text_task
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_journal_records_requests_verdicts_and_responses(
+        client: httpx.AsyncClient) -> None:
+    await client.post("/v1", json=[text_task()], headers={"Authorization": "Bearer sk-secret-123"})
+    await client.post("/v1", json=[text_task(seed="x")], headers=AUTH)
+    entries = (await client.get("/__mock/requests")).json()["requests"]
+    assert [e["status"] for e in entries] == [200, 400]
+    good, bad = entries
+    assert good["valid"] is True
+    assert good["request"][0]["taskUUID"] == good["response"]["data"][0]["taskUUID"]
+    assert good["tasks"] == [{"taskType": "textInference", "taskUUID": text_task()["taskUUID"],
+                              "model": "alibaba:qwen@3.5-397b"}]
+    assert good["apiKey"] == "sk-s…23"  # masked, never the key
+    assert "sk-secret-123" not in str(entries)
+    assert bad["violations"][0]["parameter"] == "seed"
+    assert good["latencyMs"] >= 0
+    assert (await client.delete("/__mock/requests")).json() == {"cleared": True}
+    assert (await client.get("/__mock/requests")).json() == {"requests": []}
+
+
+async def test_journal_is_bounded() -> None:
+    from mockserver import MockConfig, create_app
+
+    app = create_app(config=MockConfig(journal_size=3))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://mock") as http:
+        for seed in range(5):
+            await http.post("/v1", json=[text_task(seed=seed)], headers=AUTH)
+        entries = (await http.get("/__mock/requests")).json()["requests"]
+    assert [e["request"][0]["seed"] for e in entries] == [2, 3, 4]
+
+
+async def test_health(client: httpx.AsyncClient) -> None:
+    health = (await client.get("/__mock/health")).json()
+    assert health["status"] == "ok"
+    assert health["model"] == "alibaba:qwen@3.5-397b"
+
+
+async def test_served_document(client: httpx.AsyncClient) -> None:
+    doc: dict[str, Any] = (await client.get("/openapi.json")).json()
+    assert doc["servers"] == [{"url": "http://mock/v1",
+                               "description": "runware-contract-kit mock (offline emulation)"}]
+    vendor = client.app.state.mock.spec.to_dict()  # type: ignore[attr-defined]
+    assert doc["components"]["schemas"]["RequestBody"] == vendor["components"]["schemas"][
+        "RequestBody"]
+    post = doc["paths"]["/"]["post"]
+    assert post["requestBody"] == vendor["paths"]["/"]["post"]["requestBody"]
+    assert set(post["responses"]) >= {"200", "400", "401", "402", "403", "413", "429", "500",
+                                      "503", "504"}
+    assert set(post["responses"]["200"]["content"]) == {"application/json",
+                                                        "text/event-stream"}
+    Draft202012Validator.check_schema(doc["components"]["schemas"]["MockSuccessResponse"])
+    # A real reply validates against the served 200 schema.
+    reply = (await client.post("/v1", json=[text_task(includeUsage=True)],
+                               headers=AUTH)).json()
+    assert check_response(reply) == []
+    schema = {"$ref": "#/components/schemas/MockSuccessResponse", **doc}
+    Draft202012Validator(schema).validate(reply)
+    error = (await client.post("/v1", json=[{}], headers=AUTH)).json()
+    Draft202012Validator({"$ref": "#/components/schemas/ErrorResponse", **doc}).validate(error)
