@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
 
 import openapi
 from contracts import JSONProblem, parse_json
@@ -20,6 +22,8 @@ from ._config import MockConfig
 from ._errors import error_body
 from ._openapi import served_document
 from ._server import MockServer, Outcome
+from ._store import Store
+from ._websocket import websocket_endpoint
 
 __all__ = ["create_app"]
 
@@ -49,30 +53,39 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
 
 
 def _respond(outcome: Outcome) -> Response:
+    if outcome.events is not None:
+        # The SDKs end on "data: [DONE]"; no-store keeps proxies from buffering the stream.
+        return StreamingResponse(outcome.events, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store",
+                                          **dict(outcome.headers or {})})
     return JSONResponse(outcome.body, status_code=outcome.status,
                         headers=dict(outcome.headers or {}))
 
 
-def create_app(*, spec: Spec | None = None, config: MockConfig | None = None) -> Starlette:
+def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
+               store: Store | None = None) -> Starlette:
     """A mock Runware text-inference endpoint.
 
     Args:
         spec: the document to emulate (``openapi.load(...)``); the bundled one by default.
-        config: limits, keys, pricing and scripted replies; defaults work as they are.
+        config: limits, keys, pricing, timing, store and scripted replies; the defaults work.
+        store: a ready store object (overrides ``config.store``), e.g. one shared by tests.
 
     Returns:
         A Starlette app; ``app.state.mock`` is its :class:`~mockserver.MockServer`
         (journal, ``reply()``, ``reset()``).
     """
-    mock = MockServer(spec=spec or openapi.load(), config=config or MockConfig())
+    mock = MockServer(spec=spec or openapi.load(), config=config or MockConfig(), store=store)
     engine_for(mock.spec)  # compile the validators now, not on the first request
 
     async def run(request: Request) -> Response:
         started = time.perf_counter()
         outcome, payload, key = await _handle(request)
-        mock.journal.record(method="POST", path=request.url.path, api_key=key,
-                            request=payload, violations=list(outcome.violations),
-                            status=outcome.status, response=outcome.body, started=started)
+        await mock.journal.record(
+            method="POST", path=request.url.path, api_key=key, request=payload,
+            violations=list(outcome.violations), status=outcome.status,
+            response=outcome.body if outcome.events is None else "(event stream)",
+            started=started)
         return _respond(outcome)
 
     async def _handle(request: Request) -> tuple[Outcome, Any, str | None]:
@@ -95,7 +108,7 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None) ->
         key, refused = mock.authenticate(_bearer(request), payload)
         if refused is not None:
             return refused, payload, key
-        return mock.run(payload), payload, key
+        return await mock.run(payload), payload, key
 
     async def document(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
@@ -103,15 +116,18 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None) ->
 
     async def requests(request: Request) -> Response:
         if request.method == "DELETE":
-            mock.journal.clear()
+            await mock.journal.clear()
             return JSONResponse({"cleared": True})
-        return JSONResponse({"requests": [e.to_dict() for e in mock.journal.entries()]})
+        return JSONResponse({"requests": await mock.journal.entries()})
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "model": mock.spec.model_id,
-                             "document": mock.spec.title, "source": mock.spec.source,
-                             "uptimeSeconds": round(time.time() - mock.started, 3),
-                             "journal": len(mock.journal)})
+        store_ok = await mock.store.ping()
+        return JSONResponse({"status": "ok" if store_ok else "degraded",
+                             "model": mock.spec.model_id, "document": mock.spec.title,
+                             "source": mock.spec.source, "store": type(mock.store).__name__,
+                             "storeReachable": store_ok,
+                             "uptimeSeconds": round(time.time() - mock.started, 3)},
+                            status_code=200 if store_ok else 503)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -128,12 +144,21 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None) ->
                                        "in runware-contract-kit; please report it."),
                             status_code=500)
 
+    async def ws(websocket: Any) -> None:
+        await websocket_endpoint(websocket, mock)
+
     routes = [Route(path, run, methods=["POST"]) for path in ("/", "/v1", "/v1/")] + [
+        WebSocketRoute(path, ws) for path in ("/", "/v1", "/v1/")] + [
         Route("/openapi.json", document, methods=["GET"]),
         Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
         Route("/__mock/health", health, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error,
-                                                       Exception: crash})
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await mock.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error, Exception: crash})
     app.state.mock = mock
     return app

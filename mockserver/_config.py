@@ -7,6 +7,17 @@ File keys (all optional)::
     max_body_bytes = 10485760       # larger bodies get 413
     journal_size = 1000             # requests kept for /__mock/requests
 
+    store = "redis://127.0.0.1:6379/0"  # shared async results/journal; default: memory
+    processing_ms = 10              # how long a generation takes before its result is ready
+    ttft_ms = 0                     # streams: delay before the first chunk
+    tokens_per_second = 0           # streams: pacing; 0 sends as fast as possible
+    result_ttl_s = 600              # how long async results can be polled
+    session_buffer_s = 120          # WebSocket results kept for a resuming client
+    idle_timeout_s = 120            # WebSocket closed after this long without a message
+    webhook_allowlist = ["127.0.0.0/8", "::1/128", "localhost"]
+    webhook_attempts = 5            # retries with exponential backoff from webhook_backoff_ms
+    webhook_backoff_ms = 200
+
     [pricing]                       # USD per token, for includeCost
     prompt_per_token = 0.0000006
     completion_per_token = 0.0000024
@@ -14,7 +25,8 @@ File keys (all optional)::
     [[replies]]                     # scripted replies; the first match wins
     match = "capital of France"     # substring of the last user message (or: regex = "...")
     text = "Paris."
-    finish_reason = "stop"          # optional: reasoning, model, delivery_method, usage
+    finish_reason = "stop"          # optional: reasoning, model, delivery_method, usage,
+                                    # processing_ms, ttft_ms, tokens_per_second
 """
 
 from __future__ import annotations
@@ -56,6 +68,9 @@ class ReplyRule:
     reasoning: str | None = None
     finish_reason: str | None = None
     usage: Mapping[str, int] | None = None
+    processing_ms: int | None = None
+    ttft_ms: int | None = None
+    tokens_per_second: float | None = None
     _compiled: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -82,6 +97,7 @@ _MAX_BODY = 10 * 1024 * 1024
 _JOURNAL = 1000
 _PROMPT_PRICE = 0.0000006
 _COMPLETION_PRICE = 0.0000024
+_ALLOWLIST = ("127.0.0.0/8", "::1/128", "localhost")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +111,35 @@ class MockConfig:
     prompt_price_per_token: float = _PROMPT_PRICE
     completion_price_per_token: float = _COMPLETION_PRICE
     replies: tuple[ReplyRule, ...] = ()
+    store: str | None = None
+    processing_ms: int = 10
+    ttft_ms: int = 0
+    tokens_per_second: float = 0
+    result_ttl_s: float = 600
+    session_buffer_s: float = 120
+    idle_timeout_s: float = 120
+    webhook_allowlist: tuple[str, ...] = _ALLOWLIST
+    webhook_attempts: int = 5
+    webhook_backoff_ms: int = 200
+
+    def replace(self, **changes: Any) -> MockConfig:
+        """A copy with some fields changed (keyword names as in the constructor)."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise ConfigError(f"unknown config field(s) {sorted(unknown)}", key=sorted(unknown)[0])
+        fields.update(changes)
+        return MockConfig(**fields)
 
 
 _RULE_KEYS = {"text", "match", "regex", "model", "delivery_method", "reasoning",
-              "finish_reason", "usage"}
-_TOP_KEYS = {"api_keys", "seed", "max_body_bytes", "journal_size", "pricing", "replies"}
+              "finish_reason", "usage", "processing_ms", "ttft_ms", "tokens_per_second"}
+_NUMBER_KEYS: dict[str, type | tuple[type, ...]] = {
+    "processing_ms": int, "ttft_ms": int, "tokens_per_second": (int, float),
+    "result_ttl_s": (int, float), "session_buffer_s": (int, float),
+    "idle_timeout_s": (int, float), "webhook_attempts": int, "webhook_backoff_ms": int}
+_TOP_KEYS = {"api_keys", "seed", "max_body_bytes", "journal_size", "pricing", "replies",
+             "store", "webhook_allowlist", *_NUMBER_KEYS}
 
 
 def _require(kind: type | tuple[type, ...], value: Any, key: str) -> Any:
@@ -130,7 +170,19 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
     keys = [_require(str, k, "api_keys[]") for k in _require(list, data.get("api_keys", []),
                                                              "api_keys")]
     seed = data.get("seed")
+    numbers = {key: _require(kind, data[key], key) for key, kind in _NUMBER_KEYS.items()
+               if key in data}
+    for key, value in numbers.items():
+        if value < 0:
+            raise ConfigError(f"{key} is {value}; it must not be negative", key=key)
+    allow = [_require(str, a, "webhook_allowlist[]")
+             for a in _require(list, data.get("webhook_allowlist", list(_ALLOWLIST)),
+                               "webhook_allowlist")]
+    store = data.get("store")
     return MockConfig(
+        **numbers,
+        store=None if store is None else _require(str, store, "store"),
+        webhook_allowlist=tuple(allow),
         api_keys=tuple(keys),
         seed=None if seed is None else _require(int, seed, "seed"),
         max_body_bytes=_require(int, data.get("max_body_bytes", _MAX_BODY),

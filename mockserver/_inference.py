@@ -47,6 +47,7 @@ class Generation:
     prompt_tokens: int
     completion_tokens: int
     thinking_tokens: int
+    rule: ReplyRule | None = None
 
     def item(self, task: Mapping[str, Any], *, config: MockConfig) -> dict[str, Any]:
         """The sync result item (also the ``success`` body of async and webhook results)."""
@@ -95,14 +96,17 @@ def _as_int(value: Any, default: int) -> int:
     return default if value is None else int(value)
 
 
-def _cut(text: str, stops: Sequence[str], max_tokens: int | None) -> tuple[str, str]:
+def _cut(text: str, tokens: int, stops: Sequence[str],
+         max_tokens: int | None) -> tuple[str, int, str]:
+    """Apply stop sequences, then the token cap: (text, its tokens, finishReason)."""
     finish = "stop"
     positions = [text.find(s) for s in stops if isinstance(s, str) and s and s in text]
     if positions:
         text = text[:min(positions)]
-    if max_tokens is not None and count_tokens(text) > max_tokens:
-        text, finish = take_tokens(text, max_tokens), "length"
-    return text, finish
+        tokens = count_tokens(text)
+    if max_tokens is not None and tokens > max_tokens:
+        text, tokens, finish = take_tokens(text, max_tokens), max_tokens, "length"
+    return text, tokens, finish
 
 
 def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
@@ -132,17 +136,23 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
     seen: set[str] = set()
     for index in range(count):
         seed = (base_seed + index) % UINT32
+        reasoning: str | None = None
+        thinking_tokens = 0
         if rule is not None:
             text, reasoning = rule.text, rule.reasoning
+            tokens = count_tokens(text)
+            thinking_tokens = count_tokens(reasoning) if reasoning else 0
         else:
-            text = reply_for(topics, seed)
+            text, tokens = reply_for(topics, seed)
             salt = 0
             while text in seen:  # distinct texts: some SDKs de-duplicate results by text
                 salt += 1
-                text = reply_for(f"{topics}\x00{salt}", seed)
-            reasoning = reasoning_for(topics, seed) if thinking not in _THINKING_OFF else None
+                text, tokens = reply_for(f"{topics}\x00{salt}", seed)
+            if thinking not in _THINKING_OFF:
+                reasoning, thinking_tokens = reasoning_for(topics, seed)
         seen.add(text)
-        text, finish = _cut(text, stops, None if max_tokens is None else int(max_tokens))
+        text, tokens, finish = _cut(text, tokens, stops,
+                                    None if max_tokens is None else int(max_tokens))
         if rule is not None and rule.finish_reason is not None:
             finish = rule.finish_reason
         usage = dict(rule.usage) if rule is not None and rule.usage else {}
@@ -150,7 +160,7 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
             result_index=index, seed=seed, text=text, reasoning=reasoning,
             finish_reason=finish,
             prompt_tokens=usage.get("promptTokens", prompt_tokens),
-            completion_tokens=usage.get("completionTokens", count_tokens(text)),
-            thinking_tokens=usage.get("thinkingTokens",
-                                      count_tokens(reasoning) if reasoning else 0)))
+            completion_tokens=usage.get("completionTokens", tokens),
+            thinking_tokens=usage.get("thinkingTokens", thinking_tokens),
+            rule=rule))
     return results

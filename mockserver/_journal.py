@@ -1,13 +1,19 @@
-"""The journal: every request the mock saw, its verdict and its response, bounded."""
+"""The journal: every request the mock saw, its verdict and its response, bounded.
+
+Entries stay as cheap objects in this process and become dicts only when read. With a
+shared store (Redis) they are written through, so every worker's requests show up.
+"""
 
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from collections import deque
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from ._store import MemoryStore, Store
 
 __all__ = ["Entry", "Journal", "mask_key"]
 
@@ -19,11 +25,20 @@ def mask_key(key: str | None) -> str | None:
     return f"{key[:4]}…{key[-2:]}" if len(key) > 10 else "…"
 
 
+def task_summaries(payload: Any) -> list[dict[str, Any]]:
+    """taskType, taskUUID, model and deliveryMethod of each task, for the journal's index."""
+    if not isinstance(payload, list):
+        return []
+    keys = ("taskType", "taskUUID", "model", "deliveryMethod")
+    return [{k: task.get(k) for k in keys if k in task} for task in payload
+            if isinstance(task, dict)]
+
+
 @dataclass(slots=True)
 class Entry:
-    """One request and what became of it."""
+    """One request (or webhook delivery) and what became of it."""
 
-    id: int
+    id: str
     received: float
     method: str
     path: str
@@ -34,51 +49,44 @@ class Entry:
     response: Any
     latency_ms: float
     fault: str | None = None
-    tasks: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "received": self.received, "method": self.method,
-                "path": self.path, "apiKey": self.api_key, "status": self.status,
+                "path": self.path, "apiKey": mask_key(self.api_key), "status": self.status,
                 "latencyMs": round(self.latency_ms, 3), "valid": not self.violations,
-                "violations": self.violations, "tasks": self.tasks, "fault": self.fault,
-                "request": self.request, "response": self.response}
-
-
-def task_summaries(payload: Any) -> list[dict[str, Any]]:
-    """taskType, taskUUID, model and deliveryMethod of each task, for the journal's index."""
-    if not isinstance(payload, list):
-        return []
-    keys = ("taskType", "taskUUID", "model", "deliveryMethod")
-    return [{k: task.get(k) for k in keys if k in task} for task in payload
-            if isinstance(task, dict)]
+                "violations": self.violations, "tasks": task_summaries(self.request),
+                "fault": self.fault, "request": self.request, "response": self.response}
 
 
 class Journal:
-    """A bounded, in-memory record; the oldest entries go first when it is full."""
+    """A bounded record of requests: in memory, or written through to a shared store."""
 
-    def __init__(self, *, size: int) -> None:
-        self._entries: deque[Entry] = deque(maxlen=max(1, size))
-        self._ids = itertools.count(1)
+    def __init__(self, *, size: int, store: Store) -> None:
+        self._size = max(1, size)
+        self._entries: deque[Entry] = deque(maxlen=self._size)
+        self._shared = None if isinstance(store, MemoryStore) else store
+        # Ids unique across workers sharing a store: process id, then a counter.
+        self._ids = (f"{os.getpid():x}-{n}" for n in itertools.count(1))
 
-    def record(self, *, method: str, path: str, api_key: str | None, request: Any,
-               violations: list[dict[str, Any]], status: int, response: Any,
-               started: float, fault: str | None = None) -> Entry:
+    async def record(self, *, method: str, path: str, api_key: str | None, request: Any,
+                     violations: list[dict[str, Any]], status: int, response: Any,
+                     started: float, fault: str | None = None) -> Entry:
         entry = Entry(id=next(self._ids), received=time.time(), method=method, path=path,
-                      api_key=mask_key(api_key), request=request, violations=violations,
-                      status=status, response=response,
-                      latency_ms=(time.perf_counter() - started) * 1000, fault=fault,
-                      tasks=task_summaries(request))
-        self._entries.append(entry)
+                      api_key=api_key, request=request, violations=violations, status=status,
+                      response=response, latency_ms=(time.perf_counter() - started) * 1000,
+                      fault=fault)
+        if self._shared is not None:
+            await self._shared.journal_append(entry.to_dict(), self._size)
+        else:
+            self._entries.append(entry)
         return entry
 
-    def entries(self) -> list[Entry]:
-        return list(self._entries)
+    async def entries(self) -> list[dict[str, Any]]:
+        if self._shared is not None:
+            return await self._shared.journal_list()
+        return [entry.to_dict() for entry in list(self._entries)]
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
+        if self._shared is not None:
+            await self._shared.journal_clear()
         self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __iter__(self) -> Iterator[Entry]:
-        return iter(list(self._entries))

@@ -1,46 +1,66 @@
-"""The mock's behaviour, apart from HTTP: authenticate, validate, answer; keep a journal.
+"""The mock's behaviour, apart from transport: authenticate, validate, answer each task.
 
-``MockServer`` is what ``app.state.mock`` holds. Tests and the pytest plugin drive it
-directly (``reply()``, ``journal``, ``reset()``); the HTTP layer in ``_app`` only moves
-bytes in and out.
+``MockServer`` is what ``app.state.mock`` holds. The HTTP layer (``_app``) and the
+WebSocket layer (``_websocket``) only move bytes; tests and the pytest plugin drive this
+object directly (``reply()``, ``journal``, ``reset()``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from contracts import check_request
 from openapi import Spec
 
 from ._config import MockConfig, ReplyRule
+from ._delivery import ack_item, new_record, poll_items, stream_events, timing
 from ._errors import error_body, error_item
-from ._inference import SeedSource, generate
+from ._inference import Generation, SeedSource, generate
 from ._journal import Journal
+from ._store import Store, open_store
+from ._webhook import WebhookSender, allowed_target
 
-__all__ = ["MockServer", "Outcome"]
+__all__ = ["MockServer", "Outcome", "TaskReply"]
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What to answer: a status, a JSON body and extra headers."""
+    """What to answer over HTTP: a status and a JSON body, or a stream of SSE events."""
 
     status: int
     body: Any
     headers: Mapping[str, str] | None = None
     violations: tuple[dict[str, Any], ...] = ()
+    events: AsyncIterator[str] | None = None
+
+
+@dataclass(slots=True)
+class TaskReply:
+    """One task's answer: data items, error items, or generations to stream."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    stream: tuple[Mapping[str, Any], Sequence[Generation]] | None = None
+    delay: float = 0.0          # seconds the generation takes (sync results wait for it)
+    claimed: str | None = None  # a taskUUID this task reserved
 
 
 class MockServer:
     """One emulated Runware endpoint for one document and one configuration."""
 
-    def __init__(self, *, spec: Spec, config: MockConfig) -> None:
+    def __init__(self, *, spec: Spec, config: MockConfig, store: Store | None = None) -> None:
         self.spec = spec
         self.config = config
-        self.journal = Journal(size=config.journal_size)
+        self.store = store if store is not None else open_store(config.store)
+        self.journal = Journal(size=config.journal_size, store=self.store)
+        self.webhooks = WebhookSender(attempts=config.webhook_attempts,
+                                      backoff_ms=config.webhook_backoff_ms,
+                                      record=self.journal.record)
         self.started = time.time()
         self._seeds = SeedSource(config.seed)
         self._runtime_rules: list[ReplyRule] = []
@@ -51,11 +71,13 @@ class MockServer:
     def reply(self, *, text: str, match: str | None = None, regex: str | None = None,
               model: str | None = None, delivery_method: str | None = None,
               reasoning: str | None = None, finish_reason: str | None = None,
-              usage: Mapping[str, int] | None = None) -> ReplyRule:
+              usage: Mapping[str, int] | None = None, processing_ms: int | None = None,
+              ttft_ms: int | None = None, tokens_per_second: float | None = None) -> ReplyRule:
         """Script a reply; rules added here are tried before the config's, oldest first."""
         rule = ReplyRule(text=text, match=match, regex=regex, model=model,
                          delivery_method=delivery_method, reasoning=reasoning,
-                         finish_reason=finish_reason, usage=usage)
+                         finish_reason=finish_reason, usage=usage, processing_ms=processing_ms,
+                         ttft_ms=ttft_ms, tokens_per_second=tokens_per_second)
         with self._lock:
             self._runtime_rules.append(rule)
         return rule
@@ -64,11 +86,15 @@ class MockServer:
     def rules(self) -> tuple[ReplyRule, ...]:
         return (*self._runtime_rules, *self.config.replies)
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Forget scripted replies added at run time and clear the journal."""
         with self._lock:
             self._runtime_rules.clear()
-        self.journal.clear()
+        await self.journal.clear()
+
+    async def close(self) -> None:
+        await self.webhooks.close()
+        await self.store.close()
 
     # -- requests ------------------------------------------------------------------------
 
@@ -80,37 +106,115 @@ class MockServer:
                 isinstance(payload[0], dict) and payload[0].get("taskType") == "authentication":
             found = payload[0].get("apiKey")
             key = found if isinstance(found, str) else None
+        return key, self.check_key(key)
+
+    def check_key(self, key: str | None) -> Outcome | None:
         if not key:
-            return None, Outcome(401, error_body(
+            return Outcome(401, error_body(
                 "missingApiKey", "No API key: send 'Authorization: Bearer <key>' or an "
                 "authentication task first in the array.", parameter="apiKey",
                 task_type="authentication"))
         if self.config.api_keys and key not in self.config.api_keys:
-            return key, Outcome(401, error_body(
+            return Outcome(401, error_body(
                 "invalidApiKey", "Invalid API key: this mock accepts only the keys in its "
                 "config (api_keys).", parameter="apiKey", task_type="authentication"))
-        return key, None
+        return None
 
-    def run(self, payload: Any) -> Outcome:
-        """Validate a parsed body and answer it (sync delivery)."""
-        violations = check_request(payload, spec=self.spec, raw=False)
+    def violations(self, payload: Any) -> tuple[dict[str, Any], ...]:
+        return tuple(v.to_error() for v in check_request(payload, spec=self.spec, raw=False))
+
+    async def run(self, payload: Any) -> Outcome:
+        """Answer a parsed REST body: 400 for any violation, else every task's reply."""
+        violations = self.violations(payload)
         if violations:
-            errors = tuple(v.to_error() for v in violations)
-            return Outcome(400, {"errors": list(errors)}, violations=errors)
-        data: list[dict[str, Any]] = []
-        for task in payload:
-            task_type = task.get("taskType")
-            if task_type == "authentication":
-                continue
-            if task_type == "ping":
-                data.append({"taskType": "ping", "pong": True})
-                continue
-            if task_type not in self.spec.inference_task_types:
-                return Outcome(400, {"errors": [error_item(
-                    "unsupportedTaskType", f"taskType {task_type!r} is not emulated by this "
-                    "mock over REST yet.", parameter="taskType", task_type=str(task_type),
-                    task_uuid=task.get("taskUUID"))]})
-            generations = generate(task, spec=self.spec, config=self.config, rules=self.rules,
-                                   seeds=self._seeds)
-            data.extend(g.item(task, config=self.config) for g in generations)
-        return Outcome(200, {"data": data})
+            return Outcome(400, {"errors": list(violations)}, violations=violations)
+        tasks = [t for t in payload if t.get("taskType") != "authentication"]
+        # With a webhookURL, results go to the webhook: such a task is acknowledged instead.
+        streams = [t for t in tasks if self._delivery(t) == "stream" and "webhookURL" not in t]
+        if streams and len(tasks) > 1:
+            return Outcome(400, error_body(
+                "invalidParameter", "A stream task must be alone in its request: its reply is "
+                "an event stream, not a JSON body. Send the other tasks separately.",
+                parameter="deliveryMethod", task_type=str(streams[0].get("taskType")),
+                task_uuid=streams[0].get("taskUUID")))
+        replies = [await self.answer(task) for task in tasks]
+        errors = [e for r in replies for e in r.errors]
+        if errors:
+            for reply in replies:  # refused as a whole: give back what was reserved
+                if reply.claimed:
+                    await self.store.release(reply.claimed)
+            return Outcome(400, {"errors": errors})
+        for reply in replies:
+            if reply.stream is not None:
+                task, generations = reply.stream
+                return Outcome(200, None, events=stream_events(task, generations,
+                                                               config=self.config))
+        delay = max((r.delay for r in replies), default=0.0)
+        if delay:
+            await asyncio.sleep(delay)
+        return Outcome(200, {"data": [item for r in replies for item in r.items]})
+
+    def _delivery(self, task: Mapping[str, Any]) -> str:
+        default = self.spec.defaults.get("deliveryMethod", "sync")
+        return str(task.get("deliveryMethod", default))
+
+    async def answer(self, task: Mapping[str, Any], *, websocket: bool = False) -> TaskReply:
+        """One valid task's reply (the caller has validated it)."""
+        task_type = task.get("taskType")
+        if task_type == "ping":
+            return TaskReply(items=[{"taskType": "ping", "pong": True}])
+        if task_type == "getResponse":
+            return await self._poll(task)
+        if task_type not in self.spec.inference_task_types:
+            return TaskReply(errors=[error_item(
+                "unsupportedTaskType", f"taskType {task_type!r} is not emulated by this mock.",
+                parameter="taskType", task_type=str(task_type),
+                task_uuid=task.get("taskUUID"))])
+        delivery = self._delivery(task)
+        webhook = task.get("webhookURL")
+        if isinstance(webhook, str) and not allowed_target(webhook, self.config.webhook_allowlist):
+            return TaskReply(errors=[error_item(
+                "invalidWebhookURL", f"webhookURL {webhook!r} is not an allowed target: this "
+                "mock only calls hosts in its webhook_allowlist (default: loopback). Add the "
+                "host or its network to webhook_allowlist in the mock's config.",
+                parameter="webhookURL", task_type=str(task_type), task_uuid=task["taskUUID"])])
+        generations = generate(task, spec=self.spec, config=self.config, rules=self.rules,
+                               seeds=self._seeds)
+        if delivery == "stream" and not webhook:
+            if websocket:
+                return TaskReply(errors=[error_item(
+                    "invalidParameter", "Streaming is delivered over REST (Server-Sent "
+                    "Events), not over the WebSocket: POST this task to /v1.",
+                    parameter="deliveryMethod", task_type=str(task_type),
+                    task_uuid=task["taskUUID"])])
+            return TaskReply(stream=(task, generations))
+        if delivery == "async" or webhook:
+            return await self._accept(task, generations)
+        return TaskReply(items=[g.item(task, config=self.config) for g in generations],
+                         delay=timing(self.config, generations, "processing_ms"))
+
+    async def _accept(self, task: Mapping[str, Any],
+                      generations: Sequence[Generation]) -> TaskReply:
+        uuid = str(task["taskUUID"])
+        if not await self.store.claim(uuid, self.config.result_ttl_s):
+            return TaskReply(errors=[error_item(
+                "conflictTaskUUID", f"taskUUID {uuid} was already used for another task; "
+                "send a new UUID v4 per task (poll the earlier one with getResponse).",
+                parameter="taskUUID", task_type=str(task["taskType"]), task_uuid=uuid)])
+        record = new_record(task, generations, config=self.config)
+        await self.store.put_result(uuid, record, self.config.result_ttl_s)
+        if isinstance(task.get("webhookURL"), str):
+            self.webhooks.schedule(task["webhookURL"], record["items"],
+                                   ready_at=record["readyAt"])
+        return TaskReply(items=[ack_item(task)], claimed=uuid)
+
+    async def _poll(self, task: Mapping[str, Any]) -> TaskReply:
+        uuid = str(task["taskUUID"])
+        record = await self.store.get_result(uuid)
+        if record is None:
+            return TaskReply(errors=[error_item(
+                "taskNotFound", f"No async task {uuid} is known: it was never accepted, or its "
+                f"results expired (kept {self.config.result_ttl_s:g} s). Send the taskUUID of "
+                "a task submitted with deliveryMethod 'async'.", parameter="taskUUID",
+                task_type="getResponse", task_uuid=uuid)])
+        return TaskReply(items=poll_items(record))

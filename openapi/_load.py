@@ -11,8 +11,6 @@ from typing import Any
 import referencing
 import referencing.exceptions
 import referencing.jsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from referencing._core import Resolver
 
 from ._errors import SpecError
@@ -55,7 +53,8 @@ def load(source: Source = None) -> Spec:
     if source is None:
         if _bundled_cache is None:
             raw = resources.files("openapi").joinpath("data", BUNDLED_DOCUMENT).read_bytes()
-            _bundled_cache = _build(_parse(raw, origin="<bundled>"), origin="<bundled>")
+            _bundled_cache = _build(_parse(raw, origin="<bundled>"), origin="<bundled>",
+                                    check_schemas=False)
         return _bundled_cache
     if isinstance(source, Mapping):
         return _build(json.loads(json.dumps(source)), origin="<dict>")
@@ -88,7 +87,7 @@ def _parse(raw: bytes, *, origin: str) -> Any:
                         kind="json", source=origin) from exc
 
 
-def _build(doc: Any, *, origin: str) -> Spec:
+def _build(doc: Any, *, origin: str, check_schemas: bool = True) -> Spec:
     if not isinstance(doc, dict):
         raise SpecError(f"the document must be a JSON object, not {type(doc).__name__}",
                         kind="shape", source=origin)
@@ -102,7 +101,8 @@ def _build(doc: Any, *, origin: str) -> Spec:
         resources.files("openapi").joinpath("data", _PROTOCOL_FILE).read_bytes())
     registry = _registry(doc, protocol)
     _check_refs(doc, registry, origin)
-    _check_schemas(doc, origin)
+    if check_schemas:
+        _check_schemas(doc, origin)
     resolver = registry.resolver(base_uri=_DOCUMENT_URI)
     op_pointer = f"/paths/{_escape(path)}/post"
 
@@ -228,6 +228,11 @@ def _schema_locations(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 
 
 def _check_schemas(doc: dict[str, Any], origin: str) -> None:
+    # Imported here: jsonschema's format extras take most of a second to import, and the
+    # bundled document, checked by the test suite, does not need it at start-up.
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     for pointer, schema in _schema_locations(doc):
         try:
             Draft202012Validator.check_schema(schema)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, cast
 
 import referencing
@@ -164,8 +165,12 @@ class Spec:
 
     def parameters(self, task_type: str | None = None) -> tuple[Parameter, ...]:
         """Every parameter of a task, nested objects flattened to dotted paths."""
-        schema = self.task_schema(task_type or self.inference_task_type)
-        return tuple(_flatten(schema, prefix=""))
+        key = ("openapi.parameters", task_type or self.inference_task_type)
+        found: tuple[Parameter, ...] | None = self.memo.get(key)
+        if found is None:
+            schema = self.task_schema(task_type or self.inference_task_type)
+            found = self.memo[key] = tuple(_flatten(schema, prefix=""))
+        return found
 
     def parameter(self, path: str, *, task_type: str | None = None) -> Parameter:
         """One parameter by dotted path (``"settings.temperature"``)."""
@@ -182,7 +187,11 @@ class Spec:
     @property
     def defaults(self) -> Mapping[str, Any]:
         """Dotted parameter path → documented default, for every parameter that has one."""
-        return {p.path: p.default for p in self.parameters() if p.has_default}
+        found: Mapping[str, Any] | None = self.memo.get("openapi.defaults")
+        if found is None:
+            found = self.memo["openapi.defaults"] = MappingProxyType(
+                {p.path: p.default for p in self.parameters() if p.has_default})
+        return found
 
     @property
     def delivery_methods(self) -> tuple[str, ...]:

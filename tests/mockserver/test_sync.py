@@ -221,30 +221,57 @@ async def test_scripted_reply_fields_and_python_api(client: httpx.AsyncClient) -
     assert (item["text"], item["reasoningContent"]) == ("Sunny.", "Looked outside.")
     assert item["usage"] == {"promptTokens": 1, "completionTokens": 2, "totalTokens": 6,
                              "thinkingTokens": 3}
-    mock.reset()
+    await mock.reset()
     again = (await post(client, [task])).json()["data"][0]
     assert again["text"] != "Sunny."
 
 
+def sse_payloads(text: str) -> list[Any]:
+    """The JSON of each ``data:`` line of an event stream, ``[DONE]`` as the string."""
+    out: list[Any] = []
+    for line in text.splitlines():
+        if line.startswith("data: "):
+            data = line.removeprefix("data: ")
+            out.append(data if data == "[DONE]" else json.loads(data))
+    return out
+
+
 def test_every_reply_to_drawn_requests_conforms() -> None:
-    """Sweep strategy-drawn valid requests through the app; check every reply."""
+    """Sweep strategy-drawn valid requests through a fresh app; check every reply (JSON or
+    each stream event). Webhooks point at loopback, where the default allowlist lets them."""
     import asyncio
 
     from hypothesis import given, settings
+    from hypothesis import strategies as st
 
-    from contracts.strategies import requests
-
-    transport = httpx.ASGITransport(app=create_app())
+    from contracts.strategies import tasks
 
     async def send(body: list[dict[str, Any]]) -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(config=MockConfig(processing_ms=0)))
         async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
             return await post(http, body)
 
+    bodies = st.lists(tasks(webhookURL=st.just("http://127.0.0.1:9/hook")), min_size=1,
+                      max_size=3, unique_by=lambda t: t["taskUUID"])
+
     @settings(max_examples=120, deadline=None)
-    @given(requests(max_tasks=3))
+    @given(bodies)
     def sweep(body: list[dict[str, Any]]) -> None:
         reply = asyncio.run(send(body))
-        assert reply.status_code == 200, reply.json()
-        assert check_response(reply.json(), request=body) == []
+        streams = [t for t in body if t.get("deliveryMethod") == "stream"
+                   and "webhookURL" not in t]
+        if streams and len(body) > 1:
+            assert reply.status_code == 400
+            assert reply.json()["errors"][0]["parameter"] == "deliveryMethod"
+            return
+        assert reply.status_code == 200, reply.text
+        if streams:
+            assert reply.headers["content-type"].startswith("text/event-stream")
+            *chunks, done = sse_payloads(reply.text)
+            assert done == "[DONE]"
+            for chunk in chunks:
+                assert check_response(chunk, request=body) == []
+        else:
+            assert check_response(reply.json(), request=body) == []
 
     sweep()

@@ -1,0 +1,212 @@
+"""Where the mock keeps what must outlive one request: async results, WebSocket session
+buffers, claimed taskUUIDs and the journal.
+
+``MemoryStore`` (the default) keeps them in this process, bounded and with TTLs.
+``RedisStore`` (``--store redis://HOST:PORT/DB``) shares them between worker processes and
+hosts, so an async task accepted by one worker can be polled from another. Both speak the
+same small async interface, and values are plain JSON-able dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import OrderedDict, deque
+from typing import Any, Protocol
+
+__all__ = ["MemoryStore", "Store", "open_store"]
+
+
+class Store(Protocol):
+    """The store interface (all coroutines; TTLs in seconds)."""
+
+    async def claim(self, task_uuid: str, ttl: float) -> bool:
+        """Reserve a taskUUID; False if it is already taken (``conflictTaskUUID``)."""
+
+    async def release(self, task_uuid: str) -> None:
+        """Give a claim back (a request refused after claiming)."""
+
+    async def put_result(self, task_uuid: str, record: dict[str, Any], ttl: float) -> None:
+        """Keep an async task's record until ``ttl`` runs out."""
+
+    async def get_result(self, task_uuid: str) -> dict[str, Any] | None:
+        """An async task's record, or None when unknown or expired."""
+
+    async def buffer(self, session: str, frame: str, ttl: float) -> None:
+        """Keep a WebSocket frame that could not be delivered, for a resuming client."""
+
+    async def drain(self, session: str) -> list[str]:
+        """Take every buffered frame of a session, oldest first."""
+
+    async def journal_append(self, entry: dict[str, Any], cap: int) -> None: ...
+
+    async def journal_list(self) -> list[dict[str, Any]]: ...
+
+    async def journal_clear(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        """Is the store reachable?"""
+
+
+class _Expiring:
+    """A bounded mapping with per-key deadlines; the oldest keys go first when full."""
+
+    def __init__(self, cap: int) -> None:
+        self._cap = cap
+        self._data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: str) -> Any:
+        found = self._data.get(key)
+        if found is None:
+            return None
+        deadline, value = found
+        if deadline < time.monotonic():
+            del self._data[key]
+            return None
+        return value
+
+    def put(self, key: str, value: Any, ttl: float) -> None:
+        self._data[key] = (time.monotonic() + ttl, value)
+        self._data.move_to_end(key)
+        while len(self._data) > self._cap:
+            self._data.popitem(last=False)
+
+    def pop(self, key: str) -> Any:
+        found = self._data.pop(key, None)
+        return None if found is None or found[0] < time.monotonic() else found[1]
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class MemoryStore:
+    """The in-process store: bounded (``cap`` entries per kind) and with TTLs."""
+
+    def __init__(self, *, cap: int = 10_000) -> None:
+        self._claims = _Expiring(cap)
+        self._results = _Expiring(cap)
+        self._buffers = _Expiring(cap)
+        self._journal: deque[dict[str, Any]] = deque()
+
+    async def claim(self, task_uuid: str, ttl: float) -> bool:
+        if self._claims.get(task_uuid) is not None:
+            return False
+        self._claims.put(task_uuid, True, ttl)
+        return True
+
+    async def release(self, task_uuid: str) -> None:
+        self._claims.pop(task_uuid)
+
+    async def put_result(self, task_uuid: str, record: dict[str, Any], ttl: float) -> None:
+        self._results.put(task_uuid, record, ttl)
+
+    async def get_result(self, task_uuid: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._results.get(task_uuid)
+        return found
+
+    async def buffer(self, session: str, frame: str, ttl: float) -> None:
+        frames: list[str] = self._buffers.get(session) or []
+        frames.append(frame)
+        self._buffers.put(session, frames, ttl)
+
+    async def drain(self, session: str) -> list[str]:
+        frames: list[str] = self._buffers.pop(session) or []
+        return frames
+
+    async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
+        self._journal.append(entry)
+        while len(self._journal) > cap:
+            self._journal.popleft()
+
+    async def journal_list(self) -> list[dict[str, Any]]:
+        return list(self._journal)
+
+    async def journal_clear(self) -> None:
+        self._journal.clear()
+
+    async def close(self) -> None:
+        return None
+
+    async def ping(self) -> bool:
+        return True
+
+
+class RedisStore:
+    """The shared store on a real Redis server (``redis://HOST:PORT/DB``)."""
+
+    def __init__(self, url: str, *, prefix: str = "runware-kit") -> None:
+        import redis.asyncio as redis  # imported only when a Redis store is asked for
+
+        self._redis = redis.Redis.from_url(url, decode_responses=True,
+                                           socket_connect_timeout=2, socket_timeout=5)
+        self._prefix = prefix
+        self.url = url
+
+    def _key(self, kind: str, name: str = "") -> str:
+        return f"{self._prefix}:{kind}:{name}" if name else f"{self._prefix}:{kind}"
+
+    async def claim(self, task_uuid: str, ttl: float) -> bool:
+        return bool(await self._redis.set(self._key("claim", task_uuid), "1", nx=True,
+                                          px=int(ttl * 1000)))
+
+    async def release(self, task_uuid: str) -> None:
+        await self._redis.delete(self._key("claim", task_uuid))
+
+    async def put_result(self, task_uuid: str, record: dict[str, Any], ttl: float) -> None:
+        await self._redis.set(self._key("result", task_uuid), json.dumps(record),
+                              px=int(ttl * 1000))
+
+    async def get_result(self, task_uuid: str) -> dict[str, Any] | None:
+        raw = await self._redis.get(self._key("result", task_uuid))
+        return None if raw is None else dict(json.loads(raw))
+
+    async def buffer(self, session: str, frame: str, ttl: float) -> None:
+        key = self._key("buffer", session)
+        pipe: Any = self._redis.pipeline(transaction=True)
+        pipe.rpush(key, frame)
+        pipe.pexpire(key, int(ttl * 1000))
+        await pipe.execute()
+
+    async def drain(self, session: str) -> list[str]:
+        key = self._key("buffer", session)
+        pipe: Any = self._redis.pipeline(transaction=True)
+        pipe.lrange(key, 0, -1)
+        pipe.delete(key)
+        frames, _ = await pipe.execute()
+        return list(frames)
+
+    async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
+        key = self._key("journal")
+        pipe: Any = self._redis.pipeline(transaction=False)
+        pipe.rpush(key, json.dumps(entry, default=str))
+        pipe.ltrim(key, -cap, -1)
+        await pipe.execute()
+
+    async def journal_list(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in await self._redis.lrange(self._key("journal"), 0, -1)]
+
+    async def journal_clear(self) -> None:
+        await self._redis.delete(self._key("journal"))
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except Exception:
+            return False
+
+
+def open_store(url: str | None) -> Store:
+    """``None`` or ``memory://`` → MemoryStore; ``redis://…`` → RedisStore."""
+    if url is None or url in ("memory", "memory://"):
+        return MemoryStore()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisStore(url)
+    from ._config import ConfigError
+
+    raise ConfigError(f"store {url!r} is not supported; use memory:// or redis://HOST:PORT/DB",
+                      key="store")

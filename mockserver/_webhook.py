@@ -1,0 +1,100 @@
+"""Webhook delivery: one POST per result, retried with backoff, only to allowed targets.
+
+The allowlist (default: loopback only) keeps the mock from being used to send requests into
+a private network. Entries are IP networks (``"10.1.2.0/24"``), or host names compared
+exactly (``"localhost"``, ``"hooks.test"``); a host name is never resolved to find out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+__all__ = ["WebhookSender", "allowed_target"]
+
+Record = Callable[..., Awaitable[Any]]
+
+
+def allowed_target(url: str, allowlist: Sequence[str]) -> bool:
+    """Is ``url``'s host in the allowlist (an IP in a listed network, or a listed name)?"""
+    host = (urlsplit(url).hostname or "").lower()
+    if not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host in {entry.lower() for entry in allowlist}
+    for entry in allowlist:
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+class WebhookSender:
+    """Delivers results in the background; each attempt and failure goes to the journal."""
+
+    def __init__(self, *, attempts: int, backoff_ms: int, record: Record,
+                 timeout_s: float = 5.0) -> None:
+        self._attempts = max(1, attempts)
+        self._backoff = backoff_ms / 1000
+        self._record = record
+        self._timeout = timeout_s
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: httpx.AsyncClient | None = None
+
+    def schedule(self, url: str, items: Sequence[dict[str, Any]], *, ready_at: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver(url, items, ready_at))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, url: str, items: Sequence[dict[str, Any]], ready_at: float) -> None:
+        await asyncio.sleep(max(0.0, ready_at - time.time()))
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+        for item in items:
+            await self._post(url, {"data": [item]})
+
+    async def _post(self, url: str, body: dict[str, Any]) -> None:
+        assert self._client is not None
+        delay = self._backoff
+        for attempt in range(1, self._attempts + 1):
+            started = time.perf_counter()
+            status, failure = 0, None
+            try:
+                reply = await self._client.post(url, json=body)
+                status = reply.status_code
+                if not 200 <= status < 300:
+                    failure = f"webhook answered {status}"
+            except httpx.HTTPError as exc:
+                failure = f"webhook unreachable: {type(exc).__name__}"
+            last = attempt == self._attempts
+            note = None if failure is None else (
+                f"{failure} (attempt {attempt}/{self._attempts}" +
+                (", giving up)" if last else f", retrying in {delay:.2f} s)"))
+            await self._record(method="WEBHOOK", path=url, api_key=None, request=body,
+                               violations=[], status=status, response=None, started=started,
+                               fault=note)
+            if failure is None or last:
+                return
+            await asyncio.sleep(delay)
+            delay *= 2
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
