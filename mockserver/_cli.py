@@ -56,7 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", metavar="PATH", help="config file (.json or .toml)")
     serve.add_argument("--seed", type=int, metavar="N", help="reproducible generated seeds")
     serve.add_argument("--workers", type=_positive, default=1, metavar="N",
-                       help="worker processes (1)")
+                       help="worker processes (1); share results with --store redis://…")
+    serve.add_argument("--store", metavar="URL",
+                       help="memory:// (default) or redis://HOST:PORT/DB to share async "
+                            "results, WebSocket sessions and the journal")
+    serve.add_argument("--processing-ms", type=int, metavar="N",
+                       help="how long a generation takes before its result is ready (10)")
+    serve.add_argument("--ttft-ms", type=int, metavar="N",
+                       help="streams: delay before the first chunk (0)")
+    serve.add_argument("--tokens-per-second", type=float, metavar="N",
+                       help="streams: pacing, 0 for as fast as possible (0)")
     serve.add_argument("--log-level", default="warning",
                        choices=["critical", "error", "warning", "info", "debug", "trace"])
     serve.set_defaults(run=_serve)
@@ -140,8 +149,11 @@ def _serve(args: argparse.Namespace) -> int:
     from ._serve import serve
 
     try:
+        overrides = {name: getattr(args, name) for name in (
+            "seed", "store", "processing_ms", "ttft_ms", "tokens_per_second")
+            if getattr(args, name) is not None}
         serve(host=args.host, port=args.port, spec_path=args.spec, config_path=args.config,
-              seed=args.seed, workers=args.workers, log_level=args.log_level)
+              overrides=overrides, workers=args.workers, log_level=args.log_level)
     except (openapi.SpecError, ConfigError) as exc:
         print(f"runware-kit: {exc}", file=sys.stderr)
         return EXIT_USAGE

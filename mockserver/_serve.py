@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import signal
 import sys
@@ -19,24 +20,20 @@ from ._config import MockConfig, load_config
 __all__ = ["app_from_environment", "serve"]
 
 # How `--workers N` hands its options to each worker process (uvicorn imports the factory).
-ENV_SPEC, ENV_CONFIG, ENV_SEED = "RUNWARE_KIT_SPEC", "RUNWARE_KIT_CONFIG", "RUNWARE_KIT_SEED"
+ENV_SPEC, ENV_CONFIG, ENV_OVERRIDES = ("RUNWARE_KIT_SPEC", "RUNWARE_KIT_CONFIG",
+                                       "RUNWARE_KIT_OVERRIDES")
 
 
-def _config(config_path: str | None, seed: int | None) -> MockConfig:
+def _config(config_path: str | None, overrides: dict[str, Any]) -> MockConfig:
     config = load_config(config_path) if config_path else MockConfig()
-    if seed is not None:
-        fields: dict[str, Any] = {f: getattr(config, f) for f in config.__slots__}
-        fields["seed"] = seed
-        config = MockConfig(**fields)
-    return config
+    return config.replace(**overrides) if overrides else config
 
 
 def app_from_environment() -> Starlette:
     """The app factory uvicorn's workers call (``RUNWARE_KIT_*`` variables)."""
-    seed = os.environ.get(ENV_SEED)
+    overrides = json.loads(os.environ.get(ENV_OVERRIDES) or "{}")
     return create_app(spec=openapi.load(os.environ.get(ENV_SPEC) or None),
-                      config=_config(os.environ.get(ENV_CONFIG) or None,
-                                     int(seed) if seed else None))
+                      config=_config(os.environ.get(ENV_CONFIG) or None, overrides))
 
 
 def _is_loopback(host: str) -> bool:
@@ -53,15 +50,20 @@ def _ignore(signum: int, frame: object) -> None:
 
 
 def serve(*, host: str, port: int, spec_path: str | None, config_path: str | None,
-          seed: int | None, workers: int, log_level: str) -> None:
+          overrides: dict[str, Any], workers: int, log_level: str) -> None:
     """Start uvicorn (uvloop and httptools when installed) and print where the mock is."""
     spec = openapi.load(spec_path)
-    config = _config(config_path, seed)
+    config = _config(config_path, overrides)
+    if workers > 1 and (config.store or "memory://").startswith("memory"):
+        print("WARNING: several workers with the memory store each keep their own async "
+              "results, sessions and journal; use --store redis://HOST:PORT/DB to share them.",
+              file=sys.stderr, flush=True)
     base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     print(f"runware-kit mock: {spec.title} (model {spec.model_id})\n"
           f"  document : {spec.source}\n"
           f"  endpoint : {base}/v1   (also {base}/)\n"
           f"  journal  : {base}/__mock/requests\n"
+          f"  store    : {config.store or 'memory://'}\n"
           f"  openapi  : {base}/openapi.json", file=sys.stderr, flush=True)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
     # handler that was there before it. A no-op handler there makes the stop a clean exit 0.
@@ -73,7 +75,7 @@ def serve(*, host: str, port: int, spec_path: str | None, config_path: str | Non
     if workers > 1:
         os.environ[ENV_SPEC] = spec_path or ""
         os.environ[ENV_CONFIG] = config_path or ""
-        os.environ[ENV_SEED] = "" if seed is None else str(seed)
+        os.environ[ENV_OVERRIDES] = json.dumps(overrides)
         uvicorn.run("mockserver._serve:app_from_environment", factory=True, host=host,
                     port=port, workers=workers, log_level=log_level)
         return

@@ -137,7 +137,13 @@ class RedisStore:
     """The shared store on a real Redis server (``redis://HOST:PORT/DB``)."""
 
     def __init__(self, url: str, *, prefix: str = "runware-kit") -> None:
-        import redis.asyncio as redis  # imported only when a Redis store is asked for
+        try:
+            import redis.asyncio as redis  # imported only when a Redis store is asked for
+        except ImportError as exc:
+            from ._config import ConfigError
+
+            raise ConfigError("the Redis store needs the redis client: pip install "
+                              "'runware-contract-kit[redis]'", key="store") from exc
 
         self._redis = redis.Redis.from_url(url, decode_responses=True,
                                            socket_connect_timeout=2, socket_timeout=5)

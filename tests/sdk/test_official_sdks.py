@@ -176,7 +176,14 @@ def _summary(entries: list[dict[str, Any]]) -> str:
     if not entries:
         return "journal: (empty: the mock recorded no request)"
     lines = ["journal:"]
+    pings = [entry for entry in entries
+             if {task.get("taskType") for task in _tasks(entry)} == {"ping"}]
+    if pings:
+        valid = all(entry.get("valid") for entry in pings)
+        lines.append(f"  ({len(pings)} ping requests, all valid={valid})")
     for entry in entries:
+        if entry in pings:
+            continue
         sent = json.dumps(entry.get("request"))
         got = json.dumps(entry.get("response"))
         lines.append(f"  #{entry.get('id')} {entry.get('method')} {entry.get('path')} -> "
@@ -215,7 +222,7 @@ def _check_results(scenario: Scenario, out: dict[str, Any]) -> str:
         assert _is_uuid(item.get("taskUUID")), f"{where}: taskUUID {item.get('taskUUID')!r}"
         assert item.get("finishReason"), f"{where}: no finishReason in {item!r}"
         _check_usage(item.get("usage"), where)
-    task_uuids = {item["taskUUID"] for item in results}
+    task_uuids: set[str] = {item["taskUUID"] for item in results}
     assert len(task_uuids) == 1, f"the results carry different taskUUIDs: {task_uuids}"
     if scenario.results > 1:
         texts = [item["text"] for item in results]

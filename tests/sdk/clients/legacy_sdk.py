@@ -65,7 +65,9 @@ async def stream(args: argparse.Namespace) -> dict[str, Any]:
     finals: list[dict[str, Any]] = []
     try:
         chunks = await rw.textInference(_request(args, deliveryMethod="stream"))
-        async for chunk in chunks:  # type: ignore[union-attr]
+        if isinstance(chunks, (list, IAsyncTaskResponse)):
+            raise TypeError(f"expected an async iterator, the SDK returned {chunks!r}")
+        async for chunk in chunks:
             if isinstance(chunk, str):
                 deltas.append(chunk)
             elif isinstance(chunk, IText):

@@ -1,0 +1,272 @@
+"""Async (getResponse), stream (SSE) and webhook delivery, through the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from contracts import check_response
+from mockserver import MockConfig, create_app
+from mockserver._webhook import allowed_target
+from tests.mockserver.conftest import AUTH, RunningServer, free_port, text_task
+from tests.mockserver.test_sync import sse_payloads
+
+pytestmark = pytest.mark.anyio
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def _client(**config: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(
+        config=MockConfig(**config))), base_url="http://mock")
+
+
+async def _poll(http: httpx.AsyncClient, task_uuid: str) -> httpx.Response:
+    return await http.post("/v1", json=[{"taskType": "getResponse", "taskUUID": task_uuid}],
+                           headers=AUTH)
+
+
+# -- async -----------------------------------------------------------------------------------
+
+async def test_async_is_acknowledged_then_polled_until_success() -> None:
+    task = text_task(taskUUID=new_uuid(), deliveryMethod="async", numberResults=2,
+                     includeCost=True)
+    async with _client(processing_ms=300) as http:
+        ack = await http.post("/v1", json=[task], headers=AUTH)
+        assert ack.json() == {"data": [{"taskType": "textInference",
+                                        "taskUUID": task["taskUUID"]}]}
+        early = (await _poll(http, task["taskUUID"])).json()
+        assert [i["status"] for i in early["data"]] == ["processing", "processing"]
+        assert check_response(early) == []
+        await asyncio.sleep(0.4)
+        done = (await _poll(http, task["taskUUID"])).json()
+        again = (await _poll(http, task["taskUUID"])).json()
+    assert [i["status"] for i in done["data"]] == ["success", "success"]
+    assert [i["resultIndex"] for i in done["data"]] == [0, 1]
+    assert all("cost" in i and i["text"] for i in done["data"])
+    assert again == done  # cumulative: the same terminal items on every poll
+    assert check_response(done, request=[task]) == []
+
+
+async def test_unknown_and_expired_task_uuids_get_a_clear_error() -> None:
+    task = text_task(taskUUID=new_uuid(), deliveryMethod="async")
+    async with _client(processing_ms=0, result_ttl_s=0.2) as http:
+        unknown = await _poll(http, new_uuid())
+        await http.post("/v1", json=[task], headers=AUTH)
+        fresh = await _poll(http, task["taskUUID"])
+        await asyncio.sleep(0.3)
+        expired = await _poll(http, task["taskUUID"])
+    assert fresh.status_code == 200
+    for reply in (unknown, expired):
+        assert reply.status_code == 400
+        (error,) = reply.json()["errors"]
+        assert error["code"] == "taskNotFound"
+        assert error["parameter"] == "taskUUID"
+        assert "expired" in error["message"]
+
+
+async def test_reused_task_uuid_is_a_conflict() -> None:
+    task = text_task(taskUUID=new_uuid(), deliveryMethod="async")
+    async with _client() as http:
+        first = await http.post("/v1", json=[task], headers=AUTH)
+        second = await http.post("/v1", json=[task], headers=AUTH)
+    assert first.status_code == 200
+    assert second.status_code == 400
+    (error,) = second.json()["errors"]
+    assert (error["code"], error["taskUUID"]) == ("conflictTaskUUID", task["taskUUID"])
+
+
+async def test_a_refused_request_gives_its_claims_back() -> None:
+    good = text_task(taskUUID=new_uuid(), deliveryMethod="async")
+    clash = text_task(taskUUID=new_uuid(), deliveryMethod="async")
+    async with _client() as http:
+        await http.post("/v1", json=[clash], headers=AUTH)
+        refused = await http.post("/v1", json=[good, clash], headers=AUTH)
+        retried = await http.post("/v1", json=[good], headers=AUTH)
+    assert refused.status_code == 400
+    assert retried.status_code == 200  # good's taskUUID was not kept by the refused request
+
+
+# -- stream ----------------------------------------------------------------------------------
+
+async def test_stream_framing() -> None:
+    task = text_task(taskUUID=new_uuid(), deliveryMethod="stream", includeUsage=True,
+                     includeCost=True, seed=11, settings={"thinkingLevel": "high"})
+    async with _client() as http:
+        reply = await http.post("/v1", json=[task], headers=AUTH)  # no Accept header
+        sync = (await http.post("/v1", json=[{**task, "deliveryMethod": "sync",
+                                              "taskUUID": new_uuid()}], headers=AUTH)).json()
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/event-stream")
+    assert reply.text.endswith("data: [DONE]\n\n")
+    assert "\n\n\n" not in reply.text
+    *chunks, done = sse_payloads(reply.text)
+    assert done == "[DONE]"
+    assert all(c["taskUUID"] == task["taskUUID"] and c["taskType"] == "textInference"
+               for c in chunks)
+    assert all(check_response(c, request=[task]) == [] for c in chunks)
+    kinds = [next(iter(c["delta"]), "final") for c in chunks]
+    assert kinds == sorted(kinds, key=["reasoningContent", "text", "final"].index)
+    final = chunks[-1]
+    assert final["delta"] == {}
+    assert final["finishReason"] in ("stop", "length")
+    assert {"usage", "cost"} <= final.keys()
+    assert all("usage" not in c for c in chunks[:-1])
+    (item,) = sync["data"]
+    assert "".join(c["delta"].get("text", "") for c in chunks) == item["text"]
+    assert "".join(c["delta"].get("reasoningContent", "") for c in chunks) == \
+        item["reasoningContent"]
+    assert final["usage"] == item["usage"]
+
+
+async def test_stream_without_usage_when_not_asked() -> None:
+    async with _client() as http:
+        reply = await http.post("/v1", json=[text_task(deliveryMethod="stream")], headers=AUTH)
+    *chunks, _ = sse_payloads(reply.text)
+    assert "usage" not in chunks[-1]
+    assert "cost" not in chunks[-1]
+
+
+async def test_stream_must_be_alone() -> None:
+    async with _client() as http:
+        reply = await http.post("/v1", json=[text_task(deliveryMethod="stream"),
+                                             text_task(taskUUID=new_uuid())], headers=AUTH)
+    assert reply.status_code == 400
+    assert reply.json()["errors"][0]["parameter"] == "deliveryMethod"
+
+
+def test_a_client_that_disconnects_ends_its_stream_quietly() -> None:
+    app = create_app(config=MockConfig(tokens_per_second=200))
+    with RunningServer(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        task = text_task(deliveryMethod="stream")
+        with http.stream("POST", "/v1", json=[task], headers=AUTH) as reply:
+            lines = reply.iter_lines()
+            first = next(line for line in lines if line.startswith("data:"))
+        assert "delta" in first
+        alive = http.post("/v1", json=[text_task()], headers=AUTH)
+        assert alive.status_code == 200
+
+
+# -- webhooks --------------------------------------------------------------------------------
+
+class Receiver:
+    """A real HTTP server that records webhook POSTs and answers a scripted status."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.received: list[Any] = []
+        self.statuses = statuses
+
+        async def hook(request: Request) -> Response:
+            self.received.append(await request.json())
+            status = self.statuses.pop(0) if self.statuses else 200
+            return JSONResponse({"ok": status < 300}, status_code=status)
+
+        self.server = RunningServer(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
+        self.url = f"{self.server.url}/hook"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    hooks = Receiver(statuses=[500, 503])
+    with hooks.server:
+        yield hooks
+
+
+def _wait_for(predicate: Any, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def test_webhook_posts_each_result_with_retries(receiver: Receiver) -> None:
+    app = create_app(config=MockConfig(processing_ms=0, webhook_backoff_ms=20))
+    task = text_task(taskUUID=new_uuid(), numberResults=2, webhookURL=receiver.url)
+    with RunningServer(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        ack = http.post("/v1", json=[task], headers=AUTH).json()  # sync + webhook: an ack
+        assert ack == {"data": [{"taskType": "textInference", "taskUUID": task["taskUUID"]}]}
+        _wait_for(lambda: len(receiver.received) >= 4)
+        journal = http.get("/__mock/requests").json()["requests"]
+    # First result: 500, 503, then 200; second result: 200 at once.
+    bodies = receiver.received
+    assert [len(b["data"]) for b in bodies] == [1, 1, 1, 1]
+    assert [b["data"][0]["resultIndex"] for b in bodies] == [0, 0, 0, 1]
+    assert all(check_response(b, request=[task]) == [] for b in bodies)
+    deliveries = [e for e in journal if e["method"] == "WEBHOOK"]
+    assert [e["status"] for e in deliveries] == [500, 503, 200, 200]
+    assert "retrying" in deliveries[0]["fault"]
+    assert deliveries[2]["fault"] is None
+
+
+def test_webhook_to_a_down_receiver_gives_up_and_records_it() -> None:
+    dead = f"http://127.0.0.1:{free_port()}/hook"
+    app = create_app(config=MockConfig(processing_ms=0, webhook_attempts=3,
+                                       webhook_backoff_ms=10))
+    with RunningServer(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        http.post("/v1", json=[text_task(taskUUID=new_uuid(), webhookURL=dead)], headers=AUTH)
+
+        def failures() -> list[Any]:
+            return [e for e in http.get("/__mock/requests").json()["requests"]
+                    if e["method"] == "WEBHOOK"]
+
+        _wait_for(lambda: len(failures()) == 3)
+        time.sleep(0.1)
+        records = failures()
+        assert http.get("/__mock/health").json()["status"] == "ok"
+    assert len(records) == 3
+    assert all("unreachable" in r["fault"] for r in records)
+    assert "giving up" in records[-1]["fault"]
+
+
+@pytest.mark.parametrize("url", [
+    "http://10.0.0.1/hook", "http://192.168.1.5/hook", "http://example.com/hook",
+    "http://169.254.169.254/latest/meta-data", "http://[fd00::1]/hook"])
+async def test_webhook_targets_outside_the_allowlist_are_refused(url: str) -> None:
+    async with _client() as http:
+        reply = await http.post("/v1", json=[text_task(taskUUID=new_uuid(), webhookURL=url)],
+                                headers=AUTH)
+    assert reply.status_code == 400
+    (error,) = reply.json()["errors"]
+    assert error["code"] == "invalidWebhookURL"
+    assert "webhook_allowlist" in error["message"]
+
+
+@pytest.mark.parametrize(("url", "allowlist", "allowed"), [
+    ("http://hooks.test/x", ("hooks.test",), True),
+    ("http://HOOKS.test/x", ("hooks.test",), True),
+    ("http://other.test/x", ("hooks.test",), False),
+    ("http://10.1.2.3/x", ("10.1.0.0/16",), True),
+    ("http://10.2.0.1/x", ("10.1.0.0/16",), False),
+    ("http://[::1]:9/x", ("::1/128",), True),
+    ("http://127.0.0.1/x", ("127.0.0.0/8",), True),
+    ("not a url", ("127.0.0.0/8",), False),
+])
+def test_allowlist_matches_networks_and_exact_names(url: str, allowlist: tuple[str, ...],
+                                                    allowed: bool) -> None:
+    # Pure function: nothing is sent anywhere (the test network is loopback only).
+    assert allowed_target(url, allowlist) is allowed
+
+
+async def test_a_configured_allowlist_replaces_the_default() -> None:
+    dead = free_port()
+    async with _client(webhook_allowlist=("127.0.0.2/32",), webhook_attempts=1) as http:
+        allowed = await http.post("/v1", json=[text_task(
+            taskUUID=new_uuid(), webhookURL=f"http://127.0.0.2:{dead}/x")], headers=AUTH)
+        refused = await http.post("/v1", json=[text_task(
+            taskUUID=new_uuid(), webhookURL=f"http://127.0.0.1:{dead}/x")], headers=AUTH)
+    assert allowed.status_code == 200
+    assert refused.status_code == 400

@@ -1,0 +1,131 @@
+"""The shared store on a real redis-server: what one worker accepts, another answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from mockserver import MockConfig, create_app
+from tests.mockserver.conftest import AUTH, RunningServer, free_port, text_task
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("RUNWARE_KIT_REQUIRE_REDIS"):
+            pytest.fail("redis-server is not installed (Debian package redis-server)")
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+         "no", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    import redis
+
+    client = redis.Redis(port=port)
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    client.close()
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _app(redis_url: str, **config: Any) -> Any:
+    return create_app(config=MockConfig(store=redis_url, **config))
+
+
+def test_result_accepted_by_one_app_is_polled_from_another(redis_url: str) -> None:
+    task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async", numberResults=2)
+    with RunningServer(_app(redis_url, processing_ms=0)) as one, \
+            RunningServer(_app(redis_url)) as two:
+        ack = httpx.post(f"{one.url}/v1", json=[task], headers=AUTH)
+        assert ack.status_code == 200
+        poll = httpx.post(f"{two.url}/v1",
+                          json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}],
+                          headers=AUTH)
+        clash = httpx.post(f"{two.url}/v1", json=[task], headers=AUTH)
+        journal = httpx.get(f"{two.url}/__mock/requests").json()["requests"]
+        health = httpx.get(f"{one.url}/__mock/health").json()
+    assert [i["status"] for i in poll.json()["data"]] == ["success", "success"]
+    assert clash.json()["errors"][0]["code"] == "conflictTaskUUID"
+    assert len(journal) >= 3  # both apps' requests, in one shared journal
+    assert (health["store"], health["storeReachable"]) == ("RedisStore", True)
+
+
+def test_session_buffer_is_shared(redis_url: str) -> None:
+    async def scenario(first: str, second: str) -> dict[str, Any]:
+        task = text_task(taskUUID=str(uuid.uuid4()))
+        async with websockets.connect(first) as ws:
+            await ws.send(json.dumps([{"taskType": "authentication", "apiKey": "k"}]))
+            session = json.loads(await ws.recv())["data"][0]["connectionSessionUUID"]
+            await ws.send(json.dumps([task]))
+        await asyncio.sleep(0.6)
+        async with websockets.connect(second) as ws:
+            await ws.send(json.dumps([{"taskType": "authentication", "apiKey": "k",
+                                       "connectionSessionUUID": session}]))
+            await ws.recv()
+            replayed: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert replayed["data"][0]["taskUUID"] == task["taskUUID"]
+        return replayed
+
+    with RunningServer(_app(redis_url, processing_ms=300)) as one, \
+            RunningServer(_app(redis_url)) as two:
+        asyncio.run(scenario(one.url.replace("http", "ws") + "/v1",
+                             two.url.replace("http", "ws") + "/v1"))
+
+
+def test_workers_share_async_results(redis_url: str, tmp_path: Path) -> None:
+    """`serve --workers 2 --store redis://…`: polls land on either worker and all succeed."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--workers", "2",
+         "--store", redis_url.replace("/0", "/1"), "--processing-ms", "0"],
+        stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/__mock/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "workers did not start"
+                time.sleep(0.1)
+        accepted = []
+        for _ in range(30):  # new connections each time, so both workers get some
+            task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
+            assert httpx.post(f"{url}/v1", json=[task], headers=AUTH).status_code == 200
+            accepted.append(task["taskUUID"])
+        for task_uuid in accepted:
+            poll = httpx.post(f"{url}/v1", json=[{"taskType": "getResponse",
+                                                  "taskUUID": task_uuid}], headers=AUTH)
+            assert poll.json()["data"][0]["status"] == "success"
+        journal = httpx.get(f"{url}/__mock/requests").json()["requests"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    workers = {entry["id"].split("-")[0] for entry in journal}
+    assert len(workers) == 2, "one worker took every request; none was shared"
+    assert len(journal) == 60
