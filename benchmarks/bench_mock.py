@@ -5,7 +5,8 @@ one worker, ``--log-level warning`` and the loop/HTTP implementations uvicorn pi
 (uvloop and httptools when they are installed):
 
 * ``mock`` -- the kit's mock, started the way users start it: ``runware-kit serve --host
-  127.0.0.1 --port P --log-level warning`` (bundled document, default config; it does
+  127.0.0.1 --port P --log-level warning --processing-ms 0`` (bundled document, default
+  config but no emulated generation time; it does
   everything a real request needs: auth, strict JSON parse, validation, generation, journal);
 * ``bare`` -- ``benchmarks/_bare_app.py``: one Starlette route that reads the body and answers
   a fixed JSON reply of about the same size, run with ``python -m uvicorn
@@ -113,7 +114,9 @@ def mock_command(port: int) -> list[str]:
     """``runware-kit serve`` from this interpreter's environment (else ``-m mockserver``)."""
     script = shutil.which("runware-kit", path=str(Path(sys.executable).parent))
     start = [script] if script else [sys.executable, "-m", "mockserver"]
-    return [*start, "serve", "--host", HOST, "--port", str(port), "--log-level", "warning"]
+    # --processing-ms 0: the emulated generation time would measure a sleep, not the mock.
+    return [*start, "serve", "--host", HOST, "--port", str(port), "--log-level", "warning",
+            "--processing-ms", "0"]
 
 
 def bare_command(port: int) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 from openapi import Spec
 
 from ._config import MockConfig, ReplyRule
-from ._text import count_tokens, reasoning_for, reply_for, take_tokens
+from ._text import Reply, cached_count, count_tokens, reasoning_for, reply_for, take_tokens
 
 __all__ = ["Generation", "SeedSource", "generate", "last_user_message"]
 
@@ -32,10 +32,10 @@ class SeedSource:
         self._rng = random.Random(seed)
 
     def __call__(self) -> int:
-        return self._rng.randrange(UINT32)
+        return self._rng.getrandbits(32)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built per result, and frozen init is slower
 class Generation:
     """One generated result, before it is shaped for a delivery method."""
 
@@ -85,10 +85,16 @@ def last_user_message(messages: Sequence[Any]) -> str:
 
 def _settings(task: Mapping[str, Any], spec: Spec) -> dict[str, Any]:
     """The task's settings with the document's defaults filled in."""
-    merged = {path.split(".", 1)[1]: value for path, value in spec.defaults.items()
-              if path.startswith("settings.")}
-    merged.update(task.get("settings") or {})
-    return merged
+    defaults: dict[str, Any] | None = spec.memo.get(_SETTINGS_DEFAULTS)
+    if defaults is None:
+        defaults = spec.memo[_SETTINGS_DEFAULTS] = {
+            path.split(".", 1)[1]: value for path, value in spec.defaults.items()
+            if path.startswith("settings.")}
+    given = task.get("settings")
+    return {**defaults, **given} if given else dict(defaults)
+
+
+_SETTINGS_DEFAULTS = "mockserver.settings-defaults"
 
 
 def _as_int(value: Any, default: int) -> int:
@@ -96,14 +102,15 @@ def _as_int(value: Any, default: int) -> int:
     return default if value is None else int(value)
 
 
-def _cut(text: str, tokens: int, stops: Sequence[str],
+def _cut(reply: Reply, stops: Sequence[str],
          max_tokens: int | None) -> tuple[str, int, str]:
     """Apply stop sequences, then the token cap: (text, its tokens, finishReason)."""
     finish = "stop"
-    positions = [text.find(s) for s in stops if isinstance(s, str) and s and s in text]
+    text, tokens = reply.text, reply.tokens
+    positions = [p for s in stops if isinstance(s, str) and s and (p := text.find(s)) >= 0]
     if positions:
-        text = text[:min(positions)]
-        tokens = count_tokens(text)
+        cut = min(positions)
+        text, tokens = text[:cut], reply.tokens_before(cut)
     if max_tokens is not None and tokens > max_tokens:
         text, tokens, finish = take_tokens(text, max_tokens), max_tokens, "length"
     return text, tokens, finish
@@ -120,16 +127,30 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
         base_seed = seeds()
     messages = task.get("messages") or []
     prompt = last_user_message(messages)
-    # Replies are about the last user message first, then the rest of the conversation.
-    topics = " ".join([prompt, *(str(m.get("content", "")) for m in reversed(messages)
-                                 if isinstance(m, dict))])
     system = settings.get("systemPrompt")
-    prompt_tokens = (count_tokens(system) if isinstance(system, str) else 0) + sum(
-        count_tokens(str(m.get("content", ""))) for m in messages if isinstance(m, dict))
-    delivery = str(task.get("deliveryMethod", defaults.get("deliveryMethod", "sync")))
-    rule = next((r for r in rules if r.matches(prompt, model=task.get("model"),
-                                                 delivery_method=delivery)), None)
-    thinking = next((settings[name] for name in _THINKING_SETTINGS if name in settings), None)
+    prompt_tokens = cached_count(system) if isinstance(system, str) else 0
+    contents = []
+    for message in messages:
+        if isinstance(message, dict):
+            content = str(message.get("content", ""))
+            contents.append(content)
+            prompt_tokens += cached_count(content)
+    # Replies are about the last user message first, then the rest of the conversation.
+    contents.reverse()
+    topics = prompt + " " + " ".join(contents)
+    rule = None
+    if rules:
+        delivery = str(task.get("deliveryMethod", defaults.get("deliveryMethod", "sync")))
+        model = task.get("model")
+        for candidate in rules:
+            if candidate.matches(prompt, model=model, delivery_method=delivery):
+                rule = candidate
+                break
+    thinking = None
+    for name in _THINKING_SETTINGS:
+        if name in settings:
+            thinking = settings[name]
+            break
     max_tokens = settings.get("maxTokens")
     stops = settings.get("stopSequences") or ()
     results: list[Generation] = []
@@ -139,20 +160,19 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
         reasoning: str | None = None
         thinking_tokens = 0
         if rule is not None:
-            text, reasoning = rule.text, rule.reasoning
-            tokens = count_tokens(text)
+            reply = Reply(rule.text, count_tokens(rule.text), ())
+            reasoning = rule.reasoning
             thinking_tokens = count_tokens(reasoning) if reasoning else 0
         else:
-            text, tokens = reply_for(topics, seed)
+            reply = reply_for(topics, seed)
             salt = 0
-            while text in seen:  # distinct texts: some SDKs de-duplicate results by text
+            while reply.text in seen:  # distinct texts: some SDKs de-duplicate by text
                 salt += 1
-                text, tokens = reply_for(f"{topics}\x00{salt}", seed)
+                reply = reply_for(topics, seed, salt=salt)
             if thinking not in _THINKING_OFF:
                 reasoning, thinking_tokens = reasoning_for(topics, seed)
-        seen.add(text)
-        text, tokens, finish = _cut(text, tokens, stops,
-                                    None if max_tokens is None else int(max_tokens))
+        seen.add(reply.text)
+        text, tokens, finish = _cut(reply, stops, None if max_tokens is None else int(max_tokens))
         if rule is not None and rule.finish_reason is not None:
             finish = rule.finish_reason
         usage = dict(rule.usage) if rule is not None and rule.usage else {}

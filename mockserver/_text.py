@@ -12,13 +12,16 @@ integer arithmetic, so a reply costs a few joins.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import random
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["count_tokens", "reasoning_for", "reply_for", "take_tokens"]
+__all__ = ["Reply", "cached_count", "count_tokens", "reasoning_for", "reply_for",
+           "take_tokens"]
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
@@ -66,12 +69,18 @@ _FALLBACK_TOPICS = ("your question", "this topic", "the request", "the idea")
 _FALLBACK_OTHERS = ("the wider context", "everyday practice", "the available evidence",
                     "the details", "common experience", "recent changes")
 _VARIANTS = 4  # formatted variants of each template, with different words filled in
+_REPLIES = 64  # replies composed per prompt; a seed picks one
+_THOUGHT_POOL = 16
 _MASK = (1 << 64) - 1
 
 
 def count_tokens(text: str) -> int:
     """Tokens as the mock counts them: words and punctuation marks."""
     return len(_TOKEN.findall(text))
+
+
+# Conversations are resent turn after turn: their messages are counted once.
+cached_count = functools.lru_cache(maxsize=4096)(count_tokens)
 
 
 def take_tokens(text: str, limit: int) -> str:
@@ -88,15 +97,14 @@ Sentence = tuple[str, int]  # the text and its token count
 
 
 @dataclass(frozen=True, slots=True)
-class _Bank:
+class _Sentences:
     openings: tuple[Sentence, ...]
     bodies: tuple[Sentence, ...]
     closings: tuple[Sentence, ...]
     thoughts: tuple[Sentence, ...]
 
 
-@functools.lru_cache(maxsize=1024)
-def _bank(prompt: str) -> _Bank:
+def _sentences(prompt: str) -> _Sentences:
     """Every sentence a reply about ``prompt`` may use, formatted once."""
     words = [w.lower() for w in _WORD.findall(prompt) if w.lower() not in _STOPWORDS]
     topics = tuple(dict.fromkeys(words))[:12]
@@ -113,49 +121,100 @@ def _bank(prompt: str) -> _Bank:
                 out.append((text, count_tokens(text)))
         return tuple(out)
 
-    return _Bank(fill(_OPENINGS), fill(_BODY), fill(_CLOSINGS), fill(_THOUGHTS))
+    return _Sentences(fill(_OPENINGS), fill(_BODY), fill(_CLOSINGS), fill(_THOUGHTS))
 
 
-def _stream_of(seed: int, salt: int) -> int:
-    """splitmix64 of (seed, salt): cheap, well-mixed bits to pick sentences with."""
+def _picks(seed: int, salt: int) -> Iterator[int]:
+    """An endless, cheap stream of well-mixed numbers for (seed, salt): splitmix64 to
+    start, then a 64-bit LCG; each pick takes the high bits."""
     z = (seed * 0x9E3779B97F4A7C15 + salt * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & _MASK
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
-    return z ^ (z >> 31)
+    while True:
+        z = (z * 6364136223846793005 + 1442695040888963407) & _MASK
+        yield z >> 33
 
 
-def reply_for(prompt: str, seed: int) -> tuple[str, int]:
-    """A few paragraphs of prose about the prompt's words, and their token count; a pure
-    function of (prompt, seed)."""
-    bank = _bank(prompt)
-    bits = _stream_of(seed, 1) | (_stream_of(seed, 2) << 64)
-    paragraphs: list[str] = []
-    tokens = 0
-    count = 1 + bits % 3
-    bits //= 3
+def _pick(picks: Iterator[int], sentences: tuple[Sentence, ...],
+          chosen: list[str]) -> int:
+    text, tokens = sentences[next(picks) % len(sentences)]
+    chosen.append(text)
+    return tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Generated text with its token count, and where each sentence ends: ``marks`` holds
+    (end offset, tokens up to there), so a cut text is counted without re-tokenising."""
+
+    text: str
+    tokens: int
+    marks: tuple[tuple[int, int], ...]
+
+    def tokens_before(self, offset: int) -> int:
+        """Tokens in ``text[:offset]``."""
+        index = bisect.bisect_right(self.marks, (offset, self.tokens + 1)) - 1
+        start, counted = self.marks[index] if index >= 0 else (0, 0)
+        return counted + count_tokens(self.text[start:offset]) if offset > start else counted
+
+
+def _compose(bank: _Sentences, seed: int) -> Reply:
+    """A few paragraphs of prose from ``bank``, chosen by ``seed``."""
+    picks = _picks(seed, 1)
+    parts: list[str] = []
+    marks: list[tuple[int, int]] = []
+    offset = tokens = 0
+    count = 1 + next(picks) % 3
     for index in range(count):
         chosen: list[Sentence] = []
         if index == 0:
-            chosen.append(bank.openings[bits % len(bank.openings)])
-            bits //= len(bank.openings)
-        for _ in range(2 + bits % 3):
-            bits //= 3
-            chosen.append(bank.bodies[bits % len(bank.bodies)])
-            bits //= len(bank.bodies)
+            chosen.append(bank.openings[next(picks) % len(bank.openings)])
+        for _ in range(2 + next(picks) % 3):
+            chosen.append(bank.bodies[next(picks) % len(bank.bodies)])
         if index == count - 1:
-            chosen.append(bank.closings[bits % len(bank.closings)])
-            bits //= len(bank.closings)
-        paragraphs.append(" ".join(text for text, _ in chosen))
-        tokens += sum(n for _, n in chosen)
-    return "\n\n".join(paragraphs), tokens
+            chosen.append(bank.closings[next(picks) % len(bank.closings)])
+        for position, (text, counted) in enumerate(chosen):
+            if parts:
+                separator = " " if position else "\n\n"
+                parts.append(separator)
+                offset += len(separator)
+            parts.append(text)
+            offset += len(text)
+            tokens += counted
+            marks.append((offset, tokens))
+    return Reply("".join(parts), tokens, tuple(marks))
+
+
+def _think(bank: _Sentences, seed: int) -> tuple[str, int]:
+    picks = _picks(seed, 3)
+    chosen: list[str] = []
+    tokens = sum(_pick(picks, bank.thoughts, chosen) for _ in range(3))
+    return " ".join(chosen), tokens
+
+
+@dataclass(frozen=True, slots=True)
+class _Bank:
+    replies: tuple[Reply, ...]
+    thoughts: tuple[tuple[str, int], ...]
+
+
+@functools.lru_cache(maxsize=512)
+def _bank(prompt: str) -> _Bank:
+    """Every reply and reasoning about ``prompt`` a seed can pick, composed once (a few
+    hundred microseconds per new prompt; then each reply is a lookup)."""
+    sentences = _sentences(prompt)
+    return _Bank(tuple(_compose(sentences, n) for n in range(_REPLIES)),
+                 tuple(_think(sentences, n) for n in range(_THOUGHT_POOL)))
+
+
+def reply_for(prompt: str, seed: int, *, salt: int = 0) -> Reply:
+    """Prose about the prompt's words; a pure function of (prompt, seed, salt). A different
+    ``salt`` gives a different reply for the same seed (for distinct numberResults)."""
+    replies = _bank(prompt).replies
+    return replies[(next(_picks(seed, 1)) + salt) % len(replies)]
 
 
 def reasoning_for(prompt: str, seed: int) -> tuple[str, int]:
     """The model's visible reasoning (for thinking settings), and its token count."""
-    bank = _bank(prompt)
-    bits = _stream_of(seed, 3)
-    chosen = []
-    for _ in range(3):
-        chosen.append(bank.thoughts[bits % len(bank.thoughts)])
-        bits //= len(bank.thoughts)
-    return " ".join(text for text, _ in chosen), sum(n for _, n in chosen)
+    thoughts = _bank(prompt).thoughts
+    return thoughts[next(_picks(seed, 3)) % len(thoughts)]
