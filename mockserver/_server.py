@@ -48,6 +48,7 @@ class TaskReply:
     stream: tuple[Mapping[str, Any], Sequence[Generation]] | None = None
     delay: float = 0.0          # seconds the generation takes (sync results wait for it)
     claimed: str | None = None  # a taskUUID this task reserved
+    ready_at: float | None = None  # a poll answered "processing": when the results are ready
 
 
 class MockServer:
@@ -224,4 +225,6 @@ class MockServer:
                 f"results expired (kept {self.config.result_ttl_s:g} s). Send the taskUUID of "
                 "a task submitted with deliveryMethod 'async'.", parameter="taskUUID",
                 task_type="getResponse", task_uuid=uuid)])
-        return TaskReply(items=poll_items(record))
+        items = poll_items(record)
+        pending = any(item.get("status") == "processing" for item in items)
+        return TaskReply(items=items, ready_at=record["readyAt"] if pending else None)

@@ -9,6 +9,8 @@ Frames in are JSON arrays of tasks; frames out are ``{"data": [...]}`` or ``{"er
 - tasks run concurrently, so several interleave on one socket; a sync result is one frame
   per result; async tasks get their acknowledgement and are polled with ``getResponse``;
 - every error frame carries the ``taskUUID`` it is about;
+- a ``getResponse`` answered while results are still processing is followed, on the same
+  socket, by the results as soon as they are ready;
 - frames that cannot be delivered because the client dropped are kept for
   ``session_buffer_s`` and replayed when a client authenticates with the same
   ``connectionSessionUUID``;
@@ -87,6 +89,13 @@ class _Connection:
                 await self.send({"data": [item]})
         else:  # an ack, a getResponse reply (every item in one frame) or a pong
             await self.send({"data": reply.items})
+        if reply.ready_at is not None:
+            # The legacy SDK drops "processing" items and then waits 30 s for another frame
+            # about the task: push the results on this socket as soon as they are ready.
+            await asyncio.sleep(max(0.0, reply.ready_at - time.time()))
+            ready = await self.mock.answer(task, websocket=True)
+            if ready.items and ready.ready_at is None:
+                await self.send({"data": ready.items})
 
 
 async def _handle_frame(conn: _Connection, raw: str) -> None:

@@ -154,3 +154,19 @@ async def test_idle_socket_is_closed() -> None:
                 await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.reason == "idle timeout"
+
+
+async def test_a_poll_answered_processing_is_followed_by_the_results() -> None:
+    app = create_app(config=MockConfig(processing_ms=300))
+    with RunningServer(app) as server:
+        async with websockets.connect(server.url.replace("http", "ws") + "/") as ws:
+            await send(ws, AUTH_TASK)
+            await frames(ws, 1)
+            task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
+            await send(ws, task)
+            await frames(ws, 1)  # the ack
+            await send(ws, {"taskType": "getResponse", "taskUUID": task["taskUUID"]})
+            processing, pushed = await frames(ws, 2)
+    assert processing["data"][0]["status"] == "processing"
+    assert pushed["data"][0]["status"] == "success"
+    assert pushed["data"][0]["taskUUID"] == task["taskUUID"]
