@@ -5,19 +5,26 @@ One route; the endpoint reads the whole body (as the mock must) and answers a fi
 with ~500 characters of text), serialised on every request as the mock's is. No parsing, no
 validation, no auth, no journal: whatever the mock spends beyond this is the kit's own cost.
 
+A second route, ``POST /stream?n=N``, is the reference for ``bench_delivery.py``: it reads
+the body and answers a Starlette ``StreamingResponse`` of ``text/event-stream`` with exactly
+``N`` ``data:`` lines, each yielded by an async generator as its own chunk, as the mock's
+stream is: ``N - 2`` pre-built text deltas of about the mock's size, a final chunk with
+``finishReason`` and ``usage``, then ``data: [DONE]``.
+
     python -m uvicorn benchmarks._bare_app:app --host 127.0.0.1 --port 8081 --no-access-log
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-__all__ = ["REPLY", "app"]
+__all__ = ["REPLY", "STREAM_EVENTS", "app"]
 
 _TEXT = ("Canberra was chosen as a compromise between Sydney and Melbourne, the two largest "
          "cities, which both wanted to be the capital of the new federation in 1901. The "
@@ -38,9 +45,42 @@ REPLY: dict[str, Any] = {"data": [{
 }]}
 
 
+_UUID = "00000000-0000-4000-8000-000000000000"
+_HEAD = f'data: {{"taskUUID":"{_UUID}","taskType":"textInference","delta":{{"text":"'
+# Pre-built deltas, one word each (the mock's stream is one event per word); ~125 bytes each.
+STREAM_EVENTS: tuple[str, ...] = tuple(f'{_HEAD}{word} "}},"finishReason":null}}\n\n'
+                                       for word in _TEXT.split())
+_LAST = (f'data: {{"taskUUID":"{_UUID}","taskType":"textInference","delta":{{}},'
+         '"finishReason":"stop","usage":{"promptTokens":4,"completionTokens":96,'
+         '"totalTokens":128,"thinkingTokens":28}}\n\n')
+_DONE = "data: [DONE]\n\n"
+STREAM_DEFAULT = 128
+STREAM_MAX = 100_000
+
+
 async def infer(request: Request) -> Response:
     await request.body()
     return JSONResponse(REPLY)
 
 
-app = Starlette(routes=[Route("/v1", infer, methods=["POST"])])
+async def _events(count: int) -> AsyncIterator[str]:
+    for index in range(count - 2):
+        yield STREAM_EVENTS[index % len(STREAM_EVENTS)]
+    yield _LAST
+    yield _DONE
+
+
+async def stream(request: Request) -> Response:
+    """``n`` (default 128, at least 2) ``data:`` lines, the last one ``[DONE]``."""
+    await request.body()
+    try:
+        count = int(request.query_params.get("n", STREAM_DEFAULT))
+    except ValueError:
+        return JSONResponse({"error": "n must be an integer"}, status_code=400)
+    count = min(max(count, 2), STREAM_MAX)
+    return StreamingResponse(_events(count), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store"})
+
+
+app = Starlette(routes=[Route("/v1", infer, methods=["POST"]),
+                        Route("/stream", stream, methods=["POST"])])
