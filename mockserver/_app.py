@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from starlette.applications import Starlette
@@ -20,7 +20,10 @@ from contracts._engine import engine_for
 from openapi import Spec
 
 from ._config import MockConfig
+from ._delivery import StreamDropped
 from ._errors import error_body
+from ._faults import FaultError, fault_from_mapping
+from ._journal import mask_key
 from ._openapi import served_document
 from ._server import MockServer, Outcome
 from ._store import Store
@@ -55,12 +58,28 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+class _Droppable:
+    """An ASGI response that may end without completing (the ``disconnect`` fault): the
+    server then closes the connection, as a crashed upstream would."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.response(scope, receive, send)
+        except StreamDropped:
+            return
+
+
 def _respond(outcome: Outcome) -> Response:
     if outcome.events is not None:
         # The SDKs end on "data: [DONE]"; no-store keeps proxies from buffering the stream.
-        return StreamingResponse(outcome.events, media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store",
-                                          **dict(outcome.headers or {})})
+        stream = StreamingResponse(outcome.events, media_type="text/event-stream",
+                                   headers={"Cache-Control": "no-store",
+                                            **dict(outcome.headers or {})})
+        # Starlette only needs an ASGI callable back from an endpoint.
+        return cast(Response, _Droppable(stream))
     # orjson: encoding the reply is the largest fixed cost per request after the framework.
     return Response(orjson.dumps(outcome.body), status_code=outcome.status,
                     headers=outcome.headers, media_type="application/json")
@@ -89,7 +108,7 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
             method="POST", path=request.scope["path"], api_key=key, request=payload,
             violations=list(outcome.violations), status=outcome.status,
             response=outcome.body if outcome.events is None else "(event stream)",
-            started=started)
+            started=started, fault=outcome.fault)
         return _respond(outcome)
 
     async def _handle(request: Request) -> tuple[Outcome, Any, str | None]:
@@ -112,7 +131,11 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         key, refused = mock.authenticate(_bearer(request), payload)
         if refused is not None:
             return refused, payload, key
-        return await mock.run(payload), payload, key
+        header = request.headers.get("x-runware-mock-error")
+        injected, fault = await mock.injected(payload, key, header)
+        if injected is not None:
+            return injected, payload, key
+        return await mock.run(payload, stream_fault=fault), payload, key
 
     async def document(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
@@ -123,6 +146,25 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
             await mock.journal.clear()
             return JSONResponse({"cleared": True})
         return JSONResponse({"requests": await mock.journal.entries()})
+
+    async def faults(request: Request) -> Response:
+        if request.method == "DELETE":
+            mock.faults.clear()
+            return JSONResponse({"cleared": True})
+        if request.method == "POST":
+            try:
+                body = parse_json(await request.body())
+                queued = [fault_from_mapping(item, label="queued")
+                          for item in (body if isinstance(body, list) else [body])]
+            except (JSONProblem, FaultError) as exc:
+                return JSONResponse(error_body("invalidParameter", str(exc)), status_code=400)
+            for fault in queued:
+                mock.faults.add(fault)
+            return JSONResponse({"queued": [f.to_dict() for f in queued]})
+        return JSONResponse({"queued": [f.to_dict() for f in mock.faults.queue],
+                             "rules": [f.to_dict() for f in mock.faults.rules],
+                             "keyProfiles": sorted(mask_key(k) or "" for k in
+                                                   mock.faults.profiles)})
 
     async def health(request: Request) -> Response:
         store_ok = await mock.store.ping()
@@ -157,6 +199,7 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         Route("/openapi.json", document, methods=["GET"]),
         Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
         Route("/__mock/health", health, methods=["GET"]),
+        Route("/__mock/faults", faults, methods=["GET", "POST", "DELETE"]),
     ]
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -18,6 +18,18 @@ File keys (all optional)::
     webhook_attempts = 5            # retries with exponential backoff from webhook_backoff_ms
     webhook_backoff_ms = 200
 
+    [[faults]]                      # errors on demand (see mockserver/_faults.py)
+    status = 503                    # or fault = "disconnect" / "error-frame" / "truncate" /
+    times = 2                       # "stall" with after_chunks = 3; or delay_ms / latency
+    match = "retry me"              # also regex, task_type, model, delivery_method,
+                                    # probability, code, message, retry_after_s
+
+    [api_key_profiles."broke-key"]  # every request with this key
+    status = 402
+    [api_key_profiles."busy-key"]
+    rate_limit_per_second = 5       # a token bucket: 429 with Retry-After beyond it
+    burst = 5
+
     [pricing]                       # USD per token, for includeCost
     prompt_per_token = 0.0000006
     completion_per_token = 0.0000024
@@ -121,6 +133,8 @@ class MockConfig:
     webhook_allowlist: tuple[str, ...] = _ALLOWLIST
     webhook_attempts: int = 5
     webhook_backoff_ms: int = 200
+    faults: tuple[Mapping[str, Any], ...] = ()
+    api_key_profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> MockConfig:
         """A copy with some fields changed (keyword names as in the constructor)."""
@@ -139,7 +153,7 @@ _NUMBER_KEYS: dict[str, type | tuple[type, ...]] = {
     "result_ttl_s": (int, float), "session_buffer_s": (int, float),
     "idle_timeout_s": (int, float), "webhook_attempts": int, "webhook_backoff_ms": int}
 _TOP_KEYS = {"api_keys", "seed", "max_body_bytes", "journal_size", "pricing", "replies",
-             "store", "webhook_allowlist", *_NUMBER_KEYS}
+             "store", "webhook_allowlist", "faults", "api_key_profiles", *_NUMBER_KEYS}
 
 
 def _require(kind: type | tuple[type, ...], value: Any, key: str) -> Any:
@@ -179,7 +193,12 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
              for a in _require(list, data.get("webhook_allowlist", list(_ALLOWLIST)),
                                "webhook_allowlist")]
     store = data.get("store")
+    faults = tuple(_require(dict, f, f"faults[{i}]")
+                   for i, f in enumerate(_require(list, data.get("faults", []), "faults")))
+    profiles = _require(dict, data.get("api_key_profiles", {}), "api_key_profiles")
+    _check_faults(faults, profiles)
     return MockConfig(
+        faults=faults, api_key_profiles=profiles,
         **numbers,
         store=None if store is None else _require(str, store, "store"),
         webhook_allowlist=tuple(allow),
@@ -195,6 +214,22 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
             "completion_per_token", _COMPLETION_PRICE),
             "pricing.completion_per_token")),
         replies=tuple(rules))
+
+
+def _check_faults(faults: tuple[Mapping[str, Any], ...],
+                  profiles: Mapping[str, Any]) -> None:
+    from ._faults import FaultError, fault_from_mapping, profile_from_mapping
+
+    for index, fault in enumerate(faults):
+        try:
+            fault_from_mapping(fault, label=f"faults[{index}]")
+        except FaultError as exc:
+            raise ConfigError(f"faults[{index}]: {exc}", key=f"faults[{index}]") from exc
+    for key, profile in profiles.items():
+        try:
+            profile_from_mapping(key, profile)
+        except FaultError as exc:
+            raise ConfigError(f"api_key_profiles: {exc}", key="api_key_profiles") from exc
 
 
 def load_config(path: str | Path) -> MockConfig:

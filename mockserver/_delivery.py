@@ -93,6 +93,32 @@ async def stream_events(task: Mapping[str, Any], generations: Sequence[Generatio
     yield "data: [DONE]\n\n"
 
 
+class StreamDropped(Exception):
+    """Raised inside a stream to drop the connection (the ``disconnect`` fault)."""
+
+
+async def broken_stream(events: AsyncIterator[str], fault: Any,
+                        task: Mapping[str, Any]) -> AsyncIterator[str]:
+    """The stream of a ``disconnect``/``error-frame``/``truncate``/``stall`` fault: the
+    first ``after_chunks`` events, then the break."""
+    sent = 0
+    async for event in events:
+        if sent == fault.after_chunks:
+            if fault.kind == "stall":
+                await asyncio.sleep(fault.stall_ms / 1000)
+            elif fault.kind == "error-frame":
+                yield error_event([{"code": fault.error_code, "message": fault.error_message,
+                                    "taskType": task["taskType"], "taskUUID": task["taskUUID"]}])
+                return
+            elif fault.kind == "truncate":
+                yield event[: max(8, len(event) // 2)]  # half an event: no closing brace
+                return
+            else:
+                raise StreamDropped
+        yield event
+        sent += 1
+
+
 def error_event(errors: list[dict[str, Any]]) -> str:
     """A mid-stream error, as ts-new's tests frame it: ``data: {"errors": [...]}``."""
     return _event({"errors": errors})

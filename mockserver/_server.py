@@ -18,9 +18,17 @@ from contracts import check_request
 from openapi import Spec
 
 from ._config import MockConfig, ReplyRule
-from ._delivery import ack_item, new_record, poll_items, stream_events, timing
+from ._delivery import ack_item, broken_stream, new_record, poll_items, stream_events, timing
 from ._errors import error_body, error_item
-from ._inference import Generation, SeedSource, generate
+from ._faults import (
+    Fault,
+    FaultBook,
+    FaultError,
+    RequestFacts,
+    fault_from_mapping,
+    profile_from_mapping,
+)
+from ._inference import Generation, SeedSource, generate, last_user_message
 from ._journal import Journal
 from ._store import Store, open_store
 from ._webhook import WebhookSender, allowed_target
@@ -37,6 +45,7 @@ class Outcome:
     headers: Mapping[str, str] | None = None
     violations: tuple[dict[str, Any], ...] = ()
     events: AsyncIterator[str] | None = None
+    fault: str | None = None      # the fault that fired, for the journal
 
 
 @dataclass(slots=True)
@@ -49,6 +58,10 @@ class TaskReply:
     delay: float = 0.0          # seconds the generation takes (sync results wait for it)
     claimed: str | None = None  # a taskUUID this task reserved
     ready_at: float | None = None  # a poll answered "processing": when the results are ready
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class MockServer:
@@ -66,6 +79,12 @@ class MockServer:
         self._seeds = SeedSource(config.seed)
         self._runtime_rules: list[ReplyRule] = []
         self._lock = threading.Lock()
+        self.faults = FaultBook(
+            rules=[fault_from_mapping(f, label=f"config faults[{i}]")
+                   for i, f in enumerate(config.faults)],
+            profiles={key: profile_from_mapping(key, p)
+                      for key, p in config.api_key_profiles.items()},
+            seed=config.seed)
 
     # -- the Python API ------------------------------------------------------------------
 
@@ -87,11 +106,57 @@ class MockServer:
     def rules(self) -> tuple[ReplyRule, ...]:
         return (*self._runtime_rules, *self.config.replies)
 
+    def fail(self, **fault: Any) -> Fault:
+        """Queue a fault for the next matching requests (``POST /__mock/faults`` fields,
+        snake_case or camelCase): ``fail(status=503, times=2)``,
+        ``fail(fault="disconnect", after_chunks=3)``."""
+        queued = fault_from_mapping(fault, label="queued")
+        self.faults.add(queued)
+        return queued
+
     async def reset(self) -> None:
-        """Forget scripted replies added at run time and clear the journal."""
+        """Forget scripted replies and queued faults added at run time; clear the journal."""
         with self._lock:
             self._runtime_rules.clear()
+        self.faults.clear()
         await self.journal.clear()
+
+    def facts(self, payload: Any, key: str | None) -> RequestFacts:
+        """What fault matching looks at: the request's first task."""
+        task = next((t for t in payload if isinstance(t, dict)
+                     and t.get("taskType") not in ("authentication", "ping")), None) \
+            if isinstance(payload, list) else None
+        if task is None:
+            return RequestFacts(key, None, None, None, "")
+        messages = task.get("messages")
+        return RequestFacts(
+            key=key, task_type=_str(task.get("taskType")), model=_str(task.get("model")),
+            delivery_method=_str(task.get("deliveryMethod",
+                                          self.spec.defaults.get("deliveryMethod"))),
+            message=last_user_message(messages) if isinstance(messages, list) else "")
+
+    async def injected(self, payload: Any, key: str | None,
+                       header: str | None) -> tuple[Outcome | None, Fault | None]:
+        """The fault for a request: an error outcome to answer with, or a stream fault to
+        apply (after any delay it asks for); (None, None) when nothing fires."""
+        try:
+            fault = self.faults.choose(self.facts(payload, key), header)
+        except FaultError as exc:
+            return Outcome(400, error_body("invalidParameter", str(exc),
+                                           parameter="X-Runware-Mock-Error")), None
+        if fault is None:
+            return None, None
+        if fault.latency is not None:
+            await asyncio.sleep(self.faults.sample(fault.latency))
+        if fault.status is None:
+            return None, fault
+        task = next((t for t in payload if isinstance(t, dict) and "taskUUID" in t), {}) \
+            if isinstance(payload, list) else {}
+        body = error_body(fault.error_code, fault.error_message,
+                          task_type=_str(task.get("taskType")),
+                          task_uuid=_str(task.get("taskUUID")))
+        return Outcome(fault.status, body, headers=fault.headers(),
+                       fault=fault.describe()), fault
 
     async def close(self) -> None:
         await self.webhooks.close()
@@ -125,7 +190,7 @@ class MockServer:
         found = check_request(payload, spec=self.spec, raw=False)
         return tuple(v.to_error() for v in found) if found else ()
 
-    async def run(self, payload: Any) -> Outcome:
+    async def run(self, payload: Any, *, stream_fault: Fault | None = None) -> Outcome:
         """Answer a parsed REST body: 400 for any violation, else every task's reply."""
         violations = self.violations(payload)
         if violations:
@@ -140,7 +205,8 @@ class MockServer:
                 parameter="deliveryMethod", task_type=str(streams[0].get("taskType")),
                 task_uuid=streams[0].get("taskUUID")))
         replies = [await self.answer(task) for task in tasks]
-        if len(replies) == 1 and not replies[0].errors and replies[0].stream is None:
+        if len(replies) == 1 and not replies[0].errors and replies[0].stream is None \
+                and stream_fault is None:
             # The common case, one task: no merging needed.
             (reply,) = replies
             if reply.delay:
@@ -155,8 +221,11 @@ class MockServer:
         for reply in replies:
             if reply.stream is not None:
                 task, generations = reply.stream
-                return Outcome(200, None, events=stream_events(task, generations,
-                                                               config=self.config))
+                events = stream_events(task, generations, config=self.config)
+                if stream_fault is not None and stream_fault.kind is not None:
+                    return Outcome(200, None, fault=stream_fault.describe(),
+                                   events=broken_stream(events, stream_fault, task))
+                return Outcome(200, None, events=events)
         delay = max((r.delay for r in replies), default=0.0)
         if delay:
             await asyncio.sleep(delay)

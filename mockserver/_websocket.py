@@ -77,6 +77,14 @@ class _Connection:
             await self.send(json.loads(frame))
 
     async def run_task(self, task: Mapping[str, Any]) -> None:
+        injected, fault = await self.mock.injected([task], self.key, None)
+        if injected is not None:
+            await self.send(injected.body)  # the same errors, as a frame with the taskUUID
+            return
+        if fault is not None and fault.kind == "disconnect":
+            self.open = False
+            await self.websocket.close(code=1011, reason="injected fault: disconnect")
+            return
         reply = await self.mock.answer(task, websocket=True)
         if reply.errors:
             await self.send({"errors": reply.errors})
