@@ -23,7 +23,9 @@ streams instead; it is slow, usually the bottleneck itself, and the output says 
 Async. Round trips per second of: ``POST`` an async task (``"deliveryMethod": "async"``,
 fresh taskUUID) -> 200 ack, then ``POST [{"taskType": "getResponse", ...}]`` until
 ``data[0].status == "success"`` (with ``--processing-ms 0``, normally one poll), from 16
-concurrent asyncio ``httpx`` loops for ``--seconds`` after a 1 s warm-up, against:
+concurrent asyncio loops for ``--seconds`` after a 1 s warm-up, each loop with its own
+one-connection ``httpx.AsyncClient`` (see ``new_client``; the client's loop is uvloop when
+installed), against:
 
 * ``memory`` -- a fresh mock started as above (default in-memory store);
 * ``redis`` -- a mock with ``--store redis://127.0.0.1:R/0`` on a private ``redis-server
@@ -235,8 +237,8 @@ def running(name: str, command: list[str], port: int, probe_path: str,
 
 
 @contextlib.contextmanager
-def redis_server(binary: str) -> Iterator[int]:
-    """A private, non-persistent redis-server on a free loopback port; yields the port."""
+def redis_server(binary: str) -> Iterator[tuple[int, int]]:
+    """A private, non-persistent redis-server on a free loopback port; yields (port, pid)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as directory, \
             tempfile.TemporaryFile() as log:
@@ -255,7 +257,7 @@ def redis_server(binary: str) -> Iterator[int]:
                 if process.poll() is not None or time.perf_counter() > deadline:
                     raise RuntimeError(f"redis-server did not answer PING:\n{_tail(log)}")
                 time.sleep(POLL_S)
-            yield port
+            yield port, process.pid
         finally:
             _stop(process)
 
@@ -333,8 +335,26 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
+def new_client() -> httpx.AsyncClient:
+    """One client per concurrent loop, each with one connection: httpcore's pool gets
+    slower with every connection it holds (its request assignment scans them all), so one
+    shared 16-connection client is ~2.5x slower here than 16 one-connection clients."""
+    return httpx.AsyncClient(limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+                             timeout=REQUEST_TIMEOUT_S)
+
+
+def _cheap_sniffio() -> None:
+    """httpcore runs ``import sniffio`` on every request; when sniffio is not installed each
+    failed import scans sys.path again (a third of the client's time in a profile). A None
+    entry in sys.modules makes that ImportError immediate; httpcore then assumes asyncio, as
+    it already does without sniffio."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     """The client's loop: uvloop when installed (a faster client), else asyncio's."""
+    _cheap_sniffio()
     with asyncio.Runner(loop_factory=_new_loop) as runner:
         return runner.run(coroutine)
 
@@ -491,12 +511,12 @@ async def _httpx_streams(url: str, template: Template, clients: int,
     counts: dict[str, Any] = {"events": 0, "streams": 0, "incomplete": 0, "non_2xx": 0,
                               "errors": 0}
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        pool = [await stack.enter_async_context(new_client()) for _ in range(clients)]
         started = time.perf_counter()
         deadline = started + seconds
 
-        async def worker() -> None:
+        async def worker(client: httpx.AsyncClient) -> None:
             while time.perf_counter() < deadline:
                 sent = time.perf_counter()
                 body = template.body(str(uuid.uuid4()))
@@ -522,8 +542,7 @@ async def _httpx_streams(url: str, template: Template, clients: int,
                 else:
                     counts["incomplete"] += 1
 
-        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(clients))),
-                               timeout=seconds + 30)
+        await asyncio.wait_for(asyncio.gather(*map(worker, pool)), timeout=seconds + 30)
         counts["elapsed"] = time.perf_counter() - started
     counts["latencies"] = latencies
     return counts
@@ -568,6 +587,7 @@ class AsyncRun:
     p99_ms: float | None
     server_cpu_pct: float | None = None
     client_cpu_pct: float | None = None
+    redis_cpu_pct: float | None = None
     failed_round_trips: int = 0
     errors: int = 0
 
@@ -580,12 +600,12 @@ async def _round_trips(url: str, submit: Template, poll: Template, clients: int,
                        seconds: float) -> dict[str, Any]:
     counts: dict[str, Any] = {"ok": 0, "polls": 0, "failed": 0, "errors": 0}
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        pool = [await stack.enter_async_context(new_client()) for _ in range(clients)]
         started = time.perf_counter()
         deadline = started + seconds
 
-        async def round_trip() -> bool:
+        async def round_trip(client: httpx.AsyncClient) -> bool:
             task_uuid = str(uuid.uuid4())
             reply = await client.post(url, content=submit.body(task_uuid), headers=HEADERS)
             if reply.status_code != 200:
@@ -602,11 +622,11 @@ async def _round_trips(url: str, submit: Template, poll: Template, clients: int,
                     return False
             return False
 
-        async def worker() -> None:
+        async def worker(client: httpx.AsyncClient) -> None:
             while time.perf_counter() < deadline:
                 sent = time.perf_counter()
                 try:
-                    ok = await round_trip()
+                    ok = await round_trip(client)
                 except (httpx.HTTPError, ValueError, KeyError, IndexError):
                     counts["errors"] += 1
                     continue
@@ -616,23 +636,27 @@ async def _round_trips(url: str, submit: Template, poll: Template, clients: int,
                 else:
                     counts["failed"] += 1
 
-        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(clients))),
-                               timeout=seconds + 30)
+        await asyncio.wait_for(asyncio.gather(*map(worker, pool)), timeout=seconds + 30)
         counts["elapsed"] = time.perf_counter() - started
     counts["latencies"] = latencies
     return counts
 
 
 def async_run(server: Server, store: str, submit: Template, poll: Template, clients: int,
-              seconds: float) -> AsyncRun:
+              seconds: float, redis_pid: int | None) -> AsyncRun:
+    redis_before = None if redis_pid is None else tree_cpu_s(redis_pid)
+    started = time.perf_counter()
     counts, server_cpu, client_cpu = measured(
         server.pid, self_cpu_s,
         lambda: run_async(_round_trips(server.url(), submit, poll, clients, seconds)))
+    redis_after = None if redis_pid is None else tree_cpu_s(redis_pid)
+    redis_cpu = percent(None if redis_before is None or redis_after is None
+                        else redis_after - redis_before, time.perf_counter() - started)
     return AsyncRun(
         store=store, round_trips_per_s=counts["ok"] / counts["elapsed"],
         round_trips=counts["ok"], polls=counts["polls"], seconds=counts["elapsed"],
         p50_ms=_pct(counts["latencies"], 0.50), p99_ms=_pct(counts["latencies"], 0.99),
-        server_cpu_pct=server_cpu, client_cpu_pct=client_cpu,
+        server_cpu_pct=server_cpu, client_cpu_pct=client_cpu, redis_cpu_pct=redis_cpu,
         failed_round_trips=counts["failed"], errors=counts["errors"])
 
 
@@ -814,10 +838,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"streams : {wrk} -t1 -cC -d{args.seconds}s + Lua (fresh taskUUID, whole replies "
               f"read, data: lines counted), C in {STREAM_CLIENTS}, {WARMUP_S:g} s warm-up, "
               f"{args.rounds} round(s) alternating, best kept")
-    print(f"async   : asyncio httpx.AsyncClient (client loop "
-          f"{'uvloop' if host['uvloop'] else 'asyncio'}), {ASYNC_CLIENTS} loops x "
-          f"{args.seconds} s after {WARMUP_S:g} s warm-up, 1 run per store -- one Python "
-          "client process, likely the bottleneck")
+    print(f"async   : {ASYNC_CLIENTS} asyncio loops ({'uvloop' if host['uvloop'] else 'asyncio'}"
+          f"), each its own 1-connection httpx.AsyncClient, {args.seconds} s after "
+          f"{WARMUP_S:g} s warm-up, 1 run per store -- one Python client process, likely the "
+          "bottleneck")
 
     stream_runs: list[StreamRun] = []
     async_runs: list[AsyncRun] = []
@@ -833,18 +857,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     def new_submit() -> bytes:
         return submit_template.body(str(uuid.uuid4()))
 
-    def async_measure(server: Server, store: str) -> None:
+    def async_measure(server: Server, store: str, redis_pid: int | None = None) -> None:
         check_round_trip(server, model, store)
-        async_run(server, store, submit_template, poll_template, ASYNC_CLIENTS, WARMUP_S)
+        async_run(server, store, submit_template, poll_template, ASYNC_CLIENTS, WARMUP_S,
+                  redis_pid)
         run = async_run(server, store, submit_template, poll_template, ASYNC_CLIENTS,
-                        args.seconds)
+                        args.seconds, redis_pid)
         async_runs.append(run)
         flag = "  <-- ERRORS" if run.failed else ""
         print(f"  {store:<9} {run.round_trips_per_s:>8,.0f} round trips/s  p50 "
               f"{_opt_ms(run.p50_ms)} ms  p99 {_opt_ms(run.p99_ms)} ms  "
               f"({run.round_trips} round trips, {run.polls / max(run.round_trips, 1):.2f} "
-              f"polls each)  server cpu {_cpu(run.server_cpu_pct)}  client cpu "
-              f"{_cpu(run.client_cpu_pct)}{flag}", flush=True)
+              f"polls each)  server cpu {_cpu(run.server_cpu_pct)}"
+              + ("" if redis_pid is None else f" (+ redis {_cpu(run.redis_cpu_pct).strip()})")
+              + f"  client cpu {_cpu(run.client_cpu_pct)}{flag}", flush=True)
 
     with contextlib.ExitStack() as stack:
         port = free_port()
@@ -904,7 +930,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  redis     skipped (" + ("--no-redis" if args.no_redis
                                           else "redis-server not on PATH") + ")")
     else:
-        with redis_server(redis_binary) as redis_port:
+        with redis_server(redis_binary) as (redis_port, redis_pid):
             store_url = f"redis://{HOST}:{redis_port}/0"
             print(f"  (redis-server {_redis_version(redis_binary)} on {HOST}:{redis_port}, "
                   "no persistence)")
@@ -916,7 +942,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     startup[store] = mock.startup_s
                     if store == "redis x2":
                         time.sleep(WARMUP_S)  # let the second worker come up too
-                    async_measure(mock, store)
+                    async_measure(mock, store, redis_pid)
             print(f"  mock redis    : {' '.join(commands['redis'])}")
             print(f"  mock redis x2 : {' '.join(commands['redis x2'])}")
 

@@ -114,11 +114,15 @@ class MockServer:
         self.faults.add(queued)
         return queued
 
-    async def reset(self) -> None:
-        """Forget scripted replies and queued faults added at run time; clear the journal."""
+    def forget_scripts(self) -> None:
+        """Forget the replies and faults added at run time (the config's stay)."""
         with self._lock:
             self._runtime_rules.clear()
         self.faults.clear()
+
+    async def reset(self) -> None:
+        """Forget scripted replies and queued faults added at run time; clear the journal."""
+        self.forget_scripts()
         await self.journal.clear()
 
     def facts(self, payload: Any, key: str | None) -> RequestFacts:

@@ -33,10 +33,12 @@ from contracts import JSONProblem, parse_json
 from ._errors import error_item
 
 if TYPE_CHECKING:
-    from ._server import MockServer
+    from ._server import MockServer, TaskReply
 
 __all__ = ["websocket_endpoint"]
 
+# A getResponse whose results are this close is answered when they are ready.
+_HOLD_POLL_S = 1.0
 # Tasks still running for a socket that went away keep running (their results are buffered).
 _background: set[asyncio.Task[None]] = set()
 
@@ -86,6 +88,10 @@ class _Connection:
             await self.websocket.close(code=1011, reason="injected fault: disconnect")
             return
         reply = await self.mock.answer(task, websocket=True)
+        if reply.ready_at is not None and reply.ready_at - time.time() <= _HOLD_POLL_S:
+            # Results a moment away: hold the poll's reply until they are there (what a
+            # server streaming over one socket would do), rather than answer "processing".
+            reply = await self._when_ready(task, reply)
         if reply.errors:
             await self.send({"errors": reply.errors})
             return
@@ -100,10 +106,18 @@ class _Connection:
         if reply.ready_at is not None:
             # The legacy SDK drops "processing" items and then waits 30 s for another frame
             # about the task: push the results on this socket as soon as they are ready.
-            await asyncio.sleep(max(0.0, reply.ready_at - time.time()))
-            ready = await self.mock.answer(task, websocket=True)
+            ready = await self._when_ready(task, reply)
             if ready.items and ready.ready_at is None:
                 await self.send({"data": ready.items})
+
+    async def _when_ready(self, task: Mapping[str, Any], reply: TaskReply) -> TaskReply:
+        """Poll again once the results are ready (timers can wake a little early)."""
+        for _ in range(20):
+            if reply.ready_at is None:
+                break
+            await asyncio.sleep(max(0.0, reply.ready_at - time.time()) + 0.002)
+            reply = await self.mock.answer(task, websocket=True)
+        return reply
 
 
 async def _handle_frame(conn: _Connection, raw: str) -> None:

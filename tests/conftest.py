@@ -7,6 +7,8 @@ from hypothesis import HealthCheck, settings
 
 import openapi
 
+pytest_plugins = ["pytester"]  # tests/plugin runs pytest as a downstream project would
+
 DATA = Path(__file__).parent / "data"
 SECOND_DOCUMENT = DATA / "runware-minimax-m2.7.openapi.json"
 

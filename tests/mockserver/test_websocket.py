@@ -157,7 +157,8 @@ async def test_idle_socket_is_closed() -> None:
 
 
 async def test_a_poll_answered_processing_is_followed_by_the_results() -> None:
-    app = create_app(config=MockConfig(processing_ms=300))
+    # Long enough that the poll surely comes before the results, even on a loaded machine.
+    app = create_app(config=MockConfig(processing_ms=1500))
     with RunningServer(app) as server:
         async with websockets.connect(server.url.replace("http", "ws") + "/") as ws:
             await send(ws, AUTH_TASK)

@@ -1,0 +1,217 @@
+"""The pytest plugin, used the way a downstream project uses it (pytester runs pytest)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.mockserver.conftest import free_port
+
+TASK = '''
+import uuid
+def task(**changes):
+    body = {"taskType": "textInference", "taskUUID": str(uuid.uuid4()),
+            "model": "alibaba:qwen@3.5-397b",
+            "messages": [{"role": "user", "content": "Hello"}]}
+    body.update(changes)
+    return body
+'''
+
+
+def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
+    pytester.makepyfile(helpers=TASK, test_downstream=source)
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+def test_fixtures_give_a_live_mock(pytester: pytest.Pytester) -> None:
+    result = run(pytester, '''
+import httpx
+from helpers import task
+
+def test_sync(runware_mock):
+    assert runware_mock.url.endswith("/v1")
+    assert runware_mock.ws_url.startswith("ws://127.0.0.1:")
+    reply = httpx.post(runware_mock.url, json=[task()],
+                       headers={"Authorization": f"Bearer {runware_mock.api_key}"})
+    assert reply.status_code == 200
+    (entry,) = runware_mock.requests
+    assert entry["valid"] and entry["status"] == 200
+
+def test_isolated_from_the_previous_test(runware_mock):
+    assert runware_mock.requests == []
+
+def test_reply_and_fail(runware_mock):
+    runware_mock.reply(match="Hello", text="Scripted.")
+    runware_mock.fail(status=503, times=1)
+    headers = {"Authorization": "Bearer k"}
+    first = httpx.post(runware_mock.url, json=[task()], headers=headers)
+    second = httpx.post(runware_mock.url, json=[task()], headers=headers)
+    assert first.status_code == 503
+    assert second.json()["data"][0]["text"] == "Scripted."
+
+def test_spec_fixture(runware_spec):
+    assert runware_spec.model_id == "alibaba:qwen@3.5-397b"
+''')
+    result.assert_outcomes(passed=4)
+
+
+def test_invalid_request_fails_the_test_at_teardown(pytester: pytest.Pytester) -> None:
+    result = run(pytester, '''
+import httpx, pytest
+from helpers import task
+
+def test_sends_bad_payload(runware_mock):
+    httpx.post(runware_mock.url, json=[task(settings={"temperature": 7})],
+               headers={"Authorization": "Bearer k"})
+
+@pytest.mark.runware(allow_invalid=True)
+def test_allowed(runware_mock):
+    reply = httpx.post(runware_mock.url, json=[task(settings={"temperature": 7})],
+                       headers={"Authorization": "Bearer k"})
+    assert reply.status_code == 400
+''')
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines([
+        "*ERROR at teardown of test_sends_bad_payload*",
+        "*break the Runware contract*",
+        "*settings.temperature: settings.temperature is 7, above the maximum of 2*",
+    ])
+
+
+def test_marker_options(pytester: pytest.Pytester, tmp_path: object) -> None:
+    from tests.conftest import SECOND_DOCUMENT
+
+    result = run(pytester, f'''
+import httpx, pytest
+from helpers import task
+
+@pytest.mark.runware(replies=[{{"match": "Hello", "text": "From the marker."}}],
+                     faults=[{{"status": 402, "times": 1}}])
+def test_replies_and_faults(runware_mock):
+    headers = {{"Authorization": "Bearer k"}}
+    assert httpx.post(runware_mock.url, json=[task()], headers=headers).status_code == 402
+    reply = httpx.post(runware_mock.url, json=[task()], headers=headers)
+    assert reply.json()["data"][0]["text"] == "From the marker."
+
+@pytest.mark.runware(spec={str(SECOND_DOCUMENT)!r}, seed=3)
+def test_other_document(runware_mock):
+    assert runware_mock.spec.model_id == "minimax:m2.7@0"
+    reply = httpx.post(runware_mock.url, json=[task(model="minimax:m2.7@0", seed=1)],
+                       headers={{"Authorization": "Bearer k"}})
+    assert reply.status_code == 200
+
+@pytest.mark.runware(color="red")
+def test_bad_marker(runware_mock):
+    pass
+''')
+    result.assert_outcomes(passed=2, errors=1)
+    assert "@pytest.mark.runware got unknown argument(s) ['color']" in result.stdout.str()
+
+
+def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--markers")
+    assert ("@pytest.mark.runware(spec=None, seed=None, replies=[], faults=[], "
+            "allow_invalid=False)") in result.stdout.str()
+
+
+def test_options_and_ini(pytester: pytest.Pytester) -> None:
+    from tests.conftest import SECOND_DOCUMENT
+
+    pytester.makeini(f"[pytest]\nrunware_spec = {SECOND_DOCUMENT}\nrunware_seed = 5\n")
+    result = run(pytester, '''
+def test_ini(runware_mock, runware_spec):
+    assert runware_spec.model_id == "minimax:m2.7@0"
+    assert runware_mock.spec.model_id == "minimax:m2.7@0"
+''')
+    result.assert_outcomes(passed=1)
+
+
+def test_runware_app_fixture_for_asgi(pytester: pytest.Pytester) -> None:
+    result = run(pytester, '''
+import asyncio, httpx
+from helpers import task
+
+def test_asgi(runware_app):
+    async def go():
+        transport = httpx.ASGITransport(app=runware_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
+            return await http.post("/v1", json=[task()], headers={"Authorization": "Bearer k"})
+    assert asyncio.run(go()).status_code == 200
+''')
+    result.assert_outcomes(passed=1)
+
+
+def test_coverage_summary(pytester: pytest.Pytester) -> None:
+    result = run(pytester, '''
+import httpx
+from helpers import task
+
+def test_send(runware_mock):
+    headers = {"Authorization": "Bearer k"}
+    httpx.post(runware_mock.url, json=[task(deliveryMethod="async",
+               settings={"temperature": 0.5})], headers=headers)
+    httpx.post(runware_mock.url, json=[task()], headers={**headers,
+               "X-Runware-Mock-Error": "429"})
+''', "--runware-coverage")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*runware coverage*", "task types*textInference x2*",
+                                 "delivery methods*async x1*", "settings*temperature x1*",
+                                 "status codes*200 x1*429 x1*"])
+
+
+def test_plugin_import_is_light() -> None:
+    code = ("import sys, contracts.pytest_plugin; "
+            "heavy = [m for m in ('starlette', 'uvicorn', 'mockserver', 'hypothesis') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_xdist_gives_each_worker_its_own_mock(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    result = run(pytester, '''
+import os
+def test_a(runware_mock): open(f"port-{os.getpid()}", "w").write(runware_mock.url)
+def test_b(runware_mock): open(f"port-{os.getpid()}", "w").write(runware_mock.url)
+''', "-n", "2")
+    result.assert_outcomes(passed=2)
+
+
+def test_contract_suite_against_the_cli_mock() -> None:
+    """CI runs the packaged suite against the kit's own mock, started by the CLI."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port),
+                               "--processing-ms", "0"], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/__mock/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        suite = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs",
+             "contracts.suite", "--runware-target", f"http://127.0.0.1:{port}/v1",
+             "--runware-api-key", "ci-key", "-q", "-W", "error"],
+            capture_output=True, text=True, timeout=300, check=False,
+            cwd=os.path.dirname(os.path.dirname(__file__)) + "/..")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+    assert suite.returncode == 0, suite.stdout[-3000:]
+    assert "5 passed" in suite.stdout
+
+
+def test_contract_suite_skips_without_a_target(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--pyargs",
+                                           "contracts.suite")
+    result.assert_outcomes(skipped=5)
