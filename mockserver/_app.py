@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
+from urllib.parse import parse_qs
 
 import orjson
 from starlette.applications import Starlette
@@ -209,4 +211,41 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: http_error, Exception: crash})
     app.state.mock = mock
+    if mock.config.admin_token is not None or not mock.config.admin_open:
+        app.add_middleware(_AdminGuard, token=mock.config.admin_token)
     return app
+
+
+class _AdminGuard:
+    """/__mock/* only with the admin token (or not at all): the journal holds request
+    bodies, and faults change what every client gets. Health stays open for probes."""
+
+    def __init__(self, app: Any, *, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] in ("http", "websocket") and path.startswith("/__mock") and \
+                path != "/__mock/health" and not self._allowed(scope):
+            hint = ("send the admin token as header X-Runware-Mock-Token or ?token=" if
+                    self.token else "start the mock with --admin-token TOKEN to enable them")
+            reply = JSONResponse(error_body("insufficientPermissions",
+                                            f"The mock's admin endpoints are locked: {hint}."),
+                                 status_code=403)
+            if scope["type"] == "http":
+                await reply(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, scope: Any) -> bool:
+        if self.token is None:
+            return False
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"x-runware-mock-token", b"").decode("latin-1")
+        if not given:
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            given = (query.get("token") or [""])[0]
+        return hmac.compare_digest(given, self.token)

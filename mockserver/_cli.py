@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="streams: delay before the first chunk (0)")
     serve.add_argument("--tokens-per-second", type=float, metavar="N",
                        help="streams: pacing, 0 for as fast as possible (0)")
+    serve.add_argument("--webhook-attempts", type=_positive, metavar="N",
+                       help="webhook deliveries tried per result (5)")
+    serve.add_argument("--admin-token", metavar="TOKEN",
+                       help="require this token (header X-Runware-Mock-Token or ?token=) on "
+                            "/__mock/*; required when not bound to loopback")
     serve.add_argument("--log-level", default="warning",
                        choices=["critical", "error", "warning", "info", "debug", "trace"])
     serve.set_defaults(run=_serve)
@@ -150,8 +155,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         overrides = {name: getattr(args, name) for name in (
-            "seed", "store", "processing_ms", "ttft_ms", "tokens_per_second")
-            if getattr(args, name) is not None}
+            "seed", "store", "processing_ms", "ttft_ms", "tokens_per_second",
+            "webhook_attempts", "admin_token") if getattr(args, name) is not None}
         serve(host=args.host, port=args.port, spec_path=args.spec, config_path=args.config,
               overrides=overrides, workers=args.workers, log_level=args.log_level)
     except (openapi.SpecError, ConfigError) as exc:

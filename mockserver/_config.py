@@ -134,6 +134,8 @@ class MockConfig:
     webhook_attempts: int = 5
     webhook_backoff_ms: int = 200
     faults: tuple[Mapping[str, Any], ...] = ()
+    admin_token: str | None = None   # required on /__mock/* when set
+    admin_open: bool = True          # False: /__mock/* refused (non-loopback, no token)
     api_key_profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> MockConfig:
@@ -153,7 +155,8 @@ _NUMBER_KEYS: dict[str, type | tuple[type, ...]] = {
     "result_ttl_s": (int, float), "session_buffer_s": (int, float),
     "idle_timeout_s": (int, float), "webhook_attempts": int, "webhook_backoff_ms": int}
 _TOP_KEYS = {"api_keys", "seed", "max_body_bytes", "journal_size", "pricing", "replies",
-             "store", "webhook_allowlist", "faults", "api_key_profiles", *_NUMBER_KEYS}
+             "store", "webhook_allowlist", "faults", "api_key_profiles", "admin_token",
+             *_NUMBER_KEYS}
 
 
 def _require(kind: type | tuple[type, ...], value: Any, key: str) -> Any:
@@ -197,8 +200,10 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
                    for i, f in enumerate(_require(list, data.get("faults", []), "faults")))
     profiles = _require(dict, data.get("api_key_profiles", {}), "api_key_profiles")
     _check_faults(faults, profiles)
+    token = data.get("admin_token")
     return MockConfig(
         faults=faults, api_key_profiles=profiles,
+        admin_token=None if token is None else _require(str, token, "admin_token"),
         **numbers,
         store=None if store is None else _require(str, store, "store"),
         webhook_allowlist=tuple(allow),

@@ -77,10 +77,13 @@ class Generation:
 
 
 def last_user_message(messages: Sequence[Any]) -> str:
+    """The last user message's text; it may be asked of an invalid body (fault matching runs
+    before validation), so anything that is not a message is passed over."""
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
             return str(message.get("content", ""))
-    return str(messages[-1].get("content", "")) if messages else ""
+    last = messages[-1] if messages else None
+    return str(last.get("content", "")) if isinstance(last, dict) else ""
 
 
 def _settings(task: Mapping[str, Any], spec: Spec) -> dict[str, Any]:

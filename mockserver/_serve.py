@@ -71,7 +71,13 @@ def serve(*, host: str, port: int, spec_path: str | None, config_path: str | Non
         signal.signal(stop, _ignore)
     if not _is_loopback(host):
         print(f"WARNING: listening on {host}, not loopback: anyone who can reach this "
-              "machine can use the mock and read its journal.", file=sys.stderr, flush=True)
+              "machine can use the mock.", file=sys.stderr, flush=True)
+        if config.admin_token is None:
+            config = config.replace(admin_open=False)
+            overrides = {**overrides, "admin_open": False}
+            print("WARNING: the /__mock/* admin endpoints (journal, faults, inspector) are "
+                  "disabled; pass --admin-token TOKEN to use them from here.",
+                  file=sys.stderr, flush=True)
     if workers > 1:
         os.environ[ENV_SPEC] = spec_path or ""
         os.environ[ENV_CONFIG] = config_path or ""

@@ -139,12 +139,15 @@ async def test_stream_without_usage_when_not_asked() -> None:
     assert "cost" not in chunks[-1]
 
 
-async def test_stream_must_be_alone() -> None:
+async def test_a_stream_task_among_others_is_answered_like_sync() -> None:
+    request = [text_task(deliveryMethod="stream", taskUUID=new_uuid()),
+               text_task(taskUUID=new_uuid())]
     async with _client() as http:
-        reply = await http.post("/v1", json=[text_task(deliveryMethod="stream"),
-                                             text_task(taskUUID=new_uuid())], headers=AUTH)
-    assert reply.status_code == 400
-    assert reply.json()["errors"][0]["parameter"] == "deliveryMethod"
+        reply = await http.post("/v1", json=request, headers=AUTH)
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/json"
+    assert check_response(reply.json(), request=request) == []
+    assert len(reply.json()["data"]) == 2
 
 
 def test_a_client_that_disconnects_ends_its_stream_quietly() -> None:

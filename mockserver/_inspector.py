@@ -1,0 +1,142 @@
+"""The inspector: ``GET /__mock/`` is a page that shows the journal live, in a browser.
+
+Everything it needs is served from ``mockserver/static/`` by the mock itself (no build step,
+no CDN), so it works offline. The page polls ``/__mock/requests`` about once a second, which
+works with any store, and drives the admin API (clear the journal, queue a fault).
+``GET /__mock/config`` is what its config section shows: the active config, reply rules and
+faults, with API keys masked and store passwords hidden.
+
+The page sends the ``token`` query parameter of its own URL (``/__mock/?token=T``) as the
+``X-Runware-Mock-Token`` header on every request it makes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ._config import ReplyRule
+from ._journal import mask_key
+
+if TYPE_CHECKING:
+    from ._server import MockServer
+
+__all__ = ["config_view", "inspector_routes"]
+
+_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+          ".js": "text/javascript; charset=utf-8"}
+# The page loads nothing from anywhere else, and no inline script could run if a value ever
+# slipped into the markup: request bodies are attacker-controlled.
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer"}
+_PAGE = "inspector.html"
+_SECRET_PARAMS = {"password", "pass", "token", "secret"}
+
+
+def _assets() -> dict[str, bytes]:
+    """The files of ``mockserver/static/``, read once (they are a few kilobytes)."""
+    folder = resources.files("mockserver").joinpath("static")
+    return {item.name: item.read_bytes() for item in folder.iterdir()
+            if item.is_file() and any(item.name.endswith(s) for s in _TYPES)}
+
+
+def _media_type(name: str) -> str:
+    return next(kind for suffix, kind in _TYPES.items() if name.endswith(suffix))
+
+
+def hide_password(url: str | None) -> str | None:
+    """A store URL as the inspector shows it: the password replaced by ``***``.
+
+    >>> hide_password("redis://user:s3cret@cache:6379/0?password=x&db=1")
+    'redis://user:***@cache:6379/0?password=***&db=1'
+    """
+    if not url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}{colon}{'***' if colon else ''}@{host}"
+    query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v)
+                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _plain(value: Any) -> Any:
+    """Mappings and tuples as JSON's objects and arrays."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _rule(rule: ReplyRule, origin: str) -> dict[str, Any]:
+    fields = {f.name: getattr(rule, f.name) for f in dataclasses.fields(rule)
+              if not f.name.startswith("_")}
+    return {"origin": origin, **{k: _plain(v) for k, v in fields.items() if v is not None}}
+
+
+def config_view(mock: MockServer) -> dict[str, Any]:
+    """What ``GET /__mock/config`` answers: nothing in it is a secret."""
+    config = mock.config
+    # Reply rules, fault rules and key profiles have sections of their own (with live state).
+    shown = {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)
+             if f.name not in ("replies", "faults", "api_key_profiles")}
+    shown["api_keys"] = [mask_key(k) for k in config.api_keys]
+    shown["store"] = hide_password(config.store)
+    return {
+        "document": {"title": mock.spec.title, "modelId": mock.spec.model_id,
+                     "source": mock.spec.source,
+                     "defaultDeliveryMethod": mock.spec.defaults.get("deliveryMethod")},
+        "store": type(mock.store).__name__,
+        "config": shown,
+        "replies": [_rule(r, "config" if any(r is c for c in config.replies) else "runtime")
+                    for r in mock.rules],
+        "faults": {
+            "queued": [f.to_dict() for f in mock.faults.queue],
+            "rules": [f.to_dict() for f in mock.faults.rules],
+            "keyProfiles": [{"apiKey": mask_key(key), **_plain(settings)}
+                            for key, settings in config.api_key_profiles.items()],
+        },
+    }
+
+
+def inspector_routes(mock: MockServer) -> list[Route]:
+    """``GET /__mock/`` (the page), ``/__mock/static/{name}`` and ``GET /__mock/config``."""
+    assets = _assets()
+    page = assets.pop(_PAGE)
+
+    async def inspector(request: Request) -> Response:
+        return Response(page, media_type=_TYPES[".html"],
+                        headers={**_HEADERS, "Content-Security-Policy": _CSP})
+
+    async def bare(request: Request) -> Response:
+        # The page's links are relative to /__mock/: keep the query (the token).
+        query = request.url.query
+        return RedirectResponse("__mock/" + (f"?{query}" if query else ""), status_code=308)
+
+    async def asset(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in assets:
+            raise HTTPException(404)
+        return Response(assets[name], media_type=_media_type(name), headers=_HEADERS)
+
+    async def config(request: Request) -> Response:
+        return JSONResponse(config_view(mock), headers={"Cache-Control": "no-store"})
+
+    return [Route("/__mock/", inspector, methods=["GET"]),
+            Route("/__mock", bare, methods=["GET"]),
+            Route("/__mock/static/{name}", asset, methods=["GET"]),
+            Route("/__mock/config", config, methods=["GET"])]

@@ -1,0 +1,301 @@
+// The mock's inspector: polls the journal, shows it newest first, and drives the admin API.
+// Request bodies are attacker-controlled: every value reaches the page as text (textContent
+// or a text node), never as markup.
+"use strict";
+
+const POLL_MS = 1000;
+const TOKEN = new URLSearchParams(location.search).get("token");
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  entries: [],        // newest first
+  signature: "",      // changes when the journal does
+  selected: null,     // id of the entry shown in the detail pane
+  defaultDelivery: null,
+  searchText: new Map(),
+};
+
+// -- helpers ------------------------------------------------------------------------------
+
+// An element with a class and children: strings become text nodes, never markup.
+function el(tag, className, ...children) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+// fetch() relative to /__mock/, with the admin token; throws with the mock's own message.
+async function api(path, options = {}) {
+  const headers = { ...(options.headers || {}) };
+  if (TOKEN) headers["X-Runware-Mock-Token"] = TOKEN;
+  const response = await fetch(path, { ...options, headers, cache: "no-store" });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = body && body.errors && body.errors[0];
+    throw new Error(`${response.status}: ${error ? error.message : response.statusText}`);
+  }
+  return body;
+}
+
+function pretty(value) {
+  if (value === null || value === undefined) return "(none)";
+  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+}
+
+function clock(epochSeconds) {
+  const d = new Date(epochSeconds * 1000);
+  return `${d.toTimeString().slice(0, 8)}.${String(d.getMilliseconds()).padStart(3, "0")}`;
+}
+
+function violationLine(v) {
+  return el("span", "violation",
+    el("span", "param", v.parameter || v.code || "request"), `: ${v.message}`);
+}
+
+function statusBadge(status) {
+  return el("span", `status s${String(status)[0]}`, status);
+}
+
+// -- the journal --------------------------------------------------------------------------
+
+function filters() {
+  return {
+    verdict: $("filter-verdict").value,
+    status: $("filter-status").value,
+    text: $("filter-text").value.trim().toLowerCase(),
+  };
+}
+
+// What the search box looks in: ids, tasks (taskUUID, model, …), the request (messages),
+// violations and fault; computed once per entry.
+function searchable(entry) {
+  let text = state.searchText.get(entry.id);
+  if (text === undefined) {
+    text = [entry.id, entry.path, entry.fault, JSON.stringify(entry.tasks),
+            JSON.stringify(entry.request), JSON.stringify(entry.violations)]
+      .join("\n").toLowerCase();
+    state.searchText.set(entry.id, text);
+  }
+  return text;
+}
+
+function shown(entry, f) {
+  if (f.verdict === "valid" && !entry.valid) return false;
+  if (f.verdict === "invalid" && entry.valid) return false;
+  if (f.status && String(entry.status)[0] !== f.status) return false;
+  return !f.text || searchable(entry).includes(f.text);
+}
+
+function verdictCell(entry) {
+  const cell = el("td", "verdict");
+  if (entry.valid) {
+    cell.append(el("span", "badge valid", "valid"));
+    return cell;
+  }
+  entry.violations.slice(0, 3).forEach((v) => cell.append(violationLine(v)));
+  if (entry.violations.length > 3) {
+    cell.append(el("span", "more", `+${entry.violations.length - 3} more`));
+  }
+  return cell;
+}
+
+function row(entry) {
+  const task = entry.tasks[0] || {};
+  const extra = entry.tasks.length > 1 ? ` +${entry.tasks.length - 1}` : "";
+  const delivery = task.deliveryMethod ||
+    (task.taskType === "textInference" && state.defaultDelivery
+      ? el("span", "muted", `${state.defaultDelivery} (default)`) : "—");
+  const tr = el("tr", entry.id === state.selected ? "selected" : "",
+    el("td", "mono", clock(entry.received)),
+    el("td", "", (task.taskType || "—") + extra),
+    el("td", "uuid", task.taskUUID || "—"),
+    el("td", "", task.model || "—"),
+    el("td", "", delivery),
+    verdictCell(entry),
+    el("td", "", statusBadge(entry.status)),
+    el("td", "num", `${entry.latencyMs.toFixed(1)} ms`),
+    el("td", "fault", entry.fault || ""));
+  tr.dataset.id = entry.id;
+  tr.tabIndex = 0;
+  tr.title = new Date(entry.received * 1000).toISOString();
+  return tr;
+}
+
+function renderJournal() {
+  const f = filters();
+  const visible = state.entries.filter((e) => shown(e, f));
+  $("journal").tBodies[0].replaceChildren(...visible.map(row));
+  $("count").textContent = `${visible.length} of ${state.entries.length} requests`;
+  $("empty").hidden = visible.length > 0;
+  $("empty").textContent = state.entries.length
+    ? "No request matches the filters."
+    : "No requests yet. POST tasks to /v1 and they appear here, newest first.";
+}
+
+// -- the detail pane ----------------------------------------------------------------------
+
+function openEntry(id) {
+  const entry = state.entries.find((e) => e.id === id);
+  state.selected = entry ? id : null;
+  $("detail").hidden = !entry;
+  for (const tr of $("journal").tBodies[0].rows) {
+    tr.classList.toggle("selected", tr.dataset.id === state.selected);
+  }
+  if (!entry) return;
+  $("detail-title").textContent = `${entry.method} ${entry.path}`;
+  const facts = [["id", entry.id], ["received (UTC)", new Date(entry.received * 1000).toISOString()],
+    ["status", statusBadge(entry.status)], ["latency", `${entry.latencyMs.toFixed(3)} ms`],
+    ["API key", entry.apiKey || "(none)"], ["fault", entry.fault || "(none)"]];
+  $("detail-facts").replaceChildren(
+    ...facts.flatMap(([name, value]) => [el("dt", "", name), el("dd", "", value)]));
+  const verdict = entry.valid ? [el("span", "badge valid", "valid")]
+    : entry.violations.map((v) => el("div", "", violationLine(v),
+        v.taskUUID ? el("span", "more", ` (task ${v.taskUUID})`) : null));
+  $("detail-verdict").replaceChildren(...verdict);
+  $("detail-request").textContent = pretty(entry.request);
+  $("detail-response").textContent = pretty(entry.response);
+}
+
+// -- polling ------------------------------------------------------------------------------
+
+function setConnection(kind, text) {
+  const badge = $("connection");
+  badge.className = `connection ${kind}`;
+  badge.textContent = text;
+}
+
+async function refreshJournal() {
+  const { requests } = await api("requests");
+  const newest = requests.length ? requests[requests.length - 1].id : "";
+  const signature = `${requests.length}:${requests.length ? requests[0].id : ""}:${newest}`;
+  if (signature === state.signature) return;
+  state.signature = signature;
+  state.entries = requests.slice().reverse();
+  const ids = new Set(requests.map((e) => e.id));
+  for (const id of state.searchText.keys()) if (!ids.has(id)) state.searchText.delete(id);
+  renderJournal();
+  if (state.selected !== null) openEntry(ids.has(state.selected) ? state.selected : null);
+  refreshConfig().catch(() => {});  // queued faults count down as requests arrive
+}
+
+async function poll() {
+  if ($("live").checked) {
+    try {
+      await refreshJournal();
+      setConnection("live", "live");
+    } catch (error) {
+      setConnection("error", `cannot read the journal (${error.message})`);
+    }
+  } else {
+    setConnection("paused", "paused");
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+// -- config, rules and faults -------------------------------------------------------------
+
+// One titled block of the config section: pretty JSON, or "none".
+function section(title, value) {
+  const empty = Array.isArray(value) && value.length === 0;
+  const count = Array.isArray(value) ? ` (${value.length})` : "";
+  return el("div", "", el("h3", "", title + count),
+    empty ? el("p", "muted", "none") : el("pre", "json", pretty(value)));
+}
+
+// Faults list every field; the unset ones (null) only add noise.
+function compact(list) {
+  return list.map((item) => Object.fromEntries(
+    Object.entries(item).filter(([, value]) => value !== null)));
+}
+
+async function refreshConfig() {
+  const view = await api("config");
+  state.defaultDelivery = view.document.defaultDeliveryMethod;
+  $("document").textContent = `${view.document.modelId} · ${view.document.title} · ${view.store}`;
+  $("config").replaceChildren(
+    section("Queued faults", compact(view.faults.queued)),
+    section("Fault rules (config)", compact(view.faults.rules)),
+    section("API key profiles", view.faults.keyProfiles),
+    section("Reply rules", view.replies),
+    section("Config", view.config),
+    section("Document", view.document));
+}
+
+// -- admin actions ------------------------------------------------------------------------
+
+function report(text, ok) {
+  const out = $("fault-result");
+  out.className = ok ? "ok" : "error";
+  out.textContent = text;
+}
+
+async function queueFault() {
+  const fault = { status: Number($("fault-status").value), times: Number($("fault-times").value) };
+  const code = $("fault-code").value.trim();
+  const match = $("fault-match").value;
+  if (code) fault.code = code;
+  if (match) fault.match = match;
+  try {
+    const { queued } = await api("faults", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(fault),
+    });
+    const f = queued[0];
+    report(`Queued: ${f.status} ${f.code}, ${f.times === null ? "always" : `×${f.times}`}`, true);
+  } catch (error) {
+    report(`Not queued: ${error.message}`, false);
+  }
+  await refreshConfig().catch(() => {});
+}
+
+async function clearFaults() {
+  try {
+    await api("faults", { method: "DELETE" });
+    report("Queued faults cleared.", true);
+  } catch (error) {
+    report(`Not cleared: ${error.message}`, false);
+  }
+  await refreshConfig().catch(() => {});
+}
+
+async function clearJournal() {
+  try {
+    await api("requests", { method: "DELETE" });
+    state.signature = "";
+    await refreshJournal();
+  } catch (error) {
+    setConnection("error", `cannot clear the journal (${error.message})`);
+  }
+}
+
+// -- wiring -------------------------------------------------------------------------------
+
+function start() {
+  for (const id of ["filter-verdict", "filter-status", "filter-text"]) {
+    $(id).addEventListener("input", renderJournal);
+  }
+  const body = $("journal").tBodies[0];
+  body.addEventListener("click", (event) => {
+    const tr = event.target.closest("tr");
+    if (tr) openEntry(tr.dataset.id);
+  });
+  body.addEventListener("keydown", (event) => {
+    const tr = event.target.closest("tr");
+    if (tr && event.key === "Enter") openEntry(tr.dataset.id);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") openEntry(null);
+  });
+  $("detail-close").addEventListener("click", () => openEntry(null));
+  $("clear-journal").addEventListener("click", clearJournal);
+  $("fault-queue").addEventListener("click", queueFault);
+  $("fault-clear").addEventListener("click", clearFaults);
+  $("config-refresh").addEventListener("click", () => refreshConfig().catch(() => {}));
+  refreshConfig().catch((error) => setConnection("error", error.message)).finally(poll);
+}
+
+start();

@@ -1,0 +1,91 @@
+"""Schemathesis, the widely used OpenAPI fuzzer, against the running mock: zero failures.
+
+It reads the document the mock serves at /openapi.json and runs with the checks
+not_a_server_error, status_code_conformance, content_type_conformance,
+response_schema_conformance, negative_data_rejection, positive_data_acceptance, plus
+stream_events_conform (our hook: every SSE event checked). The hooks module teaches it the
+rules the document gives only in prose (tests/reliability/schemathesis_hooks.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import jsonschema
+import pytest
+
+import openapi
+from contracts import check_request
+from tests.mockserver.conftest import free_port
+
+ROOT = Path(__file__).parents[2]
+CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
+          "response_schema_conformance,negative_data_rejection,positive_data_acceptance,"
+          "stream_events_conform")
+
+
+def _schemathesis() -> str:
+    found = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or \
+        shutil.which("schemathesis")
+    if found is None:
+        pytest.fail("schemathesis is not installed (it is a dev dependency)")
+    return found
+
+
+def test_schemathesis_finds_nothing() -> None:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port),
+                               "--processing-ms", "0", "--webhook-attempts", "1"],
+                              stderr=subprocess.DEVNULL, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/__mock/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        run = subprocess.run(
+            [_schemathesis(), "run", f"http://127.0.0.1:{port}/openapi.json", "-c", CHECKS,
+             "-H", "Authorization: Bearer schemathesis", "--max-examples", "300",
+             "--phases", "examples,coverage,fuzzing", "--seed", "1", "--no-color"],
+            capture_output=True, text=True, timeout=600, check=False, cwd=ROOT,
+            env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.reliability.schemathesis_hooks"})
+        alive = httpx.get(f"http://127.0.0.1:{port}/__mock/health", timeout=5)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout
+    assert alive.json()["status"] == "ok"
+
+
+def test_where_schemathesis_and_jsonschema_are_wrong_the_mock_is_not_loosened() -> None:
+    """Two disagreements, shown rather than papered over in the mock:
+
+    - jsonschema, which Schemathesis uses to judge data, divides floats for multipleOf and
+      calls 0.57 and 0.07 "not a multiple of 0.01"; the document allows them and so does the
+      mock (the kit judges the decimal the JSON text wrote);
+    - Schemathesis' negative mode emits bodies the document accepts (an empty array, or a
+      body unchanged while another component was mutated); the hooks judge such cases with
+      the kit's exact validator instead of expecting a 4xx.
+    """
+    judge = jsonschema.Draft202012Validator({"type": "number", "multipleOf": 0.01})
+    assert not judge.is_valid(0.57)
+    assert not judge.is_valid(0.07)
+    spec = openapi.load()
+    task = {"taskType": "textInference", "taskUUID": "a770f077-f413-47de-9dac-be0b26a35da6",
+            "model": spec.model_id, "messages": [{"role": "user", "content": "Hi"}],
+            "settings": {"temperature": 0.57, "topP": 0.07}}
+    assert check_request([task]) == []
+    assert check_request(b"[]") == []
+    assert json.dumps([]) == "[]"
