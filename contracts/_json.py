@@ -54,13 +54,30 @@ def _exact_int(text: str) -> int | Decimal:
     return int(text) if len(text) < 4000 else Decimal(text)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise JSONProblem(f"the key {duplicate!r} appears twice in one object; JSON objects "
+                          "need unique names (RFC 8259 4, I-JSON): send it once")
+    return result
+
+
 _DECODER = json.JSONDecoder(parse_float=_exact_float, parse_constant=_constant)
+_STRICT_DECODER = json.JSONDecoder(parse_float=_exact_float, parse_constant=_constant,
+                                   object_pairs_hook=_unique_keys)
 _BIG_INT_DECODER = json.JSONDecoder(parse_float=_exact_float, parse_int=_exact_int,
                                     parse_constant=_constant)
 
 
-def parse_json(body: bytes | bytearray | memoryview | str) -> Any:
-    """Parse one JSON text strictly; raise :class:`JSONProblem` with an actionable reason."""
+def parse_json(body: bytes | bytearray | memoryview | str, *,
+               unique_keys: bool = False) -> Any:
+    """Parse one JSON text strictly; raise :class:`JSONProblem` with an actionable reason.
+
+    ``unique_keys``: refuse an object that names a key twice (which ``json`` would silently
+    resolve to the last value). Servers want it; it costs a little per object.
+    """
     if isinstance(body, str):
         text = body
     else:
@@ -76,7 +93,7 @@ def parse_json(body: bytes | bytearray | memoryview | str) -> Any:
                           position=0)
     try:
         try:
-            value = _DECODER.decode(text)
+            value = (_STRICT_DECODER if unique_keys else _DECODER).decode(text)
         except ValueError as exc:
             if "digits" not in str(exc) or isinstance(exc, json.JSONDecodeError):
                 raise

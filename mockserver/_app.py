@@ -28,7 +28,7 @@ from ._faults import FaultError, fault_from_mapping
 from ._journal import mask_key
 from ._openapi import served_document
 from ._server import MockServer, Outcome
-from ._store import Store
+from ._store import Store, StoreUnavailable
 from ._websocket import websocket_endpoint
 
 __all__ = ["create_app"]
@@ -126,10 +126,15 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
                 " bytes; send fewer or smaller tasks (or raise max_body_bytes in the mock's "
                 "config).")), None, None
         try:
-            payload = parse_json(raw)
+            payload = parse_json(raw, unique_keys=True)
         except JSONProblem as problem:
             text = raw[:2048].decode("utf-8", "replace")
             return Outcome(400, error_body("invalidRequestBody", problem.reason)), text, None
+        if isinstance(payload, list) and len(payload) > mock.config.max_tasks:
+            return Outcome(413, error_body(
+                "payloadTooLarge", f"{len(payload)} tasks in one request, over the limit of "
+                f"{mock.config.max_tasks}; send them in several requests (or raise max_tasks "
+                "in the mock's config).")), None, None
         key, refused = mock.authenticate(_bearer(request), payload)
         if refused is not None:
             return refused, payload, key
@@ -185,6 +190,10 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         return JSONResponse(error_body(code, f"{request.method} {request.url.path}: {hint}."),
                             status_code=exc.status_code)
 
+    async def store_down(request: Request, exc: Exception) -> Response:
+        return JSONResponse(error_body("serviceUnavailable", f"{exc}."), status_code=503,
+                            headers={"Retry-After": "1"})
+
     async def crash(request: Request, exc: Exception) -> Response:
         # Never a traceback to the client: the mock's own bug is still a Runware-style 500.
         return JSONResponse(error_body("internalServerError",
@@ -209,7 +218,8 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         await mock.close()
 
     app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: http_error, Exception: crash})
+                    exception_handlers={HTTPException: http_error,
+                                        StoreUnavailable: store_down, Exception: crash})
     app.state.mock = mock
     if mock.config.admin_token is not None or not mock.config.admin_open:
         app.add_middleware(_AdminGuard, token=mock.config.admin_token)

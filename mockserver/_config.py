@@ -5,6 +5,7 @@ File keys (all optional)::
     api_keys = ["key-1"]            # accepted keys; empty: any non-empty key
     seed = 42                       # makes the seeds the mock draws reproducible
     max_body_bytes = 10485760       # larger bodies get 413
+    max_tasks = 1000                # so do requests with more tasks than this
     journal_size = 1000             # requests kept for /__mock/requests
 
     store = "redis://127.0.0.1:6379/0"  # shared async results/journal; default: memory
@@ -119,6 +120,7 @@ class MockConfig:
     api_keys: tuple[str, ...] = ()
     seed: int | None = None
     max_body_bytes: int = _MAX_BODY
+    max_tasks: int = 1000            # tasks in one request; more get 413, like a big body
     journal_size: int = _JOURNAL
     prompt_price_per_token: float = _PROMPT_PRICE
     completion_price_per_token: float = _COMPLETION_PRICE
@@ -153,7 +155,8 @@ _RULE_KEYS = {"text", "match", "regex", "model", "delivery_method", "reasoning",
 _NUMBER_KEYS: dict[str, type | tuple[type, ...]] = {
     "processing_ms": int, "ttft_ms": int, "tokens_per_second": (int, float),
     "result_ttl_s": (int, float), "session_buffer_s": (int, float),
-    "idle_timeout_s": (int, float), "webhook_attempts": int, "webhook_backoff_ms": int}
+    "idle_timeout_s": (int, float), "webhook_attempts": int, "webhook_backoff_ms": int,
+    "max_tasks": int}
 _TOP_KEYS = {"api_keys", "seed", "max_body_bytes", "journal_size", "pricing", "replies",
              "store", "webhook_allowlist", "faults", "api_key_profiles", "admin_token",
              *_NUMBER_KEYS}

@@ -6,17 +6,19 @@ works with any store, and drives the admin API (clear the journal, queue a fault
 ``GET /__mock/config`` is what its config section shows: the active config, reply rules and
 faults, with API keys masked and store passwords hidden.
 
-The page sends the ``token`` query parameter of its own URL (``/__mock/?token=T``) as the
-``X-Runware-Mock-Token`` header on every request it makes.
+The admin token: open ``/__mock/?token=T``. The page sends ``T`` as the
+``X-Runware-Mock-Token`` header on every request it makes, and is served with ``?token=T`` on
+its own asset URLs, since a browser loads those without custom headers.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -41,6 +43,9 @@ _HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer"}
 _PAGE = "inspector.html"
 _SECRET_PARAMS = {"password", "pass", "token", "secret"}
+# admin_token, any *_password or *_secret; not tokens_per_second or prompt_price_per_token.
+_SECRET_FIELD = re.compile(r"^(admin_token|.*_?(password|secret))$")
+_ASSET_URL = re.compile(r'((?:href|src)="static/[^"?]+)"')
 
 
 def _assets() -> dict[str, bytes]:
@@ -96,6 +101,9 @@ def config_view(mock: MockServer) -> dict[str, Any]:
              if f.name not in ("replies", "faults", "api_key_profiles")}
     shown["api_keys"] = [mask_key(k) for k in config.api_keys]
     shown["store"] = hide_password(config.store)
+    for name, value in shown.items():
+        if _SECRET_FIELD.search(name) and value is not None:
+            shown[name] = "***"
     return {
         "document": {"title": mock.spec.title, "modelId": mock.spec.model_id,
                      "source": mock.spec.source,
@@ -116,10 +124,15 @@ def config_view(mock: MockServer) -> dict[str, Any]:
 def inspector_routes(mock: MockServer) -> list[Route]:
     """``GET /__mock/`` (the page), ``/__mock/static/{name}`` and ``GET /__mock/config``."""
     assets = _assets()
-    page = assets.pop(_PAGE)
+    page = assets.pop(_PAGE).decode()
 
     async def inspector(request: Request) -> Response:
-        return Response(page, media_type=_TYPES[".html"],
+        token = request.query_params.get("token")
+        html = page
+        if token:  # quoted, it is letters, digits, "%" and "-._~": inert in an attribute
+            query = f"?token={quote(token, safe='')}"
+            html = _ASSET_URL.sub(lambda m: f'{m.group(1)}{query}"', page)
+        return Response(html, media_type=_TYPES[".html"],
                         headers={**_HEADERS, "Content-Security-Policy": _CSP})
 
     async def bare(request: Request) -> Response:

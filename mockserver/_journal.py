@@ -55,7 +55,17 @@ class Entry:
                 "path": self.path, "apiKey": mask_key(self.api_key), "status": self.status,
                 "latencyMs": round(self.latency_ms, 3), "valid": not self.violations,
                 "violations": self.violations, "tasks": task_summaries(self.request),
-                "fault": self.fault, "request": self.request, "response": self.response}
+                "fault": self.fault, "request": _masked(self.request),
+                "response": self.response}
+
+
+def _masked(payload: Any) -> Any:
+    """The request as the journal shows it: an authentication task's key masked."""
+    if not isinstance(payload, list) or not any(
+            isinstance(t, dict) and "apiKey" in t for t in payload):
+        return payload
+    return [{**t, "apiKey": mask_key(t["apiKey"]) if isinstance(t["apiKey"], str) else "…"}
+            if isinstance(t, dict) and "apiKey" in t else t for t in payload]
 
 
 class Journal:

@@ -14,7 +14,13 @@ import time
 from collections import OrderedDict, deque
 from typing import Any, Protocol
 
-__all__ = ["MemoryStore", "Store", "open_store"]
+from openapi import KitError
+
+__all__ = ["MemoryStore", "Store", "StoreUnavailable", "open_store"]
+
+
+class StoreUnavailable(KitError):
+    """The shared store cannot be reached; the mock answers 503 until it is back."""
 
 
 class Store(Protocol):
@@ -150,22 +156,32 @@ class RedisStore:
         self._prefix = prefix
         self.url = url
 
+    async def _guard(self, operation: Any) -> Any:
+        """Await a Redis call; a Redis failure becomes StoreUnavailable (a clear 503)."""
+        from redis.exceptions import RedisError
+
+        try:
+            return await operation
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"the store {self.url} is unreachable "
+                                   f"({type(exc).__name__}); retry shortly") from exc
+
     def _key(self, kind: str, name: str = "") -> str:
         return f"{self._prefix}:{kind}:{name}" if name else f"{self._prefix}:{kind}"
 
     async def claim(self, task_uuid: str, ttl: float) -> bool:
-        return bool(await self._redis.set(self._key("claim", task_uuid), "1", nx=True,
-                                          px=int(ttl * 1000)))
+        return bool(await self._guard(self._redis.set(self._key("claim", task_uuid), "1",
+                                                      nx=True, px=int(ttl * 1000))))
 
     async def release(self, task_uuid: str) -> None:
-        await self._redis.delete(self._key("claim", task_uuid))
+        await self._guard(self._redis.delete(self._key("claim", task_uuid)))
 
     async def put_result(self, task_uuid: str, record: dict[str, Any], ttl: float) -> None:
-        await self._redis.set(self._key("result", task_uuid), json.dumps(record),
-                              px=int(ttl * 1000))
+        await self._guard(self._redis.set(self._key("result", task_uuid), json.dumps(record),
+                                          px=int(ttl * 1000)))
 
     async def get_result(self, task_uuid: str) -> dict[str, Any] | None:
-        raw = await self._redis.get(self._key("result", task_uuid))
+        raw = await self._guard(self._redis.get(self._key("result", task_uuid)))
         return None if raw is None else dict(json.loads(raw))
 
     async def buffer(self, session: str, frame: str, ttl: float) -> None:
@@ -173,14 +189,14 @@ class RedisStore:
         pipe: Any = self._redis.pipeline(transaction=True)
         pipe.rpush(key, frame)
         pipe.pexpire(key, int(ttl * 1000))
-        await pipe.execute()
+        await self._guard(pipe.execute())
 
     async def drain(self, session: str) -> list[str]:
         key = self._key("buffer", session)
         pipe: Any = self._redis.pipeline(transaction=True)
         pipe.lrange(key, 0, -1)
         pipe.delete(key)
-        frames, _ = await pipe.execute()
+        frames, _ = await self._guard(pipe.execute())
         return list(frames)
 
     async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
@@ -188,13 +204,14 @@ class RedisStore:
         pipe: Any = self._redis.pipeline(transaction=False)
         pipe.rpush(key, json.dumps(entry, default=str))
         pipe.ltrim(key, -cap, -1)
-        await pipe.execute()
+        await self._guard(pipe.execute())
 
     async def journal_list(self) -> list[dict[str, Any]]:
-        return [json.loads(raw) for raw in await self._redis.lrange(self._key("journal"), 0, -1)]
+        raws = await self._guard(self._redis.lrange(self._key("journal"), 0, -1))
+        return [json.loads(raw) for raw in raws]
 
     async def journal_clear(self) -> None:
-        await self._redis.delete(self._key("journal"))
+        await self._guard(self._redis.delete(self._key("journal")))
 
     async def close(self) -> None:
         await self._redis.aclose()

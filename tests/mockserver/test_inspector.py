@@ -75,6 +75,30 @@ async def test_page_and_assets_are_served_by_the_mock() -> None:
 
 
 @pytest.mark.anyio
+async def test_page_behind_the_admin_token() -> None:
+    """The browser sends no headers for <link>/<script>: the page puts ?token= on them."""
+    token = 'tok 1/"><script>alert(1)</script>'
+    quoted = "tok%201%2F%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E"
+    async with client_for(inspector_app(admin_token=token)) as http:
+        assert (await http.get("/__mock/")).status_code == 403
+        assert (await http.get("/__mock/static/inspector.js")).status_code == 403
+        assert (await http.get("/__mock/config")).status_code == 403
+        page = await http.get("/__mock/", params={"token": token})
+        assert page.status_code == 200
+        assert "<script>alert" not in page.text
+        assets = re.findall(r'(?:href|src)="(static/[^"]+)"', page.text)
+        assert sorted(assets) == [f"static/inspector.css?token={quoted}",
+                                  f"static/inspector.js?token={quoted}"]
+        for asset in assets:
+            assert (await http.get(f"/__mock/{asset}")).status_code == 200
+        view = await http.get("/__mock/config", headers={"X-Runware-Mock-Token": token})
+    assert view.json()["config"]["admin_token"] == "***"
+    assert "tok 1" not in view.text
+    assert view.json()["config"]["tokens_per_second"] == 0
+    assert view.json()["config"]["prompt_price_per_token"] > 0
+
+
+@pytest.mark.anyio
 async def test_config_masks_keys_and_store_passwords() -> None:
     app = inspector_app(api_keys=("sk-live-secret-1234",), store=None,
                         replies=(ReplyRule(text="Paris.", match="France"),),
@@ -170,7 +194,8 @@ def test_inspector_in_a_browser(browser_page: Any, tmp_path: Path) -> None:
     invalid = text_task(taskUUID=str(uuid.uuid4()), settings={"temperature": 5})
     hostile = text_task(taskUUID=str(uuid.uuid4()), model="<b id=pwned>x</b>", messages=[
         {"role": "user", "content": "<img src=x onerror=\"document.title='pwned'\">"}])
-    with RunningServer(inspector_app(seed=1)) as server:
+    admin = {"X-Runware-Mock-Token": "tok-123"}
+    with RunningServer(inspector_app(seed=1, admin_token="tok-123")) as server:
         seen: list[tuple[str, str, str | None]] = []
         page.on("request", lambda r: seen.append(
             (r.method, r.url, r.headers.get("x-runware-mock-token"))))
@@ -243,7 +268,7 @@ def test_inspector_in_a_browser(browser_page: Any, tmp_path: Path) -> None:
         page.fill("#fault-code", "serviceUnavailable")
         page.click("#fault-queue")
         expect(page.locator("#fault-result")).to_contain_text("Queued: 503 serviceUnavailable")
-        faults = httpx.get(f"{server.url}/__mock/faults").json()
+        faults = httpx.get(f"{server.url}/__mock/faults", headers=admin).json()
         assert [(f["status"], f["times"], f["code"]) for f in faults["queued"]] == [
             (503, 2, "serviceUnavailable")]
         expect(page.locator("#config")).to_contain_text('"status": 503')
@@ -266,7 +291,8 @@ def test_inspector_in_a_browser(browser_page: Any, tmp_path: Path) -> None:
         page.click("#clear-journal")
         expect(rows).to_have_count(0)
         expect(detail).to_be_hidden()
-        assert httpx.get(f"{server.url}/__mock/requests").json() == {"requests": []}
+        journal = httpx.get(f"{server.url}/__mock/requests", headers=admin).json()
+        assert journal == {"requests": []}
 
         # Live: one more request shows up without touching the page.
         started = time.monotonic()
@@ -275,11 +301,10 @@ def test_inspector_in_a_browser(browser_page: Any, tmp_path: Path) -> None:
         expect(rows).to_have_count(1)
         assert time.monotonic() - started < 5
 
-    own = [(method, url, token) for method, url, token in seen
-           if url.startswith(f"{server.url}/__mock/") and not url.startswith("data:")]
-    assert all(url.startswith((server.url, "data:")) for _, url, _ in seen), seen
-    api_calls = [(m, u, t) for m, u, t in own if "/static/" not in u and "?token=" not in u]
-    assert {(m, u.rsplit("/", 1)[1]) for m, u, _ in api_calls} >= {
-        ("GET", "requests"), ("GET", "config"), ("POST", "faults"), ("DELETE", "requests")}
-    assert all(token == "tok-123" for _, _, token in api_calls), api_calls
+    # Nothing but the mock was asked for anything; every admin call carried the token.
+    assert all(url.startswith((f"{server.url}/__mock/", "data:")) for _, url, _ in seen), seen
+    api_calls = {(method, url.removeprefix(f"{server.url}/__mock/"), token)
+                 for method, url, token in seen if "?" not in url and url.startswith("http")}
+    assert api_calls == {("GET", "requests", "tok-123"), ("GET", "config", "tok-123"),
+                         ("POST", "faults", "tok-123"), ("DELETE", "requests", "tok-123")}
     assert problems == []

@@ -1,0 +1,176 @@
+"""Faults around the mock: a killed worker, Redis restarted, SIGTERM mid-stream."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from contracts import check_response
+from mockserver import MockConfig, create_app
+from tests.mockserver.conftest import AUTH, RunningServer, free_port, text_task
+from tests.mockserver.test_redis_store import redis_url  # noqa: F401  (the fixture)
+from tests.mockserver.test_sync import sse_payloads
+
+
+def _wait_up(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(f"{url}/__mock/health", timeout=1)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, f"{url} did not come up"
+            time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_killed_worker_loses_no_accepted_async_result(redis_url: str) -> None:  # noqa: F811
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--workers", "2",
+         "--store", redis_url.replace("/0", "/2"), "--processing-ms", "200"],
+        stderr=subprocess.DEVNULL)
+    try:
+        _wait_up(url)
+        accepted = []
+        for _ in range(20):
+            task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
+            assert httpx.post(f"{url}/v1", json=[task], headers=AUTH).status_code == 200
+            accepted.append(task["taskUUID"])
+        workers = _children(server.pid)
+        assert len(workers) >= 2
+        os.kill(workers[0], signal.SIGKILL)  # mid-run: results are still processing
+        time.sleep(0.5)
+        for task_uuid in accepted:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    poll = httpx.post(f"{url}/v1", json=[{"taskType": "getResponse",
+                                                          "taskUUID": task_uuid}],
+                                      headers=AUTH, timeout=5)
+                except httpx.TransportError:
+                    poll = None
+                if poll is not None and poll.status_code == 200 and \
+                        poll.json()["data"][0]["status"] == "success":
+                    assert check_response(poll.json()) == []
+                    break
+                assert time.monotonic() < deadline, f"{task_uuid} was lost"
+                time.sleep(0.1)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> tuple[int, Path]:
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        if os.environ.get("RUNWARE_KIT_REQUIRE_REDIS"):
+            pytest.fail("redis-server is not installed (Debian package redis-server)")
+        pytest.skip("redis-server is not installed")
+    return free_port(), tmp_path
+
+
+def _start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", str(folder)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis(port=port).ping()
+            return process
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def test_redis_restarted_gives_clear_errors_then_recovers(
+        private_redis: tuple[int, Path]) -> None:
+    port, folder = private_redis
+    redis_process = _start_redis(port, folder)
+    app = create_app(config=MockConfig(store=f"redis://127.0.0.1:{port}/0", processing_ms=0))
+    try:
+        with RunningServer(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+            task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
+            assert http.post("/v1", json=[task], headers=AUTH).status_code == 200
+            redis_process.terminate()
+            redis_process.wait(timeout=10)
+            down = http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()),
+                                                    deliveryMethod="async")], headers=AUTH)
+            health = http.get("/__mock/health")
+            assert down.status_code == 503
+            assert down.headers["retry-after"] == "1"
+            (error,) = down.json()["errors"]
+            assert error["code"] == "serviceUnavailable"
+            assert "unreachable" in error["message"]
+            assert health.status_code == 503
+            assert health.json()["status"] == "degraded"
+            redis_process = _start_redis(port, folder)
+            deadline = time.monotonic() + 15
+            while True:
+                again = http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()),
+                                                         deliveryMethod="async")], headers=AUTH)
+                if again.status_code == 200:
+                    break
+                assert time.monotonic() < deadline, again.text
+                time.sleep(0.2)
+            assert http.get("/__mock/health").json()["status"] == "ok"
+    finally:
+        redis_process.terminate()
+        redis_process.wait(timeout=10)
+
+
+def test_sigterm_lets_in_flight_streams_finish_and_exits_0() -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port),
+                               "--tokens-per-second", "100"], stderr=subprocess.DEVNULL)
+    received: list[str] = []
+    try:
+        _wait_up(url)
+
+        def read() -> None:
+            with httpx.stream("POST", f"{url}/v1", json=[text_task(deliveryMethod="stream")],
+                              headers=AUTH, timeout=30) as reply:
+                received.append(reply.read().decode())
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        time.sleep(0.3)  # the stream is under way
+        server.send_signal(signal.SIGTERM)
+        reader.join(timeout=60)
+        code = server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert code == 0
+    (text,) = received
+    events = sse_payloads(text)
+    assert events[-1] == "[DONE]"
+    assert all(check_response(e) == [] for e in events[:-1])
