@@ -25,6 +25,7 @@ from ._config import MockConfig
 from ._delivery import StreamDropped
 from ._errors import error_body
 from ._faults import FaultError, fault_from_mapping
+from ._inspector import inspector_routes
 from ._journal import mask_key
 from ._openapi import served_document
 from ._server import MockServer, Outcome
@@ -211,7 +212,7 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
         Route("/__mock/health", health, methods=["GET"]),
         Route("/__mock/faults", faults, methods=["GET", "POST", "DELETE"]),
-    ]
+    ] + inspector_routes(mock)
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -258,4 +259,5 @@ class _AdminGuard:
         if not given:
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             given = (query.get("token") or [""])[0]
-        return hmac.compare_digest(given, self.token)
+        # compare_digest takes only ASCII str: compare the bytes.
+        return hmac.compare_digest(given.encode(), self.token.encode())
