@@ -64,11 +64,23 @@ def served_document(spec: Spec, *, base_url: str) -> dict[str, Any]:
         ok = responses.setdefault("200", {"description": "Successful response"})
         ok["content"] = {
             "application/json": {"schema": {"$ref": "#/components/schemas/MockSuccessResponse"}},
+            # One Server-Sent Event, as OpenAPI tools read event streams: an object whose
+            # "data" is the JSON of a StreamChunk (or an ErrorEnvelope), or "[DONE]" last.
             "text/event-stream": {"schema": {
-                "type": "string",
-                "description": "deliveryMethod 'stream': Server-Sent Events, each 'data:' line "
-                               "a StreamChunk (or an ErrorEnvelope) as JSON, then 'data: [DONE]'.",
-                "x-event-schema": {"$ref": f"#/components/schemas/{names['StreamChunk']}"}}},
+                "type": "object",
+                "description": "deliveryMethod 'stream': Server-Sent Events, each 'data:' a "
+                               "StreamChunk (or an ErrorEnvelope) as JSON, then 'data: [DONE]'.",
+                "properties": {
+                    # Not contentMediaType: the last event, "[DONE]", is not JSON, and tools
+                    # that honour contentMediaType would try to parse it.
+                    "data": {"type": "string",
+                             "description": "The JSON of an x-content-schema, or [DONE].",
+                             "x-content-schema": {"anyOf": [
+                                 {"$ref": f"#/components/schemas/{names['StreamChunk']}"},
+                                 {"$ref": f"#/components/schemas/{names['ErrorEnvelope']}"}]}},
+                    "event": {"type": "string"}, "id": {"type": "string"},
+                    "retry": {"type": "integer"}},
+                "required": ["data"]}},
         }
         for status, description in ERROR_STATUSES.items():
             responses.setdefault(status, {"description": description})

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -73,3 +77,31 @@ class RunningServer:
 def live_server() -> Iterator[RunningServer]:
     with RunningServer(create_app(config=MockConfig(seed=1))) as server:
         yield server
+
+
+@contextlib.contextmanager
+def serve_cli(*args: str, stderr: Any = subprocess.DEVNULL) -> Iterator[tuple[str, Any]]:
+    """`python -m mockserver serve --port P *args` as a user runs it: yields (url, process)
+    once /__mock/health answers, and stops it with SIGTERM afterwards."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port",
+                                str(port), *args], stderr=stderr)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/__mock/health", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the mock did not start: {' '.join(args)}") from None
+                time.sleep(0.05)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
-from tests.mockserver.conftest import free_port
+from tests.mockserver.conftest import serve_cli
 
 TASK = '''
 import uuid
@@ -186,27 +183,13 @@ def test_b(runware_mock): open(f"port-{os.getpid()}", "w").write(runware_mock.ur
 
 def test_contract_suite_against_the_cli_mock() -> None:
     """CI runs the packaged suite against the kit's own mock, started by the CLI."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port),
-                               "--processing-ms", "0"], stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/__mock/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+    with serve_cli("--processing-ms", "0") as (url, _):
         suite = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs",
-             "contracts.suite", "--runware-target", f"http://127.0.0.1:{port}/v1",
+             "contracts.suite", "--runware-target", f"{url}/v1",
              "--runware-api-key", "ci-key", "-q", "-W", "error"],
             capture_output=True, text=True, timeout=300, check=False,
             cwd=os.path.dirname(os.path.dirname(__file__)) + "/..")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
     assert suite.returncode == 0, suite.stdout[-3000:]
     assert "5 passed" in suite.stdout
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -17,7 +14,7 @@ from pathlib import Path
 import httpx
 import websockets
 
-from tests.mockserver.conftest import AUTH, free_port, text_task
+from tests.mockserver.conftest import AUTH, serve_cli, text_task
 
 CLIENTS = 200
 SECONDS = 6.0
@@ -79,28 +76,13 @@ async def _poll_all(url: str, accepted: list[str]) -> Counter[str]:
 
 
 def test_mixed_load_from_200_clients() -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port),
-                               "--processing-ms", "0"], stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/__mock/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+    with serve_cli("--processing-ms", "0") as (url, server):
         before = _rss_kib(server.pid)
         stats, accepted = asyncio.run(_run(url))
         middle = _rss_kib(server.pid)
         stats2, accepted2 = asyncio.run(_run(url))  # a second round: memory must level off
         after = _rss_kib(server.pid)
         polled = asyncio.run(_poll_all(url, accepted + accepted2))
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
     stats += stats2
     assert not any(key.endswith(("-500", "-502", "-503", "-504")) for key in stats), stats
     for kind in ("sync-200", "async-200", "stream-200", "ws-ok"):

@@ -12,10 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -24,7 +22,7 @@ import pytest
 
 import openapi
 from contracts import check_request
-from tests.mockserver.conftest import free_port
+from tests.mockserver.conftest import serve_cli
 
 ROOT = Path(__file__).parents[2]
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
@@ -41,29 +39,15 @@ def _schemathesis() -> str:
 
 
 def test_schemathesis_finds_nothing() -> None:
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port),
-                               "--processing-ms", "0", "--webhook-attempts", "1"],
-                              stderr=subprocess.DEVNULL, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/__mock/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+    with serve_cli("--processing-ms", "0", "--webhook-attempts", "1") as (url, _):
         run = subprocess.run(
-            [_schemathesis(), "run", f"http://127.0.0.1:{port}/openapi.json", "-c", CHECKS,
+            [_schemathesis(), "--config-file", str(Path(__file__).parent / "schemathesis.toml"),
+             "run", f"{url}/openapi.json", "-c", CHECKS,
              "-H", "Authorization: Bearer schemathesis", "--max-examples", "300",
              "--phases", "examples,coverage,fuzzing", "--seed", "1", "--no-color"],
             capture_output=True, text=True, timeout=600, check=False, cwd=ROOT,
             env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.reliability.schemathesis_hooks"})
-        alive = httpx.get(f"http://127.0.0.1:{port}/__mock/health", timeout=5)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
+        alive = httpx.get(f"{url}/__mock/health", timeout=5)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert " passed" in run.stdout
     assert alive.json()["status"] == "ok"
