@@ -56,7 +56,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import platform
 import random
 import re
 import resource
@@ -71,10 +70,10 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+import _machine  # benchmarks/_machine.py: run these as scripts from the repository root
 import httpx
 
 import openapi
@@ -731,51 +730,8 @@ def check_round_trip(server: Server, model: str, store: str) -> None:
 # Reporting
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        nproc = os.cpu_count() or 0
-    return {
-        "cpu": cpu or platform.machine(),
-        "nproc": nproc,
-        "platform": platform.platform(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "uvicorn": _version("uvicorn"),
-        "starlette": _version("starlette"),
-        "httpx": _version("httpx"),
-        "redis": _version("redis"),
-        "uvloop": _version("uvloop") if importlib.util.find_spec("uvloop") else None,
-        "httptools": _version("httptools") if importlib.util.find_spec("httptools") else None,
-    }
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
-def loud(message: str) -> None:
-    line = "!" * 92
-    text = f"\n{line}\n!! {message}\n{line}\n"
-    print(text, flush=True)
-    if not sys.stdout.isatty():  # redirected: make sure a terminal sees it too
-        print(text, file=sys.stderr, flush=True)
+    return _machine.machine("uvicorn", "starlette", "httpx", "redis", "uvloop", "httptools")
 
 
 def _cpu(value: float | None) -> str:
@@ -791,6 +747,9 @@ def _redis_version(binary: str) -> str:
                           check=False)
     found = re.search(r"v=(\S+)", done.stdout)
     return found.group(1) if found else done.stdout.strip()
+
+
+verdict, loud = _machine.verdict, _machine.loud
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,10 +38,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -53,10 +51,10 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
+import _machine  # benchmarks/_machine.py: run these as scripts from the repository root
 import httpx
 
 import openapi
@@ -307,49 +305,11 @@ def httpx_run(url: str, body: bytes, connections: int, seconds: float, server: s
 # Reporting
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        nproc = os.cpu_count() or 0
-    return {
-        "cpu": cpu or platform.machine(),
-        "nproc": nproc,
-        "platform": platform.platform(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "uvicorn": _version("uvicorn"),
-        "starlette": _version("starlette"),
-        "uvloop": _version("uvloop") if importlib.util.find_spec("uvloop") else None,
-        "httptools": _version("httptools") if importlib.util.find_spec("httptools") else None,
-    }
+    return _machine.machine("uvicorn", "starlette", "uvloop", "httptools")
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
-def loud(message: str) -> None:
-    line = "!" * 92
-    text = f"\n{line}\n!! {message}\n{line}\n"
-    print(text, flush=True)
-    if not sys.stdout.isatty():  # redirected: make sure a terminal sees it too
-        print(text, file=sys.stderr, flush=True)
+verdict, loud = _machine.verdict, _machine.loud
 
 
 def main(argv: Sequence[str] | None = None) -> int:

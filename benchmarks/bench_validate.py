@@ -24,18 +24,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import _machine  # benchmarks/_machine.py: run these as scripts from the repository root
 from jsonschema import Draft202012Validator
 
 import openapi
@@ -180,26 +178,7 @@ def best_rate(fn: Callable[[], object], seconds: float) -> float:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        nproc = os.cpu_count() or 0
-    return {
-        "cpu": cpu or platform.machine(),
-        "nproc": nproc,
-        "platform": platform.platform(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "jsonschema": metadata.version("jsonschema"),
-    }
+    return _machine.machine("jsonschema")
 
 
 def ratios(case: str, rates: dict[str, float]) -> list[Ratio]:
