@@ -6,9 +6,7 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ import pytest
 import websockets
 
 from mockserver import MockConfig, create_app
-from tests.mockserver.conftest import AUTH, RunningServer, free_port, text_task
+from tests.mockserver.conftest import AUTH, RunningServer, free_port, serve_cli, text_task
 
 
 @pytest.fixture(scope="module")
@@ -98,21 +96,8 @@ def test_session_buffer_is_shared(redis_url: str) -> None:
 
 def test_workers_share_async_results(redis_url: str, tmp_path: Path) -> None:
     """`serve --workers 2 --store redis://…`: polls land on either worker and all succeed."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--workers", "2",
-         "--store", redis_url.replace("/0", "/1"), "--processing-ms", "0"],
-        stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/__mock/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "workers did not start"
-                time.sleep(0.1)
+    with serve_cli("--workers", "2", "--store", redis_url.replace("/0", "/1"),
+                   "--processing-ms", "0") as (url, _):
         accepted = []
         for _ in range(30):  # new connections each time, so both workers get some
             task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
@@ -123,9 +108,6 @@ def test_workers_share_async_results(redis_url: str, tmp_path: Path) -> None:
                                                   "taskUUID": task_uuid}], headers=AUTH)
             assert poll.json()["data"][0]["status"] == "success"
         journal = httpx.get(f"{url}/__mock/requests").json()["requests"]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=30)
     workers = {entry["id"].split("-")[0] for entry in journal}
     assert len(workers) == 2, "one worker took every request; none was shared"
     assert len(journal) == 60
