@@ -6,14 +6,13 @@ import contextlib
 import hmac
 import time
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 import openapi
@@ -22,70 +21,18 @@ from contracts._engine import engine_for
 from openapi import Spec
 
 from ._config import MockConfig
-from ._delivery import StreamDropped
 from ._errors import error_body
 from ._faults import FaultError, fault_from_mapping
 from ._inspector import inspector_routes
 from ._journal import mask_key
 from ._openapi import served_document
-from ._server import MockServer, Outcome
+from ._rest import RestEndpoint
+from ._server import MockServer
 from ._store import Store, StoreUnavailable
 from ._websocket import websocket_endpoint
 
 __all__ = ["create_app"]
 
-_JSON_TYPES = ("application/json", "")
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, key = header.partition(" ")
-    return key.strip() or None if scheme.lower() == "bearer" else None
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is over ``limit`` (read no further than that)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit():
-        if int(declared) > limit:
-            return None
-        return await request.body()  # the server holds it to the declared length
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-class _Droppable:
-    """An ASGI response that may end without completing (the ``disconnect`` fault): the
-    server then closes the connection, as a crashed upstream would."""
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await self.response(scope, receive, send)
-        except StreamDropped:
-            return
-
-
-def _respond(outcome: Outcome) -> Response:
-    if outcome.events is not None:
-        # The SDKs end on "data: [DONE]"; no-store keeps proxies from buffering the stream.
-        stream = StreamingResponse(outcome.events, media_type="text/event-stream",
-                                   headers={"Cache-Control": "no-store",
-                                            **dict(outcome.headers or {})})
-        # Starlette only needs an ASGI callable back from an endpoint.
-        return cast(Response, _Droppable(stream))
-    # orjson: encoding the reply is the largest fixed cost per request after the framework.
-    return Response(orjson.dumps(outcome.body), status_code=outcome.status,
-                    headers=outcome.headers, media_type="application/json")
 
 
 def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
@@ -103,47 +50,6 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
     """
     mock = MockServer(spec=spec or openapi.load(), config=config or MockConfig(), store=store)
     engine_for(mock.spec)  # compile the validators now, not on the first request
-
-    async def run(request: Request) -> Response:
-        started = time.perf_counter()
-        outcome, payload, key = await _handle(request)
-        await mock.journal.record(
-            method="POST", path=request.scope["path"], api_key=key, request=payload,
-            violations=list(outcome.violations), status=outcome.status,
-            response=outcome.body if outcome.events is None else "(event stream)",
-            started=started, fault=outcome.fault)
-        return _respond(outcome)
-
-    async def _handle(request: Request) -> tuple[Outcome, Any, str | None]:
-        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media not in _JSON_TYPES and not media.endswith("+json"):
-            return Outcome(400, error_body(
-                "invalidContentType", f"Content-Type is {media!r}; send the body as "
-                "application/json.")), None, None
-        raw = await _read_body(request, mock.config.max_body_bytes)
-        if raw is None:
-            return Outcome(413, error_body(
-                "payloadTooLarge", f"The body is over the limit of {mock.config.max_body_bytes}"
-                " bytes; send fewer or smaller tasks (or raise max_body_bytes in the mock's "
-                "config).")), None, None
-        try:
-            payload = parse_json(raw, unique_keys=True)
-        except JSONProblem as problem:
-            text = raw[:2048].decode("utf-8", "replace")
-            return Outcome(400, error_body("invalidRequestBody", problem.reason)), text, None
-        if isinstance(payload, list) and len(payload) > mock.config.max_tasks:
-            return Outcome(413, error_body(
-                "payloadTooLarge", f"{len(payload)} tasks in one request, over the limit of "
-                f"{mock.config.max_tasks}; send them in several requests (or raise max_tasks "
-                "in the mock's config).")), None, None
-        key, refused = mock.authenticate(_bearer(request), payload)
-        if refused is not None:
-            return refused, payload, key
-        header = request.headers.get("x-runware-mock-error")
-        injected, fault = await mock.injected(payload, key, header)
-        if injected is not None:
-            return injected, payload, key
-        return await mock.run(payload, stream_fault=fault), payload, key
 
     async def document(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
@@ -206,7 +112,8 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         await websocket_endpoint(websocket, mock)
 
     # /v1 first: routes are tried in order, and it is the one every request uses.
-    routes = [Route(path, run, methods=["POST"]) for path in ("/v1", "/", "/v1/")] + [
+    rest = RestEndpoint(mock)
+    routes = [Route(path, rest, methods=["POST"]) for path in ("/v1", "/", "/v1/")] + [
         WebSocketRoute(path, ws) for path in ("/v1", "/", "/v1/")] + [
         Route("/openapi.json", document, methods=["GET"]),
         Route("/__mock/requests", requests, methods=["GET", "DELETE"]),

@@ -1,0 +1,126 @@
+"""``POST /v1`` (and ``/``, ``/v1/``) as a plain ASGI app: the mock's hot path.
+
+A Starlette route can take an ASGI app as its endpoint; this one reads the body and writes
+the reply straight from ``receive``/``send``, so a request pays for no request or response
+objects — the mock's throughput is this path. Routing, 404/405 and the exception handlers
+stay Starlette's.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from starlette.responses import StreamingResponse
+
+from contracts import JSONProblem, parse_json
+
+from ._delivery import StreamDropped
+from ._errors import error_body
+from ._server import MockServer, Outcome
+
+__all__ = ["RestEndpoint"]
+
+_JSON_TYPES = (b"application/json", b"")
+
+
+class _Disconnected(Exception):
+    """The client went away before it had sent its body."""
+
+
+class RestEndpoint:
+    """The Runware REST API of one ``MockServer``."""
+
+    def __init__(self, mock: MockServer) -> None:
+        self.mock = mock
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        headers = dict(scope["headers"])  # names arrive lower-cased (ASGI)
+        try:
+            outcome, payload, key = await self._handle(headers, receive)
+        except _Disconnected:
+            return
+        await self.mock.journal.record(
+            method="POST", path=scope["path"], api_key=key, request=payload,
+            violations=list(outcome.violations), status=outcome.status,
+            response=outcome.body if outcome.events is None else "(event stream)",
+            started=started, fault=outcome.fault)
+        if outcome.events is not None:
+            # The SDKs end on "data: [DONE]"; no-store keeps proxies from buffering it.
+            stream = StreamingResponse(outcome.events, media_type="text/event-stream",
+                                       headers={"Cache-Control": "no-store",
+                                                **dict(outcome.headers or {})})
+            try:
+                await stream(scope, receive, send)
+            except StreamDropped:
+                return  # the disconnect fault: end without completing, as a crash would
+            return
+        body = orjson.dumps(outcome.body)
+        raw_headers = [(b"content-type", b"application/json"),
+                       (b"content-length", str(len(body)).encode())]
+        for name, value in (outcome.headers or {}).items():
+            raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        await send({"type": "http.response.start", "status": outcome.status,
+                    "headers": raw_headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _body(self, headers: dict[bytes, bytes], receive: Any) -> bytes | None:
+        """The body, or None when it is over the limit (read no further than that)."""
+        limit = self.mock.config.max_body_bytes
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            return None
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+    async def _handle(self, headers: dict[bytes, bytes],
+                      receive: Any) -> tuple[Outcome, Any, str | None]:
+        mock = self.mock
+        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if media not in _JSON_TYPES and not media.endswith(b"+json"):
+            shown = media.decode("latin-1")
+            return Outcome(400, error_body(
+                "invalidContentType", f"Content-Type is {shown!r}; send the body as "
+                "application/json.")), None, None
+        raw = await self._body(headers, receive)
+        if raw is None:
+            return Outcome(413, error_body(
+                "payloadTooLarge", f"The body is over the limit of {mock.config.max_body_bytes}"
+                " bytes; send fewer or smaller tasks (or raise max_body_bytes in the mock's "
+                "config).")), None, None
+        try:
+            payload = parse_json(raw, unique_keys=True)
+        except JSONProblem as problem:
+            text = raw[:2048].decode("utf-8", "replace")
+            return Outcome(400, error_body("invalidRequestBody", problem.reason)), text, None
+        if isinstance(payload, list) and len(payload) > mock.config.max_tasks:
+            return Outcome(413, error_body(
+                "payloadTooLarge", f"{len(payload)} tasks in one request, over the limit of "
+                f"{mock.config.max_tasks}; send them in several requests (or raise max_tasks "
+                "in the mock's config).")), None, None
+        key, refused = mock.authenticate(_bearer(headers), payload)
+        if refused is not None:
+            return refused, payload, key
+        header = headers.get(b"x-runware-mock-error")
+        injected, fault = await mock.injected(
+            payload, key, None if header is None else header.decode("latin-1"))
+        if injected is not None:
+            return injected, payload, key
+        return await mock.run(payload, stream_fault=fault), payload, key
+
+
+def _bearer(headers: dict[bytes, bytes]) -> str | None:
+    scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    return key.strip() or None if scheme.lower() == "bearer" else None
