@@ -215,14 +215,24 @@ async def test_most_specific_trigger_wins() -> None:
 
 
 async def test_latency_faults_delay_without_failing() -> None:
-    app = create_app(config=MockConfig(faults=({"latency": {"uniform_ms": [1, 5]}},),
-                                       api_key_profiles={"slow": {"latency": 2}}))
+    app = create_app(config=MockConfig(faults=({"latency": {"uniform_ms": [30, 40]},
+                                                "match": "slowly"},),
+                                       api_key_profiles={"slow": {"latency": 30}}))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://mock") as http:
-        reply = await http.post("/v1", json=[text_task()], headers=AUTH)
+        async def send(message: str, key: str) -> httpx.Response:
+            return await http.post("/v1", json=[text_task(
+                messages=[{"role": "user", "content": message}])],
+                headers={"Authorization": f"Bearer {key}"})
+
+        by_rule = await send("answer slowly", "k")
+        by_key = await send("quickly", "slow")
+        plain = await send("quickly", "k")
         journal = (await http.get("/__mock/requests")).json()["requests"]
-    assert reply.status_code == 200
-    assert journal[-1]["fault"] is None or "latency" in journal[-1]["fault"]
+    assert [r.status_code for r in (by_rule, by_key, plain)] == [200, 200, 200]
+    # The delay is part of the recorded latency; the fastest path has none of it.
+    assert journal[0]["latencyMs"] >= 30
+    assert journal[1]["latencyMs"] >= 30
 
 
 @pytest.mark.parametrize("kind", ["disconnect", "truncate", "stall"])

@@ -9,7 +9,6 @@ rules the document gives only in prose (tests/reliability/schemathesis_hooks.py)
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -72,4 +71,3 @@ def test_where_schemathesis_and_jsonschema_are_wrong_the_mock_is_not_loosened() 
             "settings": {"temperature": 0.57, "topP": 0.07}}
     assert check_request([task]) == []
     assert check_request(b"[]") == []
-    assert json.dumps([]) == "[]"
