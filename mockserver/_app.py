@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -26,7 +27,7 @@ from ._faults import FaultError, fault_from_mapping
 from ._inspector import inspector_routes
 from ._journal import mask_key
 from ._openapi import served_document
-from ._rest import RestEndpoint
+from ._rest import RestEndpoint, RestFirst
 from ._server import MockServer
 from ._store import Store, StoreUnavailable
 from ._websocket import websocket_endpoint
@@ -111,9 +112,11 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
     async def ws(websocket: Any) -> None:
         await websocket_endpoint(websocket, mock)
 
-    # /v1 first: routes are tried in order, and it is the one every request uses.
+    # /v1 first: routes are tried in order, and it is the one every request uses (RestFirst
+    # below even takes its POSTs before routing; the routes stay for 405s and root_path).
     rest = RestEndpoint(mock)
-    routes = [Route(path, rest, methods=["POST"]) for path in ("/v1", "/", "/v1/")] + [
+    rest_paths = ("/v1", "/", "/v1/")
+    routes = [Route(path, rest, methods=["POST"]) for path in rest_paths] + [
         WebSocketRoute(path, ws) for path in ("/v1", "/", "/v1/")] + [
         Route("/openapi.json", document, methods=["GET"]),
         Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
@@ -125,12 +128,13 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         yield
         await mock.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan,
+    middleware = [Middleware(RestFirst, endpoint=rest, paths=frozenset(rest_paths))]
+    if mock.config.admin_token is not None or not mock.config.admin_open:
+        middleware.append(Middleware(_AdminGuard, token=mock.config.admin_token))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                     exception_handlers={HTTPException: http_error,
                                         StoreUnavailable: store_down, Exception: crash})
     app.state.mock = mock
-    if mock.config.admin_token is not None or not mock.config.admin_open:
-        app.add_middleware(_AdminGuard, token=mock.config.admin_token)
     return app
 
 

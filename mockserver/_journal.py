@@ -13,9 +13,27 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from contracts import parse_json
+
 from ._store import MemoryStore, Store
 
-__all__ = ["Entry", "Journal", "mask_key"]
+__all__ = ["Entry", "Journal", "RawJSON", "mask_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class RawJSON:
+    """A JSON body kept as the bytes that crossed the wire, parsed only when the journal is
+    read. Holding a thousand parse trees instead made every request allocate fresh, cold
+    memory: the REST hot path ran ~10% slower with a full journal than with an empty one."""
+
+    data: bytes
+
+    def value(self) -> Any:
+        return parse_json(self.data)
+
+
+def _value(body: Any) -> Any:
+    return body.value() if isinstance(body, RawJSON) else body
 
 
 def mask_key(key: str | None) -> str | None:
@@ -43,20 +61,21 @@ class Entry:
     method: str
     path: str
     api_key: str | None
-    request: Any
+    request: Any  # the parsed body, or its RawJSON
     violations: list[dict[str, Any]]
     status: int
-    response: Any
+    response: Any  # likewise
     latency_ms: float
     fault: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        request = _value(self.request)
         return {"id": self.id, "received": self.received, "method": self.method,
                 "path": self.path, "apiKey": mask_key(self.api_key), "status": self.status,
                 "latencyMs": round(self.latency_ms, 3), "valid": not self.violations,
-                "violations": self.violations, "tasks": task_summaries(self.request),
-                "fault": self.fault, "request": _masked(self.request),
-                "response": self.response}
+                "violations": self.violations, "tasks": task_summaries(request),
+                "fault": self.fault, "request": _masked(request),
+                "response": _value(self.response)}
 
 
 def _masked(payload: Any) -> Any:

@@ -73,3 +73,31 @@ async def test_served_document(client: httpx.AsyncClient) -> None:
     Draft202012Validator(schema).validate(reply)
     error = (await client.post("/v1", json=[{}], headers=AUTH)).json()
     Draft202012Validator({"$ref": "#/components/schemas/ErrorResponse", **doc}).validate(error)
+
+
+async def test_journal_shows_the_request_and_response_exactly_as_they_crossed_the_wire(
+        client: httpx.AsyncClient) -> None:
+    # The journal keeps bodies as bytes and parses them when read: what it shows must still
+    # be the request that was sent (exact numbers, the auth key masked) and the reply given.
+    sent = [{"taskType": "authentication", "apiKey": "sk-secret-123"},
+            text_task(settings={"temperature": 0.57, "topP": 0.07})]
+    reply = await client.post("/v1", json=sent)
+    assert reply.status_code == 200
+    (entry,) = (await client.get("/__mock/requests")).json()["requests"]
+    assert entry["request"][1] == sent[1]
+    assert entry["request"][0] == {"taskType": "authentication", "apiKey": "sk-s…23"}
+    assert entry["response"] == reply.json()
+    assert "sk-secret-123" not in str(entry)
+
+
+async def test_the_api_is_served_under_a_root_path() -> None:
+    from mockserver import create_app
+
+    # A root_path (a proxy prefix) takes the router's way, not the /v1 fast path.
+    transport = httpx.ASGITransport(app=create_app(), root_path="/runware")
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
+        reply = await http.post("/runware/v1", json=[text_task()], headers=AUTH)
+        wrong = await http.get("/runware/v1", headers=AUTH)
+    assert reply.status_code == 200
+    assert reply.json()["data"][0]["taskUUID"] == text_task()["taskUUID"]
+    assert wrong.status_code == 405
