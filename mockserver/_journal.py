@@ -20,7 +20,7 @@ from ._store import MemoryStore, Store
 __all__ = ["Entry", "Journal", "RawJSON", "mask_key"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: two are built per request, and frozen init is slower
 class RawJSON:
     """A JSON body kept as the bytes that crossed the wire, parsed only when the journal is
     read. Holding a thousand parse trees instead made every request allocate fresh, cold

@@ -36,7 +36,7 @@ from ._webhook import WebhookSender, allowed_target
 __all__ = ["MockServer", "Outcome", "TaskReply"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built per request, and frozen init is slower
 class Outcome:
     """What to answer over HTTP: a status and a JSON body, or a stream of SSE events."""
 
@@ -77,6 +77,9 @@ class MockServer:
                                       record=self.journal.record)
         self.started = time.time()
         self._seeds = SeedSource(config.seed)
+        # Read from the document once: answer() asks for them on every task.
+        self._inference_types = frozenset(spec.inference_task_types)
+        self._default_delivery = str(spec.defaults.get("deliveryMethod", "sync"))
         self._runtime_rules: list[ReplyRule] = []
         self._lock = threading.Lock()
         self.faults = FaultBook(
@@ -234,8 +237,8 @@ class MockServer:
         return Outcome(200, {"data": [item for r in replies for item in r.items]})
 
     def _delivery(self, task: Mapping[str, Any]) -> str:
-        default = self.spec.defaults.get("deliveryMethod", "sync")
-        return str(task.get("deliveryMethod", default))
+        method = task.get("deliveryMethod")
+        return self._default_delivery if method is None else str(method)
 
     async def answer(self, task: Mapping[str, Any], *, websocket: bool = False,
                      streamable: bool = True) -> TaskReply:
@@ -245,7 +248,7 @@ class MockServer:
             return TaskReply(items=[{"taskType": "ping", "pong": True}])
         if task_type == "getResponse":
             return await self._poll(task)
-        if task_type not in self.spec.inference_task_types:
+        if task_type not in self._inference_types:
             return TaskReply(errors=[error_item(
                 "unsupportedTaskType", f"taskType {task_type!r} is not emulated by this mock.",
                 parameter="taskType", task_type=str(task_type),
