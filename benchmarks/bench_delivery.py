@@ -3,8 +3,8 @@
 Streams. Two servers, each in its own subprocess on uvicorn (one worker, ``--log-level
 warning``, the loop/HTTP implementations uvicorn picks itself):
 
-* ``mock`` -- ``python -m mockserver serve --host 127.0.0.1 --port P --processing-ms 0
-  --log-level warning`` (bundled document, default config: ``ttft_ms`` 0 and
+* ``mock`` -- ``runware-kit serve --host 127.0.0.1 --port P --log-level warning
+  --processing-ms 0`` (bundled document, default config: ``ttft_ms`` 0 and
   ``tokens_per_second`` 0, i.e. events as fast as it can make them);
 * ``bare`` -- ``benchmarks/_bare_app.py``'s ``POST /stream?n=N``: a Starlette
   ``StreamingResponse`` of ``N`` pre-built ``data:`` lines of about the mock's size.
@@ -60,7 +60,6 @@ import random
 import re
 import resource
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -71,18 +70,27 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import _machine  # benchmarks/_machine.py: run these as scripts from the repository root
 import httpx
+from _servers import (
+    API_KEY,
+    HEADERS,
+    HOST,
+    Server,
+    bare_command,
+    free_port,
+    mock_command,
+    running,
+    stop,
+    tail,
+    wrk_ms,
+)
 
 import openapi
 from contracts import check_response
 
-REPO = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-API_KEY = "k"
-HEADERS = {"Content-Type": "application/json", "Authorization": f"Bearer {API_KEY}"}
 PROMPT = "Explain how rainbows form"
 DONE_LINE = "data: [DONE]"
 STREAM_TARGET = 0.5  # mock events/s / bare events/s, at least
@@ -93,7 +101,6 @@ MAX_POLLS = 100  # getResponse polls per round trip before it counts as failed
 STARTUP_LIMIT_S = 15.0
 POLL_S = 0.01
 WARMUP_S = 1.0
-STOP_GRACE_S = 5.0
 REQUEST_TIMEOUT_S = 10.0
 SERVERS = ("mock", "bare")
 SENTINEL = "@@TASK-UUID@@"
@@ -146,95 +153,6 @@ def data_lines(text: str) -> list[str]:
 # Processes
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def mock_command(port: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "mockserver", "serve", "--host", HOST, "--port", str(port),
-            "--processing-ms", "0", "--log-level", "warning", *extra]
-
-
-def bare_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "benchmarks._bare_app:app", "--host", HOST,
-            "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"]
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after ``STOP_GRACE_S``."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_GRACE_S)
-
-
-def _tail(log: IO[bytes]) -> str:
-    log.seek(0)
-    return log.read()[-4000:].decode("utf-8", "replace")
-
-
-@dataclass
-class Server:
-    """One HTTP server subprocess, spawned and polled until a probe POST answers 200."""
-
-    name: str
-    command: list[str]
-    port: int
-    log: IO[bytes]
-    startup_s: float = 0.0
-    process: subprocess.Popen[bytes] | None = None
-
-    def url(self, path: str = "/v1") -> str:
-        return f"http://{HOST}:{self.port}{path}"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self, probe_path: str, probe: Callable[[], bytes]) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        with httpx.Client(timeout=REQUEST_TIMEOUT_S) as client:
-            started = time.perf_counter()
-            self.process = subprocess.Popen(self.command, cwd=REPO, env=env,
-                                            stdin=subprocess.DEVNULL, stdout=self.log,
-                                            stderr=subprocess.STDOUT)
-            deadline = started + STARTUP_LIMIT_S
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    answer = client.post(self.url(probe_path), content=probe(), headers=HEADERS)
-                    if answer.status_code == 200:
-                        self.startup_s = time.perf_counter() - started
-                        return
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n"
-                                       f"{_tail(self.log)}")
-                if time.perf_counter() > deadline:
-                    raise RuntimeError(f"{self.name} gave no 200 within {STARTUP_LIMIT_S:g} s:"
-                                       f"\n{_tail(self.log)}")
-                time.sleep(POLL_S)
-
-
-@contextlib.contextmanager
-def running(name: str, command: list[str], port: int, probe_path: str,
-            probe: Callable[[], bytes]) -> Iterator[Server]:
-    with tempfile.TemporaryFile() as log:
-        server = Server(name, command, port, log)
-        try:
-            server.start(probe_path, probe)
-            yield server
-        finally:
-            if server.process is not None:
-                _stop(server.process)
-
-
 @contextlib.contextmanager
 def redis_server(binary: str) -> Iterator[tuple[int, int]]:
     """A private, non-persistent redis-server on a free loopback port; yields (port, pid)."""
@@ -254,11 +172,11 @@ def redis_server(binary: str) -> Iterator[tuple[int, int]]:
                     if sock.recv(64).startswith(b"+PONG"):
                         break
                 if process.poll() is not None or time.perf_counter() > deadline:
-                    raise RuntimeError(f"redis-server did not answer PING:\n{_tail(log)}")
+                    raise RuntimeError(f"redis-server did not answer PING:\n{tail(log)}")
                 time.sleep(POLL_S)
             yield port, process.pid
         finally:
-            _stop(process)
+            stop(process)
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,16 +369,6 @@ function done(summary, latency, requests)
 end
 """
 
-_UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
-
-
-def _ms(text: str) -> float:
-    found = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
-    if found is None:
-        raise RuntimeError(f"cannot read wrk's latency {text!r}")
-    return float(found.group(1)) * _UNITS_MS[found.group(2)]
-
-
 def parse_wrk(output: str, server: str, clients: int, round_: int) -> StreamRun:
     bench = re.search(r"^BENCH events=(\d+) streams=(\d+) incomplete=(\d+) failed=(\d+) "
                       r"duration_us=(\d+)$", output, re.MULTILINE)
@@ -476,8 +384,8 @@ def parse_wrk(output: str, server: str, clients: int, round_: int) -> StreamRun:
     return StreamRun(
         server=server, clients=clients, round=round_, events_per_s=events / seconds,
         streams=streams, events=events, seconds=seconds,
-        p50_ms=_ms(p50.group(1)) if p50 and streams else None,
-        p99_ms=_ms(p99.group(1)) if p99 and streams else None,
+        p50_ms=wrk_ms(p50.group(1)) if p50 and streams else None,
+        p99_ms=wrk_ms(p99.group(1)) if p99 and streams else None,
         incomplete=incomplete, non_2xx=max(failed, int(non_2xx.group(1)) if non_2xx else 0),
         socket_errors=dict(zip(("connect", "read", "write", "timeout"),
                                map(int, errors.groups()), strict=True)) if errors else {},
@@ -834,15 +742,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         port = free_port()
         commands["mock"] = mock_command(port)
-        mock = stack.enter_context(running("mock", commands["mock"], port, "/v1", new_stream))
+        mock = stack.enter_context(running("mock", commands["mock"], port, new_stream,
+                                           limit_s=STARTUP_LIMIT_S))
         startup["mock"] = mock.startup_s
         sample = sample_mock_streams(mock, model)
         events_n = round(statistics.mean(sample))
         bare_path = f"/stream?n={events_n}"
         port = free_port()
         commands["bare"] = bare_command(port)
-        bare = stack.enter_context(running("bare", commands["bare"], port, "/v1",
-                                           lambda: b"{}"))
+        bare = stack.enter_context(running("bare", commands["bare"], port, lambda: b"{}",
+                                           limit_s=STARTUP_LIMIT_S))
         startup["bare"] = bare.startup_s
         bare_bytes = check_bare_stream(bare, bare_path, new_stream(), events_n)
         print(f"check   : mock stream chunks pass check_response, ends with [DONE]; "
@@ -882,7 +791,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"async submit + poll round trips ({ASYNC_CLIENTS} concurrent loops)")
     port = free_port()
     commands["memory"] = mock_command(port)
-    with running("memory", commands["memory"], port, "/v1", new_submit) as mock:
+    with running("memory", commands["memory"], port, new_submit,
+                 limit_s=STARTUP_LIMIT_S) as mock:
         startup["memory"] = mock.startup_s
         async_measure(mock, "memory")
     if redis_binary is None:
@@ -897,7 +807,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  ("redis x2", ("--workers", "2", "--store", store_url))):
                 port = free_port()
                 commands[store] = mock_command(port, *extra)
-                with running(store, commands[store], port, "/v1", new_submit) as mock:
+                with running(store, commands[store], port, new_submit,
+                             limit_s=STARTUP_LIMIT_S) as mock:
                     startup[store] = mock.startup_s
                     if store == "redis x2":
                         time.sleep(WARMUP_S)  # let the second worker come up too

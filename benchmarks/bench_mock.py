@@ -39,37 +39,39 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import _machine  # benchmarks/_machine.py: run these as scripts from the repository root
 import httpx
+from _servers import (
+    API_KEY,
+    HEADERS,
+    Server,
+    bare_command,
+    free_port,
+    mock_command,
+    running,
+    wrk_ms,
+)
 
 import openapi
 from contracts import check_response
 
-REPO = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-API_KEY = "k"
 RATIO_TARGET = 0.6  # mock req/s / bare req/s, at least
 STARTUP_TARGET_S = 1.0  # mock spawn-to-first-200, under
 STARTUP_LIMIT_S = 10.0
-POLL_S = 0.01
 WARMUP_S = 1.0
 ROUNDS = 2
-STOP_GRACE_S = 5.0
 SERVERS = ("mock", "bare")
 
 
@@ -94,96 +96,6 @@ def request_payload(model: str) -> list[dict[str, Any]]:
     }]
 
 
-HEADERS = {"Content-Type": "application/json", "Authorization": f"Bearer {API_KEY}"}
-
-
-# --------------------------------------------------------------------------------------------
-# Servers
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def mock_command(port: int) -> list[str]:
-    """``runware-kit serve`` from this interpreter's environment (else ``-m mockserver``)."""
-    script = shutil.which("runware-kit", path=str(Path(sys.executable).parent))
-    start = [script] if script else [sys.executable, "-m", "mockserver"]
-    # --processing-ms 0: the emulated generation time would measure a sleep, not the mock.
-    return [*start, "serve", "--host", HOST, "--port", str(port), "--log-level", "warning",
-            "--processing-ms", "0"]
-
-
-def bare_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "benchmarks._bare_app:app", "--host", HOST,
-            "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"]
-
-
-@dataclass
-class Server:
-    """One server subprocess, spawned and polled until it answers the real request."""
-
-    name: str
-    command: list[str]
-    port: int
-    log: IO[bytes]  # the server's stdout and stderr
-    startup_s: float = 0.0
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}/v1"
-
-    def start(self, body: bytes) -> None:
-        """Spawn, then POST ``body`` every ``POLL_S`` until a 200; sets ``startup_s``."""
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        with httpx.Client(timeout=2.0) as client:
-            started = time.perf_counter()
-            self.process = subprocess.Popen(self.command, cwd=REPO, env=env,
-                                            stdin=subprocess.DEVNULL, stdout=self.log,
-                                            stderr=subprocess.STDOUT)
-            deadline = started + STARTUP_LIMIT_S
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if client.post(self.url, content=body, headers=HEADERS).status_code == 200:
-                        self.startup_s = time.perf_counter() - started
-                        return
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n"
-                                       f"{self.output()}")
-                if time.perf_counter() > deadline:
-                    raise RuntimeError(f"{self.name} gave no 200 within {STARTUP_LIMIT_S:g} s:"
-                                       f"\n{self.output()}")
-                time.sleep(POLL_S)
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read()[-4000:].decode("utf-8", "replace")
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after ``STOP_GRACE_S``."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_GRACE_S)
-
-
-@contextlib.contextmanager
-def running(name: str, command: list[str], port: int, body: bytes) -> Iterator[Server]:
-    with tempfile.TemporaryFile() as log:
-        server = Server(name, command, port, log)
-        try:
-            server.start(body)
-            yield server
-        finally:
-            server.stop()
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,17 +127,6 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {key}"
 """
 
-_UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
-
-
-def _ms(text: str) -> float:
-    """wrk's ``5.23ms`` / ``812.00us`` / ``1.02s`` in milliseconds."""
-    found = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
-    if found is None:
-        raise RuntimeError(f"cannot read wrk's latency {text!r}")
-    return float(found.group(1)) * _UNITS_MS[found.group(2)]
-
-
 def parse_wrk(output: str, server: str, round_: int) -> Run:
     """Requests/sec, p50/p99, request count, non-2xx and socket errors from ``wrk --latency``."""
     def find(pattern: str) -> re.Match[str]:
@@ -240,8 +141,8 @@ def parse_wrk(output: str, server: str, round_: int) -> Run:
     return Run(
         server=server, round=round_,
         requests_per_s=float(find(r"^Requests/sec:\s+([\d.]+)").group(1)),
-        p50_ms=_ms(find(r"^\s+50%\s+(\S+)").group(1)),
-        p99_ms=_ms(find(r"^\s+99%\s+(\S+)").group(1)),
+        p50_ms=wrk_ms(find(r"^\s+50%\s+(\S+)").group(1)),
+        p99_ms=wrk_ms(find(r"^\s+99%\s+(\S+)").group(1)),
         requests=int(find(r"^\s+(\d+) requests in").group(1)),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
         socket_errors=dict(zip(("connect", "read", "write", "timeout"),
@@ -358,11 +259,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, build in (("mock", mock_command), ("bare", bare_command)):
             port = free_port()
             commands[name] = build(port)
-            servers[name] = stack.enter_context(running(name, commands[name], port, body))
+            servers[name] = stack.enter_context(running(name, commands[name], port, lambda: body,
+                                                         limit_s=STARTUP_LIMIT_S))
             startup[name] = servers[name].startup_s
 
         for name, server in servers.items():
-            reply = httpx.post(server.url, content=body, headers=HEADERS, timeout=5.0)
+            reply = httpx.post(server.url(), content=body, headers=HEADERS, timeout=5.0)
             replies[name] = len(reply.content)
             if reply.status_code != 200:
                 sys.exit(f"FAIL: {name} answered {reply.status_code}: {reply.text[:500]}")
@@ -382,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         script.write_text(LUA.format(body=body.decode(), key=API_KEY), encoding="utf-8")
         for round_ in range(1, ROUNDS + 1):
             for name in SERVERS:
-                url = servers[name].url
+                url = servers[name].url()
                 if wrk is not None:
                     wrk_run(wrk, script, url, args.connections, WARMUP_S, name, 0)
                     run = wrk_run(wrk, script, url, args.connections, args.seconds, name,
