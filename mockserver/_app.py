@@ -21,6 +21,7 @@ from contracts import JSONProblem, parse_json
 from contracts._engine import engine_for
 from openapi import Spec
 
+from . import _exactjson as exactjson
 from ._config import MockConfig
 from ._errors import error_body
 from ._faults import FaultError, fault_from_mapping
@@ -60,7 +61,8 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         if request.method == "DELETE":
             await mock.journal.clear()
             return JSONResponse({"cleared": True})
-        return JSONResponse({"requests": await mock.journal.entries()})
+        return Response(exactjson.dumps({"requests": await mock.journal.entries()}),
+                        media_type="application/json")
 
     async def faults(request: Request) -> Response:
         if request.method == "DELETE":

@@ -178,16 +178,19 @@ def _latency(value: Any) -> Latency:
     if not isinstance(value, Mapping):
         raise FaultError(f"latency is {value!r}; give {{'fixed_ms': 100}}, "
                          "{'uniform_ms': [50, 200]} or {'normal_ms': [100, 20]}")
-    names = {k.replace("Ms", "_ms").lower(): v for k, v in value.items()}
+    names = {str(k).replace("Ms", "_ms").lower(): v for k, v in value.items()}
     if set(names) - {"fixed_ms", "uniform_ms", "normal_ms"} or len(names) != 1:
         raise FaultError(f"latency {dict(value)!r} needs exactly one of fixed_ms, uniform_ms, "
                          "normal_ms")
     (kind, amount), = names.items()
+    numbers = [amount] if kind == "fixed_ms" else amount
+    if not (isinstance(numbers, list | tuple) and len(numbers) == (1 if kind == "fixed_ms" else 2)
+            and all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers)):
+        wanted = "a number" if kind == "fixed_ms" else "two numbers"
+        raise FaultError(f"latency {kind} must be {wanted} of milliseconds, not {amount!r}")
     if kind == "fixed_ms":
         return Latency(fixed_ms=float(amount))
-    if not (isinstance(amount, list | tuple) and len(amount) == 2):
-        raise FaultError(f"latency {kind} must be two numbers, not {amount!r}")
-    pair = (float(amount[0]), float(amount[1]))
+    pair = (float(numbers[0]), float(numbers[1]))
     return Latency(uniform_ms=pair) if kind == "uniform_ms" else Latency(normal_ms=pair)
 
 
@@ -223,6 +226,9 @@ def fault_from_mapping(data: Mapping[str, Any], *, label: str) -> Fault:
     probability = fields.get("probability", 1.0)
     if not isinstance(probability, int | float) or not 0 <= probability <= 1:
         raise FaultError(f"probability is {probability!r}; give a number from 0 to 1")
+    for name in ("message", "match", "regex", "task_type", "model", "delivery_method"):
+        if fields.get(name) is not None and not isinstance(fields[name], str):
+            raise FaultError(f"{name} is {fields[name]!r}; give a string (or leave it out)")
     latency = None
     if "latency" in fields:
         latency = _latency(fields["latency"])
@@ -250,7 +256,7 @@ def fault_from_mapping(data: Mapping[str, Any], *, label: str) -> Fault:
 def header_fault(value: str) -> Fault:
     """``X-Runware-Mock-Error: 503`` or ``503:serviceUnavailable``."""
     status_text, _, code = value.strip().partition(":")
-    if not status_text.strip().isdigit():
+    if not (status_text.strip().isascii() and status_text.strip().isdigit()):  # not "²"
         raise FaultError(f"X-Runware-Mock-Error is {value!r}; send '<status>[:<code>]', "
                          "e.g. '503' or '402:insufficientCredits'")
     return fault_from_mapping({"status": int(status_text), "code": code.strip() or None},

@@ -14,7 +14,10 @@ import time
 from collections import OrderedDict, deque
 from typing import Any, Protocol
 
+from contracts import parse_json
 from openapi import KitError
+
+from . import _exactjson as exactjson
 
 __all__ = ["MemoryStore", "Store", "StoreUnavailable", "open_store"]
 
@@ -202,13 +205,13 @@ class RedisStore:
     async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
         key = self._key("journal")
         pipe: Any = self._redis.pipeline(transaction=False)
-        pipe.rpush(key, json.dumps(entry, default=str))
+        pipe.rpush(key, exactjson.dumps(entry))
         pipe.ltrim(key, -cap, -1)
         await self._guard(pipe.execute())
 
     async def journal_list(self) -> list[dict[str, Any]]:
         raws = await self._guard(self._redis.lrange(self._key("journal"), 0, -1))
-        return [json.loads(raw) for raw in raws]
+        return [parse_json(raw) for raw in raws]
 
     async def journal_clear(self) -> None:
         await self._guard(self._redis.delete(self._key("journal")))

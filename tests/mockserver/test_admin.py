@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -101,3 +103,19 @@ async def test_the_api_is_served_under_a_root_path() -> None:
     assert reply.status_code == 200
     assert reply.json()["data"][0]["taskUUID"] == text_task()["taskUUID"]
     assert wrong.status_code == 405
+
+
+async def test_journal_shows_numbers_exactly_as_they_were_written(
+        client: httpx.AsyncClient) -> None:
+    # Kept as a Decimal by the strict parser (a float would read 0.57): the journal must still
+    # be readable, and show the number that got the request refused.
+    body = json.dumps([text_task(settings={"temperature": "X"})]).replace(
+        '"X"', "0.57000000000000001")
+    refused = await client.post("/v1", content=body,
+                                headers={**AUTH, "Content-Type": "application/json"})
+    assert refused.status_code == 400
+    journal = await client.get("/__mock/requests")
+    assert journal.status_code == 200
+    (entry,) = json.loads(journal.text, parse_float=Decimal)["requests"]
+    assert entry["request"][0]["settings"]["temperature"] == Decimal("0.57000000000000001")
+    assert entry["violations"][0]["parameter"] == "settings.temperature"

@@ -141,11 +141,29 @@ def test_admin_faults_match_and_clear(server: Any) -> None:
 @pytest.mark.parametrize(("body", "fragment"), [
     ({"status": 99}, "400 to 599"), ({"times": 2}, "needs a status"),
     ({"status": 503, "when": 1}, "unknown fault field"), ({"fault": "explode"}, "disconnect"),
-    ({"status": 503, "probability": 3}, "from 0 to 1"), ([1], "JSON object")])
+    ({"status": 503, "probability": 3}, "from 0 to 1"), ([1], "JSON object"),
+    ({"status": 503, "match": 5}, "match is 5; give a string"),
+    ({"status": 503, "model": ["a"]}, "model is ['a']; give a string"),
+    ({"latency": {"fixed_ms": "x"}}, "fixed_ms must be a number"),
+    ({"latency": {"uniform_ms": [1, "x"]}}, "uniform_ms must be two numbers"),
+    ({"latency": {"fixed_ms": True}}, "fixed_ms must be a number")])
 def test_admin_api_refuses_bad_faults(server: Any, body: Any, fragment: str) -> None:
     reply = httpx.post(f"{server.url}/__mock/faults", json=body)
     assert reply.status_code == 400
     assert fragment in reply.json()["errors"][0]["message"]
+    # Nothing was queued: the next request is answered normally.
+    assert httpx.post(f"{server.url}/v1", json=[text_task()], headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["oops", "\u00b2", "5xx", ""], ids=["word", "superscript-two",
+                                                                        "letters", "empty"])
+def test_a_bad_header_is_a_clear_400_whatever_it_holds(server: Any, value: str) -> None:
+    header = value.encode().decode("unicode_escape").encode("latin-1")
+    reply = httpx.post(f"{server.url}/v1", json=[text_task()],
+                       headers=[(b"Authorization", b"Bearer k"),
+                                (b"X-Runware-Mock-Error", header)])
+    error = _check_error(reply, 400, "invalidParameter")
+    assert "'<status>[:<code>]'" in error["message"]
 
 
 async def test_config_rules_fire_always_first_n_or_with_probability() -> None:

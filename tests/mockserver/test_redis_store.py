@@ -10,6 +10,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,17 @@ def test_workers_share_async_results(redis_url: str, tmp_path: Path) -> None:
     workers = {entry["id"].split("-")[0] for entry in journal}
     assert len(workers) == 2, "one worker took every request; none was shared"
     assert len(journal) == 60
+
+
+def test_shared_journal_keeps_numbers_exactly_as_they_were_written(redis_url: str) -> None:
+    body = json.dumps([text_task(settings={"temperature": "X"})]).replace(
+        '"X"', "0.57000000000000001")
+    with RunningServer(_app(redis_url)) as server:
+        httpx.delete(f"{server.url}/__mock/requests")
+        refused = httpx.post(f"{server.url}/v1", content=body,
+                             headers={**AUTH, "Content-Type": "application/json"})
+        journal = httpx.get(f"{server.url}/__mock/requests")
+    assert refused.status_code == 400
+    assert journal.status_code == 200
+    (entry,) = json.loads(journal.text, parse_float=Decimal)["requests"]
+    assert entry["request"][0]["settings"]["temperature"] == Decimal("0.57000000000000001")
