@@ -14,7 +14,7 @@ import referencing.jsonschema
 from referencing._core import Resolver
 
 from ._errors import SpecError
-from ._freeze import freeze
+from ._freeze import freeze, thaw
 from ._spec import SecurityScheme, Spec
 
 __all__ = ["BUNDLED_DOCUMENT", "load", "protocol_schema"]
@@ -57,7 +57,14 @@ def load(source: Source = None) -> Spec:
                                     check_schemas=False)
         return _bundled_cache
     if isinstance(source, Mapping):
-        return _build(json.loads(json.dumps(source)), origin="<dict>")
+        # thaw: a Spec's own frozen document (mappingproxy, tuples) loads like a dict.
+        try:
+            doc = json.loads(json.dumps(thaw(source)))
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"the document is not JSON data ({exc}); pass only dicts, lists, "
+                            "strings, numbers, booleans and None", kind="json",
+                            source="<dict>") from exc
+        return _build(doc, origin="<dict>")
     if isinstance(source, bytes):
         return _build(_parse(source, origin="<bytes>"), origin="<bytes>")
     path = os.fspath(source)

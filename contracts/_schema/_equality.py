@@ -7,7 +7,7 @@ from typing import Any
 
 from ._numbers import as_decimal, is_number
 
-__all__ = ["json_equal", "json_unique"]
+__all__ = ["json_equal", "json_key", "json_unique"]
 
 
 def json_equal(a: Any, b: Any) -> bool:
@@ -29,23 +29,25 @@ def json_unique(items: Sequence[Any]) -> bool:
     """True when no two items are JSON-equal."""
     seen: set[Any] = set()
     for item in items:
-        key = _key(item)
+        key = json_key(item)
         if key in seen:
             return False
         seen.add(key)
     return True
 
 
-def _key(value: Any) -> Any:
+def json_key(value: Any) -> Any:
     """A hashable canonical form: equal exactly when the JSON values are equal."""
     if value is None or isinstance(value, bool):
         return ("literal", value)
     if isinstance(value, str):
         return ("string", value)
     if is_number(value):
-        return ("number", as_decimal(value).normalize())
+        # Decimals hash and compare by value (1 == 1.0), exactly; normalize() would round to
+        # the context's 28 digits and merge numbers that json_equal tells apart.
+        return ("number", as_decimal(value))
     if isinstance(value, Mapping):
-        return ("object", frozenset((k, _key(v)) for k, v in value.items()))
+        return ("object", frozenset((k, json_key(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
-        return ("array", tuple(_key(v) for v in value))
+        return ("array", tuple(json_key(v) for v in value))
     return ("other", id(value))

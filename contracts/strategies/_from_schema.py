@@ -17,7 +17,6 @@ second model's document needs no code. What the kit promises on top of a naive t
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -27,7 +26,7 @@ from hypothesis import strategies as st
 from referencing._core import Resolver
 
 from contracts._schema import _numbers
-from contracts._schema._equality import json_unique
+from contracts._schema._equality import json_key, json_unique
 from contracts._schema._formats import FORMATS
 from openapi._freeze import thaw
 
@@ -261,7 +260,7 @@ class SchemaStrategies:
         high = schema.get("maxItems")
         spread = low + 4 if high is None else min(int(high), low + 4)
         unique = schema.get("uniqueItems") is True
-        key = (lambda v: json.dumps(v, sort_keys=True)) if unique else None
+        key = json_key if unique else None  # the validator's equality: 1 and 1.0 are equal
         lists = st.lists(items, min_size=low, max_size=spread, unique_by=key)
         if high is not None and int(high) > spread:
             lists = _sometimes(lists, st.lists(items, min_size=int(high), max_size=int(high),

@@ -10,6 +10,7 @@ rejected, so every case shrinks to a minimal payload that still breaks its rule.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +26,7 @@ from contracts._violation import Violation
 from openapi import Spec
 from openapi._freeze import thaw
 
-from ._from_schema import SchemaStrategies
+from ._from_schema import SchemaStrategies, _number
 from ._valid import _spec, _task_strategy, schema_strategies
 
 __all__ = ["InvalidCase", "invalid_requests", "sites"]
@@ -171,21 +172,17 @@ def _number_outside(schema: Mapping[str, Any], keyword: str) -> Any:
     bound = _numbers.as_decimal(schema[keyword])
     value = {"minimum": bound - step, "maximum": bound + step,
              "exclusiveMinimum": bound, "exclusiveMaximum": bound}[keyword]
-    return _json_number(value, integer=integer)
-
-
-def _json_number(value: Decimal, *, integer: bool) -> Any:
-    if integer or value == value.to_integral_value():
-        return int(value) if integer else float(int(value))
-    return float(str(value))
+    return _number(value, integer=integer)
 
 
 def _not_multiple(schema: Mapping[str, Any]) -> Any:
+    """A number in range that is not a multiple of ``multipleOf``: half a step (or 1, for
+    integers) past the first multiple at or above the minimum."""
+    integer = schema.get("type") == "integer"
     step = _numbers.as_decimal(schema["multipleOf"])
     low = _numbers.as_decimal(schema.get("minimum", schema.get("exclusiveMinimum", 0)))
-    offset = step / 2 if schema.get("type") != "integer" else Decimal(1)
-    return _json_number(low + offset if low + offset != low else low + step + offset,
-                        integer=schema.get("type") == "integer")
+    base = math.ceil(low / step) * step
+    return _number(base + (Decimal(1) if integer else step / 2), integer=integer)
 
 
 def _off_choices(schema: Mapping[str, Any], allowed: list[Any]) -> Any:

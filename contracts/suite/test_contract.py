@@ -17,8 +17,9 @@ from contracts.strategies import InvalidCase, invalid_requests, tasks
 
 
 @pytest.fixture(scope="session")
-def spec(pytestconfig: pytest.Config) -> openapi.Spec:
-    return openapi.load(pytestconfig.getoption("--runware-spec") or None)
+def spec(runware_spec: openapi.Spec) -> openapi.Spec:
+    # The plugin's fixture: --runware-spec or the runware_spec ini key, as the mock reads it.
+    return runware_spec
 
 
 def _settings(examples: int) -> settings:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 import openapi
 from contracts import check_request
+from contracts._schema._equality import json_equal, json_unique
 from tests.conftest import SECOND_DOCUMENT
 
 UUID = "a770f077-f413-47de-9dac-be0b26a35da6"
@@ -215,3 +217,17 @@ def test_second_document_limits_apply(second_spec: openapi.Spec) -> None:
     wrong_model["model"] = openapi.load().model_id
     assert keywords([wrong_model], second_spec) == [("const", "/0/model")]
     assert SECOND_DOCUMENT.exists()
+
+
+@pytest.mark.parametrize(("items", "unique"), [
+    pytest.param([1, 1.0], False, id="1-and-1.0"),
+    pytest.param([Decimal("1.00000000000000000000000000000001"), 1], True,
+                 id="differs-past-28-digits"),
+    pytest.param([Decimal("1E+1"), 10], False, id="exponent-form"),
+    pytest.param([{"a": 1}, {"a": 1.0}], False, id="equal-objects"),
+    pytest.param([[0.5], [Decimal("0.50")]], False, id="equal-arrays"),
+    pytest.param([True, 1], True, id="true-is-not-1"),
+])
+def test_unique_items_uses_exact_json_equality(items: list[Any], unique: bool) -> None:
+    assert json_unique(items) is unique
+    assert json_equal(items[0], items[1]) is not unique

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis.errors import InvalidArgument
 
 import openapi
 from contracts import check_request, check_response
+from contracts._schema._equality import json_unique
 from contracts.strategies import (
     RESPONSE_KINDS,
     InvalidCase,
@@ -22,6 +24,7 @@ from contracts.strategies import (
     tasks,
 )
 from contracts.strategies._invalid import _case, sites
+from contracts.strategies._valid import schema_strategies
 from tests.conftest import SECOND_DOCUMENT
 
 BUNDLED = openapi.load()
@@ -231,3 +234,38 @@ def test_result_replies_cover_what_clients_must_parse() -> None:
     assert any("usage" not in item for item in items)
     assert any("reasoningContent" in item for item in items)
     assert all(item["taskType"] == "textInference" for item in items)
+
+
+@pytest.mark.parametrize(("schema", "step"), [
+    pytest.param({"type": "number", "minimum": 0, "multipleOf": 0.01}, "0.01",
+                 id="min-0-step-0.01"),
+    pytest.param({"type": "number", "minimum": 1, "multipleOf": 2}, "2", id="min-1-step-2"),
+    pytest.param({"type": "number", "minimum": 0.1, "multipleOf": 0.2}, "0.2",
+                 id="min-0.1-step-0.2"),
+    pytest.param({"type": "integer", "minimum": 3, "multipleOf": 4}, "4",
+                 id="integer-min-3-step-4"),
+    pytest.param({"type": "number", "exclusiveMinimum": 0.5, "multipleOf": 0.25}, "0.25",
+                 id="exclusive-min-on-a-multiple"),
+])
+def test_not_multiple_values_break_only_multiple_of(schema: dict[str, Any], step: str) -> None:
+    from contracts.strategies._invalid import _not_multiple
+
+    value = _not_multiple(schema)
+    written = Decimal(repr(value))
+    assert written % Decimal(step) != 0, value
+    low = Decimal(str(schema.get("minimum", schema.get("exclusiveMinimum"))))
+    assert written > low if "exclusiveMinimum" in schema else written >= low
+    assert isinstance(value, int) == (schema["type"] == "integer")
+
+
+def test_unique_arrays_are_unique_by_the_validators_equality() -> None:
+    # 1 and 1.0 are the same JSON number: a uniqueItems array may hold only one of them.
+    builder = schema_strategies(BUNDLED)
+    schema = {"type": "array", "items": {"enum": [1, 1.0, 2, 2.0, "1"]}, "uniqueItems": True,
+              "minItems": 2}
+    strategy = builder.for_schema(schema)
+    drawn = _statistics(strategy, 200)
+    assert drawn
+    for array in drawn:
+        assert json_unique(array), array
+        assert builder.predicate(schema, builder._resolver)(array)

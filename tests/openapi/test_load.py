@@ -67,6 +67,18 @@ def test_bundled_load_is_shared_and_dict_load_copies() -> None:
     assert spec.title == "Runware API - Qwen3.5-397B"
 
 
+def test_a_loaded_document_loads_again() -> None:
+    # spec.document is frozen (read-only mappings, tuples): it is still a document to load.
+    again = openapi.load(openapi.load().document)
+    assert (again.model_id, again.defaults) == (openapi.load().model_id, openapi.load().defaults)
+
+
+def test_a_mapping_that_is_not_json_is_a_spec_error() -> None:
+    with pytest.raises(openapi.SpecError, match="not JSON data") as caught:
+        openapi.load({**BUNDLED, "x-extra": {1, 2}})
+    assert caught.value.kind == "json"
+
+
 def test_load_from_path_and_bytes() -> None:
     assert openapi.load(SECOND_DOCUMENT).model_id == "minimax:m2.7@0"
     assert openapi.load(str(SECOND_DOCUMENT)).source == str(SECOND_DOCUMENT)
