@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from typing import Any
 
@@ -261,14 +262,18 @@ def test_stream_faults(kind: str) -> None:
         task = text_task(deliveryMethod="stream")
         received = []
         broken = False
+        started = time.perf_counter()
         try:
             with httpx.stream("POST", f"{running.url}/v1", json=[task], headers=AUTH,
                               timeout=10) as reply:
                 received = list(reply.iter_lines())
         except httpx.RemoteProtocolError:
             broken = True
+        elapsed = time.perf_counter() - started
         alive = httpx.post(f"{running.url}/v1", json=[text_task()], headers=AUTH)
+        journal = httpx.get(f"{running.url}/__mock/requests").json()["requests"]
     assert alive.status_code == 200
+    assert kind in journal[0]["fault"]
     data = [line for line in received if line.startswith("data:")]
     if kind == "disconnect":
         assert broken  # the connection dropped before the stream ended
@@ -277,7 +282,9 @@ def test_stream_faults(kind: str) -> None:
         with pytest.raises(json.JSONDecodeError):
             json.loads(data[-1].removeprefix("data: "))
     else:
+        # A stall pauses the stream (stall_ms 50), then lets it finish.
         assert data[-1] == "data: [DONE]"
+        assert elapsed >= 0.05
 
 
 def test_official_sdk_retries_through_503_twice_then_succeeds() -> None:

@@ -1,0 +1,134 @@
+"""The REST request path: which requests skip routing, and what every one still gets."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import httpx
+import pytest
+
+import openapi
+from mockserver import MockConfig, create_app
+from mockserver._rest import RestFirst
+from mockserver._store import StoreUnavailable
+from tests.mockserver.conftest import AUTH, text_task
+
+pytestmark = pytest.mark.anyio
+
+REST_PATHS = frozenset({"/v1", "/", "/v1/"})
+
+
+@pytest.mark.parametrize(("scope", "taken_by"), [
+    pytest.param({"type": "http", "method": "POST", "path": "/v1"}, "endpoint", id="POST-/v1"),
+    pytest.param({"type": "http", "method": "POST", "path": "/"}, "endpoint", id="POST-/"),
+    pytest.param({"type": "http", "method": "POST", "path": "/v1/"}, "endpoint", id="POST-/v1/"),
+    pytest.param({"type": "http", "method": "POST", "path": "/v1", "root_path": "/v1"}, "router",
+                 id="under-a-root-path"),
+    pytest.param({"type": "http", "method": "GET", "path": "/v1"}, "router", id="GET-/v1"),
+    pytest.param({"type": "http", "method": "POST", "path": "/v2"}, "router", id="POST-/v2"),
+    pytest.param({"type": "websocket", "path": "/v1"}, "router", id="websocket-/v1"),
+    pytest.param({"type": "lifespan"}, "router", id="lifespan"),
+])
+async def test_only_rest_posts_skip_the_router(scope: dict[str, Any], taken_by: str) -> None:
+    taken: list[str] = []
+
+    async def router(scope: Any, receive: Any, send: Any) -> None:
+        taken.append("router")
+
+    async def endpoint(scope: Any, receive: Any, send: Any) -> None:
+        taken.append("endpoint")
+
+    await RestFirst(router, endpoint=endpoint, paths=REST_PATHS)(scope, None, None)
+    assert taken == [taken_by]
+
+
+async def _post(app: Any, body: Any, **transport: Any) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, **transport),
+                                 base_url="http://mock") as http:
+        return await http.post("/v1", json=body, headers=AUTH)
+
+
+async def test_a_store_outage_on_the_fast_path_is_a_retryable_503() -> None:
+    app = create_app(config=MockConfig(processing_ms=0))
+
+    async def unreachable(*args: Any, **kwargs: Any) -> bool:
+        raise StoreUnavailable("the shared store at redis://127.0.0.1:1/0 is unreachable")
+
+    app.state.mock.store.claim = unreachable
+    reply = await _post(app, [text_task(deliveryMethod="async")])
+    assert reply.status_code == 503
+    assert reply.headers["retry-after"] == "1"
+    (error,) = reply.json()["errors"]
+    assert error["code"] == "serviceUnavailable"
+    assert "unreachable" in error["message"]
+
+
+async def test_a_crash_on_the_fast_path_is_a_runware_style_500() -> None:
+    app = create_app()
+
+    async def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the mock")
+
+    app.state.mock.run = crash
+    reply = await _post(app, [text_task()], raise_app_exceptions=False)
+    assert reply.status_code == 500
+    (error,) = reply.json()["errors"]
+    assert error["code"] == "internalServerError"
+    assert "RuntimeError" in error["message"]
+    assert "Traceback" not in reply.text
+    assert "a bug in the mock" not in reply.text
+
+
+def _with_default_delivery(method: str) -> openapi.Spec:
+    raw = resources.files("openapi").joinpath("data", openapi.BUNDLED_DOCUMENT).read_bytes()
+    document = json.loads(raw)
+    changed = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "deliveryMethod" in node.get("properties", {}):
+                node["properties"]["deliveryMethod"]["default"] = method
+                changed.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    assert changed
+    return openapi.load(document)
+
+
+@pytest.mark.parametrize("method", ["async", "stream"])
+async def test_a_task_without_delivery_method_gets_the_documents_default(method: str) -> None:
+    spec = _with_default_delivery(method)
+    assert spec.defaults["deliveryMethod"] == method
+    task = text_task()
+    reply = await _post(create_app(spec=spec, config=MockConfig(processing_ms=0)), [task])
+    assert reply.status_code == 200
+    if method == "async":
+        assert reply.json() == {"data": [{"taskType": "textInference",
+                                          "taskUUID": task["taskUUID"]}]}
+    else:
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        assert reply.text.rstrip().endswith("data: [DONE]")
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    pytest.param(b"{not json", "{not json", id="syntax"),
+    pytest.param(b"[" + b"x" * 5000, "[" + "x" * 2047, id="long-garbage-capped-at-2048"),
+    pytest.param(b'["\xff"]', '["\ufffd"]', id="invalid-utf8-replaced"),
+])
+async def test_the_journal_keeps_an_unparseable_body_as_text(raw: bytes, shown: str) -> None:
+    app = create_app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://mock") as http:
+        refused = await http.post("/v1", content=raw,
+                                  headers={**AUTH, "Content-Type": "application/json"})
+        (entry,) = (await http.get("/__mock/requests")).json()["requests"]
+    assert refused.status_code == 400
+    assert entry["request"] == shown
+    assert entry["status"] == 400
