@@ -57,6 +57,9 @@ class TaskReply:
     stream: tuple[Mapping[str, Any], Sequence[Generation]] | None = None
     delay: float = 0.0          # seconds the generation takes (sync results wait for it)
     claimed: str | None = None  # a taskUUID this task reserved
+    # An accepted async/webhook task's (task, record), kept only once its whole request is
+    # accepted: a request refused as a whole leaves no results and sends no webhooks.
+    pending: tuple[Mapping[str, Any], dict[str, Any]] | None = None
     ready_at: float | None = None  # a poll answered "processing": when the results are ready
 
 
@@ -209,11 +212,14 @@ class MockServer:
         # One reply body cannot be both an event stream and JSON: a stream task sent with
         # other tasks is answered like a sync one (the protocol reference is silent here;
         # refusing a request the document allows would be worse).
-        replies = [await self.answer(task, streamable=len(tasks) == 1) for task in tasks]
+        replies = [await self.answer(task, streamable=len(tasks) == 1, defer=True)
+                   for task in tasks]
         if len(replies) == 1 and not replies[0].errors and replies[0].stream is None \
                 and stream_fault is None:
             # The common case, one task: no merging needed.
             (reply,) = replies
+            if reply.pending is not None:
+                await self._keep(*reply.pending)
             if reply.delay:
                 await asyncio.sleep(reply.delay)
             return Outcome(200, {"data": reply.items})
@@ -223,6 +229,9 @@ class MockServer:
                 if reply.claimed:
                     await self.store.release(reply.claimed)
             return Outcome(400, {"errors": errors})
+        for reply in replies:
+            if reply.pending is not None:
+                await self._keep(*reply.pending)
         for reply in replies:
             if reply.stream is not None:
                 task, generations = reply.stream
@@ -241,8 +250,10 @@ class MockServer:
         return self._default_delivery if method is None else str(method)
 
     async def answer(self, task: Mapping[str, Any], *, websocket: bool = False,
-                     streamable: bool = True) -> TaskReply:
-        """One valid task's reply (the caller has validated it)."""
+                     streamable: bool = True, defer: bool = False) -> TaskReply:
+        """One valid task's reply (the caller has validated it). ``defer``: an accepted async
+        task's results are left in ``pending`` for the caller to keep (``run`` keeps them
+        only if no other task of the request is refused)."""
         task_type = task.get("taskType")
         if task_type == "ping":
             return TaskReply(items=[{"taskType": "ping", "pong": True}])
@@ -272,12 +283,12 @@ class MockServer:
                     task_uuid=task["taskUUID"])])
             return TaskReply(stream=(task, generations))
         if delivery == "async" or webhook:
-            return await self._accept(task, generations)
+            return await self._accept(task, generations, defer=defer)
         return TaskReply(items=[g.item(task, config=self.config) for g in generations],
                          delay=timing(self.config, generations, "processing_ms"))
 
-    async def _accept(self, task: Mapping[str, Any],
-                      generations: Sequence[Generation]) -> TaskReply:
+    async def _accept(self, task: Mapping[str, Any], generations: Sequence[Generation], *,
+                      defer: bool) -> TaskReply:
         uuid = str(task["taskUUID"])
         if not await self.store.claim(uuid, self.config.result_ttl_s):
             return TaskReply(errors=[error_item(
@@ -285,11 +296,17 @@ class MockServer:
                 "send a new UUID v4 per task (poll the earlier one with getResponse).",
                 parameter="taskUUID", task_type=str(task["taskType"]), task_uuid=uuid)])
         record = new_record(task, generations, config=self.config)
-        await self.store.put_result(uuid, record, self.config.result_ttl_s)
+        if defer:
+            return TaskReply(items=[ack_item(task)], claimed=uuid, pending=(task, record))
+        await self._keep(task, record)
+        return TaskReply(items=[ack_item(task)], claimed=uuid)
+
+    async def _keep(self, task: Mapping[str, Any], record: dict[str, Any]) -> None:
+        """Store an accepted task's results for getResponse; schedule its webhook."""
+        await self.store.put_result(str(task["taskUUID"]), record, self.config.result_ttl_s)
         if isinstance(task.get("webhookURL"), str):
             self.webhooks.schedule(task["webhookURL"], record["items"],
                                    ready_at=record["readyAt"])
-        return TaskReply(items=[ack_item(task)], claimed=uuid)
 
     async def _poll(self, task: Mapping[str, Any]) -> TaskReply:
         uuid = str(task["taskUUID"])

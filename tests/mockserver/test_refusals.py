@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -184,3 +185,21 @@ async def test_other_routes_answer_in_runware_format(client: httpx.AsyncClient, 
     reply = await client.request(method, path, headers=AUTH)
     assert reply.status_code == status
     assert "POST a JSON array of tasks to /v1" in _errors(reply)[0]["message"]
+
+
+async def test_a_request_refused_as_a_whole_leaves_no_async_results(
+        client: httpx.AsyncClient) -> None:
+    # The second task passes the schema but is refused by the mock (webhook target not
+    # allowed): the async task before it must leave nothing to poll, and its UUID stays free.
+    accepted = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
+    refused = text_task(taskUUID=str(uuid.uuid4()), webhookURL="https://example.com/hook")
+    reply = await client.post("/v1", json=[accepted, refused], headers=AUTH)
+    assert reply.status_code == 400
+    assert [e["code"] for e in reply.json()["errors"]] == ["invalidWebhookURL"]
+    poll = await client.post("/v1", json=[{"taskType": "getResponse",
+                                           "taskUUID": accepted["taskUUID"]}], headers=AUTH)
+    assert poll.json()["errors"][0]["code"] == "taskNotFound"
+    again = await client.post("/v1", json=[accepted], headers=AUTH)
+    assert again.status_code == 200
+    assert again.json() == {"data": [{"taskType": "textInference",
+                                      "taskUUID": accepted["taskUUID"]}]}
