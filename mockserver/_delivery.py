@@ -49,16 +49,11 @@ def new_record(task: Mapping[str, Any], generations: Sequence[Generation], *,
     """What the store keeps for an accepted async task (JSON-able)."""
     ready = time.time() + timing(config, generations, "processing_ms")
     return {"taskType": task["taskType"], "taskUUID": task["taskUUID"], "readyAt": ready,
-            "items": [g.item(task, config=config) for g in generations],
-            "webhookURL": task.get("webhookURL")}
+            "items": [g.item(task, config=config) for g in generations]}
 
 
 def poll_items(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Cumulative state of every generation of a task, as a getResponse reply holds it."""
-    if record.get("error"):
-        error = record["error"]
-        return [{"taskType": record["taskType"], "taskUUID": record["taskUUID"],
-                 "status": "error", "error": error}]
     if time.time() < record["readyAt"]:
         return [{"taskType": record["taskType"], "taskUUID": record["taskUUID"],
                  "status": "processing", "resultIndex": item["resultIndex"]}

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["STATUS_CODES", "error_body", "error_item"]
-
-# Error code → HTTP status, following the protocol reference's mapping (section 8).
-STATUS_CODES = {
-    "invalidRequestBody": 400, "invalidParameter": 400, "missingParameter": 400,
-    "unknownParameter": 400, "invalidContentType": 400, "conflictTaskUUID": 400,
-    "missingApiKey": 401, "invalidApiKey": 401, "insufficientCredits": 402,
-    "insufficientPermissions": 403, "notFound": 404, "methodNotAllowed": 405,
-    "payloadTooLarge": 413, "rateLimitExceeded": 429, "internalServerError": 500,
-    "serviceUnavailable": 503, "timeoutProvider": 504,
-}
-
+__all__ = ["error_body", "error_item"]
 
 def error_item(code: str, message: str, *, parameter: str | None = None,
                task_type: str | None = None, task_uuid: str | None = None) -> dict[str, Any]:

@@ -16,7 +16,15 @@ from typing import Any
 from openapi import Spec
 
 from ._config import MockConfig, ReplyRule
-from ._text import Reply, cached_count, count_tokens, reasoning_for, reply_for, take_tokens
+from ._text import (
+    REPLY_POOL,
+    Reply,
+    cached_count,
+    count_tokens,
+    reasoning_for,
+    reply_for,
+    take_tokens,
+)
 
 __all__ = ["Generation", "SeedSource", "generate", "last_user_message"]
 
@@ -169,7 +177,9 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
         else:
             reply = reply_for(topics, seed)
             salt = 0
-            while reply.text in seen:  # distinct texts: some SDKs de-duplicate by text
+            # Distinct texts (some SDKs de-duplicate by text), as far as the pool allows: a
+            # document may allow more numberResults than there are replies.
+            while reply.text in seen and salt < REPLY_POOL:
                 salt += 1
                 reply = reply_for(topics, seed, salt=salt)
             if thinking not in _THINKING_OFF:

@@ -141,8 +141,7 @@ class MockServer:
         messages = task.get("messages")
         return RequestFacts(
             key=key, task_type=_str(task.get("taskType")), model=_str(task.get("model")),
-            delivery_method=_str(task.get("deliveryMethod",
-                                          self.spec.defaults.get("deliveryMethod"))),
+            delivery_method=_str(task.get("deliveryMethod", self._default_delivery)),
             message=last_user_message(messages) if isinstance(messages, list) else "")
 
     async def injected(self, payload: Any, key: str | None,

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Reply", "cached_count", "count_tokens", "reasoning_for", "reply_for",
+__all__ = ["REPLY_POOL", "Reply", "cached_count", "count_tokens", "reasoning_for", "reply_for",
            "take_tokens"]
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -69,7 +69,7 @@ _FALLBACK_TOPICS = ("your question", "this topic", "the request", "the idea")
 _FALLBACK_OTHERS = ("the wider context", "everyday practice", "the available evidence",
                     "the details", "common experience", "recent changes")
 _VARIANTS = 4  # formatted variants of each template, with different words filled in
-_REPLIES = 64  # replies composed per prompt; a seed picks one
+REPLY_POOL = 64  # replies composed per prompt; a seed picks one
 _THOUGHT_POOL = 16
 _MASK = (1 << 64) - 1
 
@@ -203,7 +203,7 @@ def _bank(prompt: str) -> _Bank:
     """Every reply and reasoning about ``prompt`` a seed can pick, composed once (a few
     hundred microseconds per new prompt; then each reply is a lookup)."""
     sentences = _sentences(prompt)
-    return _Bank(tuple(_compose(sentences, n) for n in range(_REPLIES)),
+    return _Bank(tuple(_compose(sentences, n) for n in range(REPLY_POOL)),
                  tuple(_think(sentences, n) for n in range(_THOUGHT_POOL)))
 
 

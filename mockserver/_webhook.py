@@ -95,6 +95,3 @@ class WebhookSender:
         if self._client is not None:
             await self._client.aclose()
 
-    @property
-    def pending(self) -> int:
-        return len(self._tasks)

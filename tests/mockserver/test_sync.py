@@ -271,3 +271,16 @@ def test_every_reply_to_drawn_requests_conforms() -> None:
             assert check_response(reply.json(), request=body) == []
 
     sweep()
+
+
+def test_more_results_than_the_reply_pool_end_instead_of_hanging() -> None:
+    # A document may allow more numberResults than there are distinct replies per prompt:
+    # texts stay distinct while the pool lasts, then repeat; generation always ends.
+    from mockserver._inference import generate
+    from mockserver._text import REPLY_POOL
+
+    count = REPLY_POOL + 6
+    results = generate(text_task(numberResults=count, seed=7), spec=openapi.load(),
+                       config=MockConfig(), rules=(), seeds=lambda: 0)
+    assert [r.result_index for r in results] == list(range(count))
+    assert len({r.text for r in results[:REPLY_POOL]}) == REPLY_POOL
