@@ -97,27 +97,27 @@ class RestEndpoint:
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if media not in _JSON_TYPES and not media.endswith(b"+json"):
             shown = media.decode("latin-1")
-            return Outcome(400, error_body(
-                "invalidContentType", f"Content-Type is {shown!r}; send the body as "
-                "application/json.")), None, None
+            return _refused(400, "invalidContentType", f"Content-Type is {shown!r}; send the "
+                            "body as application/json.", parameter="Content-Type"), None, None
         raw = await self._body(headers, receive)
         if raw is None:
-            return Outcome(413, error_body(
-                "payloadTooLarge", f"The body is over the limit of {mock.config.max_body_bytes}"
-                " bytes; send fewer or smaller tasks (or raise max_body_bytes in the mock's "
-                "config).")), None, None
+            return _refused(413, "payloadTooLarge", f"The body is over the limit of "
+                            f"{mock.config.max_body_bytes} bytes; send fewer or smaller tasks "
+                            "(or raise max_body_bytes in the mock's config)."), None, None
         try:
             payload = parse_json(raw, unique_keys=True)
         except JSONProblem as problem:
             text = raw[:2048].decode("utf-8", "replace")
-            return Outcome(400, error_body("invalidRequestBody", problem.reason)), text, None
+            return _refused(400, "invalidRequestBody", problem.reason), text, None
         if isinstance(payload, list) and len(payload) > mock.config.max_tasks:
-            return Outcome(413, error_body(
-                "payloadTooLarge", f"{len(payload)} tasks in one request, over the limit of "
-                f"{mock.config.max_tasks}; send them in several requests (or raise max_tasks "
-                "in the mock's config).")), None, None
+            return _refused(413, "payloadTooLarge", f"{len(payload)} tasks in one request, "
+                            f"over the limit of {mock.config.max_tasks}; send them in several "
+                            "requests (or raise max_tasks in the mock's config)."), None, None
         key, refused = mock.authenticate(_bearer(headers), payload)
         if refused is not None:
+            # The journal's verdict covers the body too: a client with a bad key and a bad
+            # body has two things to fix.
+            refused.violations = (*refused.body["errors"], *mock.violations(payload))
             return refused, payload, key
         header = headers.get(b"x-runware-mock-error")
         injected, fault = await mock.injected(
@@ -145,6 +145,13 @@ class RestFirst:
             await self.endpoint(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+def _refused(status: int, code: str, message: str, **fields: Any) -> Outcome:
+    """A request refused before the document is consulted: its error is also its verdict,
+    so the journal (and the plugin's teardown check) never calls it valid."""
+    body = error_body(code, message, **fields)
+    return Outcome(status, body, violations=tuple(body["errors"]))
 
 
 def _bearer(headers: dict[bytes, bytes]) -> str | None:

@@ -8,6 +8,7 @@ object directly (``reply()``, ``journal``, ``reset()``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from contracts import check_request
 from openapi import Spec
 
+from . import _exactjson as exactjson
 from ._config import MockConfig, ReplyRule
 from ._delivery import ack_item, broken_stream, new_record, poll_items, stream_events, timing
 from ._errors import error_body, error_item
@@ -31,7 +33,7 @@ from ._faults import (
 from ._inference import Generation, SeedSource, generate, last_user_message
 from ._journal import Journal
 from ._store import Store, open_store
-from ._webhook import WebhookSender, allowed_target
+from ._webhook import WebhookSender
 
 __all__ = ["MockServer", "Outcome", "TaskReply"]
 
@@ -63,6 +65,11 @@ class TaskReply:
     ready_at: float | None = None  # a poll answered "processing": when the results are ready
 
 
+def _owner(task: Mapping[str, Any]) -> str:
+    """A submission's fingerprint: the same task sent again (a retry) has the same one."""
+    return hashlib.blake2b(exactjson.dumps(task, sort_keys=True), digest_size=16).hexdigest()
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -77,7 +84,8 @@ class MockServer:
         self.journal = Journal(size=config.journal_size, store=self.store)
         self.webhooks = WebhookSender(attempts=config.webhook_attempts,
                                       backoff_ms=config.webhook_backoff_ms,
-                                      record=self.journal.record)
+                                      record=self.journal.record,
+                                      allowlist=config.webhook_allowlist)
         self.started = time.time()
         self._seeds = SeedSource(config.seed)
         # Read from the document once: answer() asks for them on every task.
@@ -154,8 +162,8 @@ class MockServer:
         try:
             fault = self.faults.choose(self.facts(payload, key), header)
         except FaultError as exc:
-            return Outcome(400, error_body("invalidParameter", str(exc),
-                                           parameter="X-Runware-Mock-Error")), None
+            body = error_body("invalidParameter", str(exc), parameter="X-Runware-Mock-Error")
+            return Outcome(400, body, violations=tuple(body["errors"])), None
         if fault is None:
             return None, None
         if fault.latency is not None:
@@ -227,7 +235,9 @@ class MockServer:
             for reply in replies:  # refused as a whole: give back what was reserved
                 if reply.claimed:
                     await self.store.release(reply.claimed)
-            return Outcome(400, {"errors": errors})
+            # Refused by the mock's rules (a reused taskUUID, an unknown task to poll): a
+            # verdict on the request, so the journal does not call it valid.
+            return Outcome(400, {"errors": errors}, violations=tuple(errors))
         for reply in replies:
             if reply.pending is not None:
                 await self._keep(*reply.pending)
@@ -264,13 +274,9 @@ class MockServer:
                 parameter="taskType", task_type=str(task_type),
                 task_uuid=task.get("taskUUID"))])
         delivery = self._delivery(task)
+        # A webhookURL outside the allowlist is accepted as Runware would accept it; the
+        # sender records its delivery as not attempted (see _webhook).
         webhook = task.get("webhookURL")
-        if isinstance(webhook, str) and not allowed_target(webhook, self.config.webhook_allowlist):
-            return TaskReply(errors=[error_item(
-                "invalidWebhookURL", f"webhookURL {webhook!r} is not an allowed target: this "
-                "mock only calls hosts in its webhook_allowlist (default: loopback). Add the "
-                "host or its network to webhook_allowlist in the mock's config.",
-                parameter="webhookURL", task_type=str(task_type), task_uuid=task["taskUUID"])])
         generations = generate(task, spec=self.spec, config=self.config, rules=self.rules,
                                seeds=self._seeds)
         if delivery == "stream" and not webhook and streamable:
@@ -289,7 +295,7 @@ class MockServer:
     async def _accept(self, task: Mapping[str, Any], generations: Sequence[Generation], *,
                       defer: bool) -> TaskReply:
         uuid = str(task["taskUUID"])
-        if not await self.store.claim(uuid, self.config.result_ttl_s):
+        if not await self.store.claim(uuid, self.config.result_ttl_s, owner=_owner(task)):
             return TaskReply(errors=[error_item(
                 "conflictTaskUUID", f"taskUUID {uuid} was already used for another task; "
                 "send a new UUID v4 per task (poll the earlier one with getResponse).",

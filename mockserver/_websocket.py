@@ -64,12 +64,13 @@ class _Connection:
         if self.session is not None:
             await self.mock.store.buffer(self.session, text, self.mock.config.session_buffer_s)
 
-    async def authenticate(self, task: Mapping[str, Any]) -> None:
+    async def authenticate(self, task: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Authenticate the socket; the errors it was refused with (none when accepted)."""
         key = task.get("apiKey") if isinstance(task.get("apiKey"), str) else None
         refused = self.mock.check_key(key)
         if refused is not None:
             await self.send(refused.body)
-            return
+            return list(refused.body["errors"])
         self.key = key
         resumed = task.get("connectionSessionUUID")
         self.session = resumed if isinstance(resumed, str) else str(uuid.uuid4())
@@ -77,6 +78,7 @@ class _Connection:
                                    "connectionSessionUUID": self.session}]})
         for frame in await self.mock.store.drain(self.session):
             await self.send(json.loads(frame))
+        return []
 
     async def run_task(self, task: Mapping[str, Any]) -> None:
         injected, fault = await self.mock.injected([task], self.key, None)
@@ -126,7 +128,11 @@ async def _handle_frame(conn: _Connection, raw: str) -> None:
     try:
         payload = parse_json(raw)
     except JSONProblem as problem:
-        await conn.send({"errors": [error_item("invalidRequestBody", problem.reason)]})
+        refusal = [error_item("invalidRequestBody", problem.reason)]
+        await conn.send({"errors": refusal})
+        await mock.journal.record(method="WS", path=conn.websocket.url.path, api_key=conn.key,
+                                  request=raw[:2048], violations=refusal, status=400,
+                                  response=None, started=started)
         return
     if isinstance(payload, dict):
         payload = [payload]  # be lenient: a lone task object is still one task
@@ -143,14 +149,16 @@ async def _handle_frame(conn: _Connection, raw: str) -> None:
             if found:
                 await conn.send({"errors": found})
             else:
-                await conn.authenticate(task)
+                violations += await conn.authenticate(task)
             continue
         if task_type != "ping" and conn.key is None:
-            await conn.send({"errors": [error_item(
+            refusal = [error_item(
                 "missingApiKey", "Authenticate first: send [{\"taskType\": \"authentication\", "
                 "\"apiKey\": \"<key>\"}] on this socket before any task.", parameter="apiKey",
                 task_type=str(task_type) if task_type else None,
-                task_uuid=task_uuid if isinstance(task_uuid, str) else None)]})
+                task_uuid=task_uuid if isinstance(task_uuid, str) else None)]
+            violations += refusal
+            await conn.send({"errors": refusal})
             continue
         found = list(mock.violations([task]))
         if found:

@@ -189,13 +189,14 @@ async def test_other_routes_answer_in_runware_format(client: httpx.AsyncClient, 
 
 async def test_a_request_refused_as_a_whole_leaves_no_async_results(
         client: httpx.AsyncClient) -> None:
-    # The second task passes the schema but is refused by the mock (webhook target not
-    # allowed): the async task before it must leave nothing to poll, and its UUID stays free.
+    # The second task passes the schema but is refused by the mock (its taskUUID is already
+    # taken): the async task before it must leave nothing to poll, and its UUID stays free.
+    taken = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
+    assert (await client.post("/v1", json=[taken], headers=AUTH)).status_code == 200
     accepted = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
-    refused = text_task(taskUUID=str(uuid.uuid4()), webhookURL="https://example.com/hook")
-    reply = await client.post("/v1", json=[accepted, refused], headers=AUTH)
+    reply = await client.post("/v1", json=[accepted, taken], headers=AUTH)
     assert reply.status_code == 400
-    assert [e["code"] for e in reply.json()["errors"]] == ["invalidWebhookURL"]
+    assert [e["code"] for e in reply.json()["errors"]] == ["conflictTaskUUID"]
     poll = await client.post("/v1", json=[{"taskType": "getResponse",
                                            "taskUUID": accepted["taskUUID"]}], headers=AUTH)
     assert poll.json()["errors"][0]["code"] == "taskNotFound"
