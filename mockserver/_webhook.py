@@ -3,6 +3,11 @@
 The allowlist (default: loopback only) keeps the mock from being used to send requests into
 a private network. Entries are IP networks (``"10.1.2.0/24"``), or host names compared
 exactly (``"localhost"``, ``"hooks.test"``); a host name is never resolved to find out.
+
+A target outside it is the mock's safety rule, not the document's: the task is accepted and
+acknowledged exactly as Runware would, and the journal records each result's delivery as
+not attempted, with the reason and how to allow the host. Only ``http`` and ``https``
+targets are ever called.
 """
 
 from __future__ import annotations
@@ -16,9 +21,27 @@ from urllib.parse import urlsplit
 
 import httpx
 
-__all__ = ["WebhookSender", "allowed_target"]
+__all__ = ["WebhookSender", "allowed_target", "refusal_reason"]
 
 Record = Callable[..., Awaitable[Any]]
+
+
+_SCHEMES = frozenset({"http", "https"})
+
+
+def refusal_reason(url: str, allowlist: Sequence[str]) -> str | None:
+    """Why the mock will not call ``url`` (judged from the URL alone), or None if it will."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _SCHEMES:
+        return (f"not attempted: the mock calls only http and https webhooks, and this one is "
+                f"{scheme + '://' if scheme else 'not an absolute URL'}")
+    if not allowed_target(url, allowlist):
+        host = parts.hostname or ""
+        return (f"not attempted: host {host!r} is outside the mock's webhook_allowlist "
+                "(default: loopback only); add the host or its network to webhook_allowlist "
+                "in the mock's config to have the mock call it")
+    return None
 
 
 def allowed_target(url: str, allowlist: Sequence[str]) -> bool:
@@ -43,7 +66,8 @@ class WebhookSender:
     """Delivers results in the background; each attempt and failure goes to the journal."""
 
     def __init__(self, *, attempts: int, backoff_ms: int, record: Record,
-                 timeout_s: float = 5.0) -> None:
+                 allowlist: Sequence[str], timeout_s: float = 5.0) -> None:
+        self._allowlist = tuple(allowlist)
         self._attempts = max(1, attempts)
         self._backoff = backoff_ms / 1000
         self._record = record
@@ -58,6 +82,13 @@ class WebhookSender:
 
     async def _deliver(self, url: str, items: Sequence[dict[str, Any]], ready_at: float) -> None:
         await asyncio.sleep(max(0.0, ready_at - time.time()))
+        reason = refusal_reason(url, self._allowlist)
+        if reason is not None:
+            for item in items:  # recorded when the delivery would have been made
+                await self._record(method="WEBHOOK", path=url, api_key=None,
+                                   request={"data": [item]}, violations=[], status=0,
+                                   response=None, started=time.perf_counter(), fault=reason)
+            return
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
         for item in items:

@@ -233,17 +233,50 @@ def test_webhook_to_a_down_receiver_gives_up_and_records_it() -> None:
     assert "giving up" in records[-1]["fault"]
 
 
-@pytest.mark.parametrize("url", [
-    "http://10.0.0.1/hook", "http://192.168.1.5/hook", "http://example.com/hook",
-    "http://169.254.169.254/latest/meta-data", "http://[fd00::1]/hook"])
-async def test_webhook_targets_outside_the_allowlist_are_refused(url: str) -> None:
-    async with _client() as http:
-        reply = await http.post("/v1", json=[text_task(taskUUID=new_uuid(), webhookURL=url)],
-                                headers=AUTH)
-    assert reply.status_code == 400
-    (error,) = reply.json()["errors"]
-    assert error["code"] == "invalidWebhookURL"
-    assert "webhook_allowlist" in error["message"]
+OUTSIDE = [
+    pytest.param("http://10.0.0.1/hook", "outside", id="private-ipv4"),
+    pytest.param("http://192.168.1.5/hook", "outside", id="private-ipv4-192"),
+    pytest.param("https://hooks.example.invalid/hook", "outside", id="foreign-name"),
+    pytest.param("https://0.invalid", "outside", id="foreign-name-no-path"),
+    pytest.param("http://169.254.169.254/latest/meta-data", "outside", id="metadata-address"),
+    pytest.param("http://[fd00::1]/hook", "outside", id="private-ipv6"),
+    pytest.param("gopher://127.0.0.1:70/x", "http and https", id="gopher-on-loopback"),
+    pytest.param("ftp://127.0.0.1/x", "http and https", id="ftp-on-loopback"),
+    pytest.param("file:///etc/passwd", "http and https", id="file"),
+    pytest.param("ws://127.0.0.1:9/x", "http and https", id="ws-on-loopback"),
+]
+
+
+@pytest.mark.parametrize(("url", "reason"), OUTSIDE)
+async def test_a_webhook_the_mock_will_not_call_is_accepted_and_journaled_not_attempted(
+        url: str, reason: str, network_audit: Any) -> None:
+    # The allowlist is the mock's safety rule, not the document's: the request is valid, so
+    # it is acknowledged exactly as Runware would, and nothing is sent (nor resolved).
+    task = text_task(taskUUID=new_uuid(), webhookURL=url, numberResults=2)
+    async with _client(processing_ms=0) as http:
+        reply = await http.post("/v1", json=[task], headers=AUTH)
+        assert reply.status_code == 200
+        assert reply.json() == {"data": [{"taskType": "textInference",
+                                          "taskUUID": task["taskUUID"]}]}
+
+        async def deliveries() -> list[dict[str, Any]]:
+            return [e for e in (await http.get("/__mock/requests")).json()["requests"]
+                    if e["method"] == "WEBHOOK"]
+
+        deadline = time.monotonic() + 10
+        while len(await deliveries()) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        records = await deliveries()
+        poll = await _poll(http, task["taskUUID"])
+    assert [r["status"] for r in records] == [0, 0]
+    assert [r["request"]["data"][0]["resultIndex"] for r in records] == [0, 1]
+    assert all(r["fault"].startswith("not attempted") and reason in r["fault"]
+               for r in records)
+    if reason == "outside":
+        assert "webhook_allowlist" in records[0]["fault"]
+    # The results are kept for getResponse all the same.
+    assert [i["status"] for i in poll.json()["data"]] == ["success", "success"]
+    assert network_audit.foreign() == []
 
 
 @pytest.mark.parametrize(("url", "allowlist", "allowed"), [
@@ -264,10 +297,54 @@ def test_allowlist_matches_networks_and_exact_names(url: str, allowlist: tuple[s
 
 async def test_a_configured_allowlist_replaces_the_default() -> None:
     dead = free_port()
-    async with _client(webhook_allowlist=("127.0.0.2/32",), webhook_attempts=1) as http:
-        allowed = await http.post("/v1", json=[text_task(
-            taskUUID=new_uuid(), webhookURL=f"http://127.0.0.2:{dead}/x")], headers=AUTH)
-        refused = await http.post("/v1", json=[text_task(
-            taskUUID=new_uuid(), webhookURL=f"http://127.0.0.1:{dead}/x")], headers=AUTH)
-    assert allowed.status_code == 200
-    assert refused.status_code == 400
+    async with _client(webhook_allowlist=("127.0.0.2/32",), webhook_attempts=1,
+                       processing_ms=0) as http:
+        called = f"http://127.0.0.2:{dead}/x"
+        skipped = f"http://127.0.0.1:{dead}/x"
+        for url in (called, skipped):
+            reply = await http.post("/v1", json=[text_task(taskUUID=new_uuid(),
+                                                           webhookURL=url)], headers=AUTH)
+            assert reply.status_code == 200
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            records = {e["path"]: e for e in (await http.get("/__mock/requests")).json()[
+                "requests"] if e["method"] == "WEBHOOK"}
+            if len(records) == 2:
+                break
+            await asyncio.sleep(0.01)
+    assert "unreachable" in records[called]["fault"]      # attempted: nothing listens there
+    assert records[skipped]["fault"].startswith("not attempted")
+
+
+# -- a stream task in a batch ----------------------------------------------------------------
+
+STREAM_BATCHES = [
+    pytest.param(["stream"], "event-stream", id="alone"),
+    pytest.param(["authentication", "stream"], "event-stream", id="after-authentication"),
+    pytest.param(["stream", "sync"], "json", id="with-a-sync-task"),
+    pytest.param(["sync", "stream", "async"], "json", id="with-sync-and-async"),
+]
+
+
+@pytest.mark.parametrize(("kinds", "answer"), STREAM_BATCHES)
+async def test_a_stream_task_is_streamed_only_when_alone(kinds: list[str], answer: str) -> None:
+    body: list[dict[str, Any]] = []
+    for kind in kinds:
+        if kind == "authentication":
+            body.append({"taskType": "authentication", "apiKey": "k"})
+        else:
+            body.append(text_task(taskUUID=new_uuid(), deliveryMethod=kind))
+    async with _client(processing_ms=0) as http:
+        reply = await http.post("/v1", json=body, headers=AUTH)
+    assert reply.status_code == 200
+    stream = next(t for t in body if t.get("deliveryMethod") == "stream")
+    if answer == "event-stream":
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        assert reply.text.endswith("data: [DONE]\n\n")
+        return
+    assert reply.headers["content-type"] == "application/json"
+    items = reply.json()["data"]
+    (streamed,) = [i for i in items if i["taskUUID"] == stream["taskUUID"]]
+    assert streamed["text"]
+    assert streamed["finishReason"] == "stop"
+    assert {i["taskUUID"] for i in items} == {t["taskUUID"] for t in body if "taskUUID" in t}

@@ -5,9 +5,6 @@ Loaded with ``SCHEMATHESIS_HOOKS=tests.reliability.schemathesis_hooks``.
 - A taskUUID is unique per task ("Must be unique per task", said in the description, which
   Schemathesis cannot know): every well-formed taskUUID is replaced by a fresh UUID v4, so
   ``conflictTaskUUID`` is never provoked by the generator reusing one.
-- A webhookURL must be a target the mock may call (its allowlist, default loopback, is the
-  mock's safety rule, not the document's): well-formed ones are pointed at a loopback port
-  where nothing listens, so the mock's retries stay on this machine.
 - Where Schemathesis' generator and the document disagree — it judges ``multipleOf`` on
   binary floats — the case is judged by the kit's exact validator instead: a "positive" case
   that the document refuses, or a "negative" one it accepts, is not a test of the server.
@@ -19,7 +16,6 @@ Loaded with ``SCHEMATHESIS_HOOKS=tests.reliability.schemathesis_hooks``.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from typing import Any
 
@@ -28,7 +24,6 @@ import schemathesis
 from contracts import check_request, check_response
 from contracts._schema._formats import FORMATS
 
-DEAD_HOOK = os.environ.get("RUNWARE_KIT_DEAD_WEBHOOK", "http://127.0.0.1:9/hook")
 DISAGREEMENTS: list[dict[str, Any]] = []
 # The mock's default max_body_bytes; larger bodies are a resource limit, not a contract test.
 MAX_BODY = 10 * 1024 * 1024
@@ -43,8 +38,6 @@ def _rewrite(body: Any) -> Any:
             task = dict(task)
             if isinstance(task.get("taskUUID"), str) and FORMATS["uuid"](task["taskUUID"]):
                 task["taskUUID"] = str(uuid.uuid4())
-            if isinstance(task.get("webhookURL"), str) and FORMATS["uri"](task["webhookURL"]):
-                task["webhookURL"] = DEAD_HOOK
         out.append(task)
     return out
 
