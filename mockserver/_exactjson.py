@@ -15,8 +15,9 @@ import orjson
 __all__ = ["dumps"]
 
 
-def dumps(value: Any) -> bytes:
-    return orjson.dumps(value, default=_exact_number)
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
+    return orjson.dumps(value, default=_exact_number,
+                        option=orjson.OPT_SORT_KEYS if sort_keys else None)
 
 
 def _exact_number(value: Any) -> orjson.Fragment:

@@ -29,14 +29,19 @@ class StoreUnavailable(KitError):
 class Store(Protocol):
     """The store interface (all coroutines; TTLs in seconds)."""
 
-    async def claim(self, task_uuid: str, ttl: float) -> bool:
-        """Reserve a taskUUID; False if it is already taken (``conflictTaskUUID``)."""
+    async def claim(self, task_uuid: str, ttl: float, *, owner: str) -> bool:
+        """Reserve a taskUUID for the submission ``owner`` (a fingerprint of the task and
+        its key); False if another submission holds it, or its results are kept
+        (``conflictTaskUUID``). The same submission may claim again until its results are
+        kept: a submit that failed half-way (the store went down) leaves a claim behind,
+        and the client's retry must still succeed."""
 
     async def release(self, task_uuid: str) -> None:
         """Give a claim back (a request refused after claiming)."""
 
     async def put_result(self, task_uuid: str, record: dict[str, Any], ttl: float) -> None:
-        """Keep an async task's record until ``ttl`` runs out."""
+        """Keep an async task's record until ``ttl`` runs out; from then on its taskUUID is
+        taken for good (no submission may claim it again)."""
 
     async def get_result(self, task_uuid: str) -> dict[str, Any] | None:
         """An async task's record, or None when unknown or expired."""
@@ -57,6 +62,16 @@ class Store(Protocol):
 
     async def ping(self) -> bool:
         """Is the store reachable?"""
+
+
+# A claim's value once the task's results are kept: no owner fingerprint equals it.
+_KEPT = "kept"
+_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
 
 
 class _Expiring:
@@ -99,10 +114,11 @@ class MemoryStore:
         self._buffers = _Expiring(cap)
         self._journal: deque[dict[str, Any]] = deque()
 
-    async def claim(self, task_uuid: str, ttl: float) -> bool:
-        if self._claims.get(task_uuid) is not None:
+    async def claim(self, task_uuid: str, ttl: float, *, owner: str) -> bool:
+        held = self._claims.get(task_uuid)
+        if held is not None and held != owner:
             return False
-        self._claims.put(task_uuid, True, ttl)
+        self._claims.put(task_uuid, owner, ttl)
         return True
 
     async def release(self, task_uuid: str) -> None:
@@ -110,6 +126,7 @@ class MemoryStore:
 
     async def put_result(self, task_uuid: str, record: dict[str, Any], ttl: float) -> None:
         self._results.put(task_uuid, record, ttl)
+        self._claims.put(task_uuid, _KEPT, ttl)
 
     async def get_result(self, task_uuid: str) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self._results.get(task_uuid)
@@ -172,16 +189,21 @@ class RedisStore:
     def _key(self, kind: str, name: str = "") -> str:
         return f"{self._prefix}:{kind}:{name}" if name else f"{self._prefix}:{kind}"
 
-    async def claim(self, task_uuid: str, ttl: float) -> bool:
-        return bool(await self._guard(self._redis.set(self._key("claim", task_uuid), "1",
-                                                      nx=True, px=int(ttl * 1000))))
+    async def claim(self, task_uuid: str, ttl: float, *, owner: str) -> bool:
+        # One atomic step: a claim sent just before Redis stalled may still run after the
+        # mock gave up on it (and answered 503); the client's retry, the same owner, then
+        # finds its own claim and goes on.
+        return bool(await self._guard(self._redis.eval(
+            _CLAIM, 1, self._key("claim", task_uuid), owner, int(ttl * 1000))))
 
     async def release(self, task_uuid: str) -> None:
         await self._guard(self._redis.delete(self._key("claim", task_uuid)))
 
     async def put_result(self, task_uuid: str, record: dict[str, Any], ttl: float) -> None:
-        await self._guard(self._redis.set(self._key("result", task_uuid), json.dumps(record),
-                                          px=int(ttl * 1000)))
+        pipe: Any = self._redis.pipeline(transaction=True)
+        pipe.set(self._key("result", task_uuid), json.dumps(record), px=int(ttl * 1000))
+        pipe.set(self._key("claim", task_uuid), _KEPT, px=int(ttl * 1000))
+        await self._guard(pipe.execute())
 
     async def get_result(self, task_uuid: str) -> dict[str, Any] | None:
         raw = await self._guard(self._redis.get(self._key("result", task_uuid)))

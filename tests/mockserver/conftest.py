@@ -105,3 +105,42 @@ def serve_cli(*args: str, stderr: Any = subprocess.DEVNULL) -> Iterator[tuple[st
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@contextlib.contextmanager
+def redis_server(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real redis-server on a loopback port (Debian's package): yields (url, process)
+    once it answers PING. Skips when redis-server is missing, unless the test command
+    requires it (RUNWARE_KIT_REQUIRE_REDIS)."""
+    import os
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("RUNWARE_KIT_REQUIRE_REDIS"):
+            pytest.fail("redis-server is not installed (Debian package redis-server)")
+        pytest.skip("redis-server is not installed")
+    import redis
+
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+         "no", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start within 20 s") from None
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0", process
+    finally:
+        client.close()
+        process.send_signal(signal.SIGCONT)  # a test may leave it stopped
+        process.terminate()
+        process.wait(timeout=10)
+
