@@ -17,10 +17,11 @@ from openapi import Spec
 
 from ._config import MockConfig, ReplyRule
 from ._text import (
-    REPLY_POOL,
     Reply,
     cached_count,
+    candidates,
     count_tokens,
+    lead_count,
     reasoning_for,
     reply_for,
     take_tokens,
@@ -127,6 +128,19 @@ def _cut(reply: Reply, stops: Sequence[str],
     return text, tokens, finish
 
 
+def _distinct(topics: str, seed: int, stops: Sequence[str], max_tokens: int | None,
+              seen: set[str], results: int) -> tuple[str, int, str] | None:
+    """The first candidate reply for ``seed`` whose text, once cut, no earlier result of the
+    task has: some SDKs de-duplicate results by text (js-legacy then waits forever). None
+    when every candidate collides (stop sequences that cut every candidate to the same few
+    texts); the search is bounded, the cut is never bent to make texts differ."""
+    for reply in candidates(topics, seed, leads=lead_count(results)):
+        cut = _cut(reply, stops, max_tokens)
+        if cut[0] not in seen:
+            return cut
+    return None
+
+
 def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
              rules: Sequence[ReplyRule], seeds: Callable[[], int]) -> list[Generation]:
     """Every result a textInference task asks for (``numberResults`` of them)."""
@@ -157,12 +171,16 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
             if candidate.matches(prompt, model=model, delivery_method=delivery):
                 rule = candidate
                 break
-    thinking = None
+    # Generated reasoning needs a thinking setting that is on; a rule's reasoning is the
+    # user's and goes unless the task turns thinking off (or the document has no setting).
+    thinks = off = False
     for name in _THINKING_SETTINGS:
         if name in settings:
-            thinking = settings[name]
+            off = settings[name] in _THINKING_OFF
+            thinks = not off
             break
-    max_tokens = settings.get("maxTokens")
+    cap = settings.get("maxTokens")
+    max_tokens = None if cap is None else int(cap)
     stops = settings.get("stopSequences") or ()
     results: list[Generation] = []
     seen: set[str] = set()
@@ -171,21 +189,24 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
         reasoning: str | None = None
         thinking_tokens = 0
         if rule is not None:
+            # Sent as written, also for numberResults > 1: the user chose the text.
             reply = Reply(rule.text, count_tokens(rule.text), ())
-            reasoning = rule.reasoning
-            thinking_tokens = count_tokens(reasoning) if reasoning else 0
+            text, tokens, finish = _cut(reply, stops, max_tokens)
+            if not off and rule.reasoning is not None:
+                reasoning = rule.reasoning
+                thinking_tokens = count_tokens(reasoning)
         else:
-            reply = reply_for(topics, seed)
-            salt = 0
-            # Distinct texts (some SDKs de-duplicate by text), as far as the pool allows: a
-            # document may allow more numberResults than there are replies.
-            while reply.text in seen and salt < REPLY_POOL:
-                salt += 1
-                reply = reply_for(topics, seed, salt=salt)
-            if thinking not in _THINKING_OFF:
+            text, tokens, finish = _cut(reply_for(topics, seed), stops, max_tokens)
+            # Texts distinct after the cut, which can shorten two replies to one prefix.
+            # Result 0 is always the seed's own reply, as with numberResults 1; the search
+            # runs only on a collision, so a task with one result never pays for it.
+            if index and text in seen:
+                other = _distinct(topics, seed, stops, max_tokens, seen, count)
+                if other is not None:
+                    text, tokens, finish = other
+            seen.add(text)
+            if thinks:
                 reasoning, thinking_tokens = reasoning_for(topics, seed)
-        seen.add(reply.text)
-        text, tokens, finish = _cut(reply, stops, None if max_tokens is None else int(max_tokens))
         if rule is not None and rule.finish_reason is not None:
             finish = rule.finish_reason
         usage = dict(rule.usage) if rule is not None and rule.usage else {}
@@ -194,6 +215,7 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
             finish_reason=finish,
             prompt_tokens=usage.get("promptTokens", prompt_tokens),
             completion_tokens=usage.get("completionTokens", tokens),
-            thinking_tokens=usage.get("thinkingTokens", thinking_tokens),
+            # Thinking off: no reasoning and no thinking tokens, whatever a rule's usage says.
+            thinking_tokens=0 if off else usage.get("thinkingTokens", thinking_tokens),
             rule=rule))
     return results

@@ -20,8 +20,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["REPLY_POOL", "Reply", "cached_count", "count_tokens", "reasoning_for", "reply_for",
-           "take_tokens"]
+__all__ = ["REPLY_POOL", "Reply", "cached_count", "candidates", "count_tokens", "lead_count",
+           "reasoning_for", "reply_for", "take_tokens"]
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
@@ -64,6 +64,17 @@ _THOUGHTS = (
     "Let me structure the answer: first the main point, then the context.",
     "I need to keep the answer clear and not too long.",
     "A comparison with {other} would make this easier to follow.",
+)
+# Lead-ins put before a reply when the pool's replies collide after a cut (numberResults > 1
+# with a small maxTokens or early stop sequences). Each starts with a token no opening and no
+# other lead starts with, so even one-token texts differ; some start with punctuation, so
+# stop sequences made of letters leave them something. After these come list numbers ("1.",
+# "2.", ...): an endless supply of distinct first tokens.
+_LEADS = (
+    "Sure.", "Certainly.", "Yes:", "Okay,", "Well,", "Briefly:", "Overall,", "Right.",
+    "Absolutely.", "Of course.", "Happy to help.", "So,", "Now,", "First,", "Quick answer:",
+    "Put simply:", "**Short answer:**", "> In brief:", "(A quick summary.)", "- Key point:",
+    "# Answer",
 )
 _FALLBACK_TOPICS = ("your question", "this topic", "the request", "the idea")
 _FALLBACK_OTHERS = ("the wider context", "everyday practice", "the available evidence",
@@ -218,3 +229,38 @@ def reasoning_for(prompt: str, seed: int) -> tuple[str, int]:
     """The model's visible reasoning (for thinking settings), and its token count."""
     thoughts = _bank(prompt).thoughts
     return thoughts[next(_picks(seed, 3)) % len(thoughts)]
+
+
+def _lead(number: int) -> tuple[str, int]:
+    text = _LEADS[number] if number < len(_LEADS) else f"{number - len(_LEADS) + 1}."
+    return text, count_tokens(text)
+
+
+def _behind(lead: tuple[str, int], reply: Reply) -> Reply:
+    """``reply`` with a lead-in before it, its marks moved along."""
+    text, tokens = lead
+    shift = len(text) + 1
+    return Reply(f"{text} {reply.text}", tokens + reply.tokens,
+                 ((len(text), tokens),
+                  *((end + shift, counted + tokens) for end, counted in reply.marks)))
+
+
+def candidates(prompt: str, seed: int, *, leads: int) -> Iterator[Reply]:
+    """Every reply a result with this seed may take, in order of preference: the seed's own
+    (``reply_for``), the rest of the prompt's pool, then the seed's own behind ``leads``
+    lead-ins (distinct first tokens). Deterministic, and lazy: a caller searching for a
+    reply that survives a cut stops early."""
+    replies = _bank(prompt).replies
+    start = next(_picks(seed, 1))
+    for salt in range(len(replies)):
+        yield replies[(start + salt) % len(replies)]
+    own = replies[start % len(replies)]
+    for number in range(leads):
+        yield _behind(_lead(number), own)
+
+
+def lead_count(results: int) -> int:
+    """How many lead-ins ``candidates`` should offer for a task with ``results`` results:
+    every named one, and one list number per result, so that a token cap alone can never
+    leave two results with the same text."""
+    return len(_LEADS) + results
