@@ -61,10 +61,14 @@ class RunningServer:
 
     def __enter__(self) -> RunningServer:
         self.thread.start()
-        deadline = time.monotonic() + 10
+        # Ready when uvicorn says it listens; bounded generously (a loaded machine is slow to
+        # import and bind, which is no failure), and at once if the server thread died.
+        deadline = time.monotonic() + 30
         while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError(f"uvicorn stopped before it listened on {self.url}")
             if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start within 10 s")
+                raise RuntimeError("uvicorn did not start within 30 s")
             time.sleep(0.01)
         return self
 
@@ -144,3 +148,38 @@ def redis_server(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         process.terminate()
         process.wait(timeout=10)
 
+
+class FrozenClock:
+    """The mock's clock, stopped: ``time.time()`` and ``time.monotonic()`` move only when a
+    test calls ``advance()``; everything else (``perf_counter``, ``sleep``) is the real
+    ``time`` module's. Put in place of the ``time`` module of the mock's modules that decide
+    "ready yet?" and "expired yet?", so those verdicts do not depend on how fast the machine
+    gets from one request to the next."""
+
+    MODULES = ("mockserver._delivery", "mockserver._faults", "mockserver._store",
+               "mockserver._websocket")
+
+    def __init__(self) -> None:
+        self.wall = time.time()
+        self.mono = time.monotonic()
+
+    def time(self) -> float:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.wall += seconds
+        self.mono += seconds
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    clock = FrozenClock()
+    for module in FrozenClock.MODULES:
+        monkeypatch.setattr(f"{module}.time", clock)
+    return clock

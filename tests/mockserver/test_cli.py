@@ -120,6 +120,15 @@ def test_sample_invalid_names_the_broken_rule(capsys: pytest.CaptureFixture[str]
 
 
 def test_sample_with_the_second_document(capsys: pytest.CaptureFixture[str]) -> None:
+    from contracts import check_request
+    from openapi import load
+
     assert main(["sample", "-n", "2", "--seed", "1", "--spec", str(SECOND_DOCUMENT)]) == 0
-    for line in capsys.readouterr().out.strip().splitlines():
-        assert all(task["model"] == "minimax:m2.7@0" for task in json.loads(line))
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2  # an empty output must not pass the loop below vacuously
+    second = load(SECOND_DOCUMENT)
+    for line in lines:
+        tasks = [t for t in json.loads(line) if t["taskType"] == "textInference"]
+        assert tasks
+        assert all(task["model"] == "minimax:m2.7@0" for task in tasks)
+        assert check_request(line.encode(), spec=second) == []

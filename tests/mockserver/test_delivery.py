@@ -18,7 +18,7 @@ from starlette.routing import Route
 from contracts import check_response
 from mockserver import MockConfig, create_app
 from mockserver._webhook import allowed_target
-from tests.mockserver.conftest import AUTH, RunningServer, free_port, text_task
+from tests.mockserver.conftest import AUTH, FrozenClock, RunningServer, free_port, text_task
 from tests.mockserver.test_sync import sse_payloads
 
 pytestmark = pytest.mark.anyio
@@ -40,7 +40,10 @@ async def _poll(http: httpx.AsyncClient, task_uuid: str) -> httpx.Response:
 
 # -- async -----------------------------------------------------------------------------------
 
-async def test_async_is_acknowledged_then_polled_until_success() -> None:
+async def test_async_is_acknowledged_then_polled_until_success(
+        frozen_clock: FrozenClock) -> None:
+    # The mock's clock stands still between polls: "processing" until processing_ms have
+    # passed on it, then "success", however long the machine takes between two requests.
     task = text_task(taskUUID=new_uuid(), deliveryMethod="async", numberResults=2,
                      includeCost=True)
     async with _client(processing_ms=300) as http:
@@ -50,7 +53,10 @@ async def test_async_is_acknowledged_then_polled_until_success() -> None:
         early = (await _poll(http, task["taskUUID"])).json()
         assert [i["status"] for i in early["data"]] == ["processing", "processing"]
         assert check_response(early) == []
-        await asyncio.sleep(0.4)
+        frozen_clock.advance(0.299)
+        almost = (await _poll(http, task["taskUUID"])).json()
+        assert [i["status"] for i in almost["data"]] == ["processing", "processing"]
+        frozen_clock.advance(0.002)
         done = (await _poll(http, task["taskUUID"])).json()
         again = (await _poll(http, task["taskUUID"])).json()
     assert [i["status"] for i in done["data"]] == ["success", "success"]
@@ -60,15 +66,19 @@ async def test_async_is_acknowledged_then_polled_until_success() -> None:
     assert check_response(done, request=[task]) == []
 
 
-async def test_unknown_and_expired_task_uuids_get_a_clear_error() -> None:
+async def test_unknown_and_expired_task_uuids_get_a_clear_error(
+        frozen_clock: FrozenClock) -> None:
     task = text_task(taskUUID=new_uuid(), deliveryMethod="async")
     async with _client(processing_ms=0, result_ttl_s=0.2) as http:
         unknown = await _poll(http, new_uuid())
         await http.post("/v1", json=[task], headers=AUTH)
         fresh = await _poll(http, task["taskUUID"])
-        await asyncio.sleep(0.3)
+        frozen_clock.advance(0.19)
+        kept = await _poll(http, task["taskUUID"])
+        frozen_clock.advance(0.02)  # past result_ttl_s on the mock's clock
         expired = await _poll(http, task["taskUUID"])
-    assert fresh.status_code == 200
+    assert fresh.status_code == kept.status_code == 200
+    assert [i["status"] for i in kept.json()["data"]] == ["success"]
     for reply in (unknown, expired):
         assert reply.status_code == 400
         (error,) = reply.json()["errors"]
@@ -187,7 +197,7 @@ def receiver() -> Iterator[Receiver]:
         yield hooks
 
 
-def _wait_for(predicate: Any, seconds: float = 10) -> None:
+def _wait_for(predicate: Any, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting"
@@ -201,6 +211,13 @@ def test_webhook_posts_each_result_with_retries(receiver: Receiver) -> None:
         ack = http.post("/v1", json=[task], headers=AUTH).json()  # sync + webhook: an ack
         assert ack == {"data": [{"taskType": "textInference", "taskUUID": task["taskUUID"]}]}
         _wait_for(lambda: len(receiver.received) >= 4)
+        # The receiver has a POST before the mock journals its answer: wait for both.
+
+        def webhook_entries() -> list[Any]:
+            return [e for e in http.get("/__mock/requests").json()["requests"]
+                    if e["method"] == "WEBHOOK"]
+
+        _wait_for(lambda: len(webhook_entries()) >= 4)
         journal = http.get("/__mock/requests").json()["requests"]
     # First result: 500, 503, then 200; second result: 200 at once.
     bodies = receiver.received
@@ -224,8 +241,9 @@ def test_webhook_to_a_down_receiver_gives_up_and_records_it() -> None:
             return [e for e in http.get("/__mock/requests").json()["requests"]
                     if e["method"] == "WEBHOOK"]
 
-        _wait_for(lambda: len(failures()) == 3)
-        time.sleep(0.1)
+        # The record of the last attempt says "giving up": after it nothing more is sent,
+        # so the count below is final (no sleep needed to see whether a fourth comes).
+        _wait_for(lambda: any("giving up" in (r["fault"] or "") for r in failures()))
         records = failures()
         assert http.get("/__mock/health").json()["status"] == "ok"
     assert len(records) == 3

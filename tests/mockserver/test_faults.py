@@ -14,7 +14,7 @@ import websockets
 
 from contracts import check_response
 from mockserver import MockConfig, create_app
-from tests.mockserver.conftest import AUTH, RunningServer, text_task
+from tests.mockserver.conftest import AUTH, FrozenClock, RunningServer, text_task
 from tests.mockserver.test_sync import sse_payloads
 
 pytestmark = pytest.mark.anyio
@@ -95,22 +95,50 @@ def test_each_status_over_websocket(status: int, code: str) -> None:
     assert check_response(frame) == []
 
 
+def _mid_stream_error(running: RunningServer, code: str) -> tuple[httpx.Response, list[Any],
+                                                                  dict[str, Any]]:
+    task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="stream")
+    reply = httpx.post(f"{running.url}/v1", json=[task], headers=AUTH)
+    return reply, sse_payloads(reply.text), task
+
+
 @pytest.mark.parametrize(("status", "code"), STATUSES)
 def test_each_status_mid_stream(status: int, code: str) -> None:
+    """The error a status stands for, sent mid-stream (docs/errors.md: "in a stream, as a
+    data: {"errors": [...]} event"): the stream itself was a 200, its last event carries the
+    code the same status has over HTTP."""
     app = create_app(config=MockConfig(faults=(
-        {"fault": "error-frame", "after_chunks": 3, "status": None, "code": code},)))
-    # error-frame carries a code, not a status: the stream itself was a 200.
-    del status
+        {"fault": "error-frame", "after_chunks": 3, "code": code},)))
     with RunningServer(app) as running:
-        task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="stream")
-        reply = httpx.post(f"{running.url}/v1", json=[task], headers=AUTH)
-    events = sse_payloads(reply.text)
+        # The same error over HTTP (the header beats the config rule): what to expect.
+        over_http = httpx.post(f"{running.url}/v1", json=[text_task()],
+                               headers={**AUTH, "X-Runware-Mock-Error": str(status)})
+        reply, events, task = _mid_stream_error(running, code)
+        journal = httpx.get(f"{running.url}/__mock/requests").json()["requests"]
+    http_error = _check_error(over_http, status, code)
     assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/event-stream")
     assert len(events) == 4
+    assert all("delta" in event for event in events[:3])
     assert "[DONE]" not in events
     (error,) = events[-1]["errors"]
-    assert (error["code"], error["taskUUID"]) == (code, task["taskUUID"])
+    assert (error["code"], error["taskUUID"]) == (http_error["code"], task["taskUUID"])
+    assert error["taskType"] == http_error["taskType"] == "textInference"
     assert check_response(events[-1]) == []
+    assert journal[-1]["status"] == 200
+    assert journal[-1]["fault"] == "error-frame (config faults[0])"
+
+
+@pytest.mark.parametrize(("status", "code"), STATUSES)
+def test_a_mid_stream_error_reads_as_the_same_error_over_http(status: int, code: str) -> None:
+    app = create_app(config=MockConfig(faults=(
+        {"fault": "error-frame", "after_chunks": 3, "code": code},)))
+    with RunningServer(app) as running:
+        over_http = httpx.post(f"{running.url}/v1", json=[text_task()],
+                               headers={**AUTH, "X-Runware-Mock-Error": str(status)})
+        _, events, _ = _mid_stream_error(running, code)
+    (error,) = events[-1]["errors"]
+    assert error["message"] == _check_error(over_http, status, code)["message"]
 
 
 def test_admin_api_queues_faults_for_the_next_requests(server: Any) -> None:
@@ -196,7 +224,9 @@ async def test_seeded_probability_is_reproducible() -> None:
     assert await run() == await run()
 
 
-async def test_key_profiles_fixed_error_and_rate_limit() -> None:
+async def test_key_profiles_fixed_error_and_rate_limit(frozen_clock: FrozenClock) -> None:
+    # The bucket's clock stands still between requests, so the burst is exact however slow
+    # the machine; then it moves, and the bucket refills at its rate.
     profiles = {"broke": {"status": 402}, "busy": {"rate_limit_per_second": 2, "burst": 2}}
     app = create_app(config=MockConfig(api_key_profiles=profiles))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -209,11 +239,13 @@ async def test_key_profiles_fixed_error_and_rate_limit() -> None:
         assert (await send("fine")).status_code == 200
         burst = [(await send("busy")).status_code for _ in range(4)]
         limited = await send("busy")
-    assert burst[:2] == [200, 200]
-    assert 429 in burst[2:]
+        frozen_clock.advance(0.51)  # one token back at 2 a second
+        refilled = [(await send("busy")).status_code for _ in range(2)]
+    assert burst == [200, 200, 429, 429]
     assert limited.status_code == 429
     assert "2 requests a second" in limited.json()["errors"][0]["message"]
     assert int(limited.headers["retry-after"]) >= 1
+    assert refilled == [200, 429]
 
 
 async def test_most_specific_trigger_wins() -> None:

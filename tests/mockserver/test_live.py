@@ -38,12 +38,13 @@ def test_cli_serve_starts_with_banner_and_serves(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while True:
             try:
                 health = httpx.get(f"{url}/__mock/health", timeout=1)
                 break
             except httpx.TransportError:
+                assert process.poll() is None, "the mock exited before it answered"
                 assert time.monotonic() < deadline, "the mock did not come up"
                 time.sleep(0.05)
         assert health.json()["status"] == "ok"

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,6 +58,7 @@ def test_result_accepted_by_one_app_is_polled_from_another(redis_url: str) -> No
     task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async", numberResults=2)
     with RunningServer(_app(redis_url, processing_ms=0)) as one, \
             RunningServer(_app(redis_url)) as two:
+        httpx.delete(f"{one.url}/__mock/requests")
         ack = httpx.post(f"{one.url}/v1", json=[task], headers=AUTH)
         assert ack.status_code == 200
         poll = httpx.post(f"{two.url}/v1",
@@ -69,18 +69,24 @@ def test_result_accepted_by_one_app_is_polled_from_another(redis_url: str) -> No
         health = httpx.get(f"{one.url}/__mock/health").json()
     assert [i["status"] for i in poll.json()["data"]] == ["success", "success"]
     assert clash.json()["errors"][0]["code"] == "conflictTaskUUID"
-    assert len(journal) >= 3  # both apps' requests, in one shared journal
+    # Both apps' requests, in one shared journal: the ack from one, the poll and the clash
+    # from two.
+    assert [(e["tasks"][0]["taskType"], e["status"]) for e in journal] == [
+        ("textInference", 200), ("getResponse", 200), ("textInference", 400)]
     assert (health["store"], health["storeReachable"]) == ("RedisStore", True)
 
 
 def test_session_buffer_is_shared(redis_url: str) -> None:
+    from tests.mockserver.test_websocket import buffered_event
+
     async def scenario(first: str, second: str) -> dict[str, Any]:
         task = text_task(taskUUID=str(uuid.uuid4()))
         async with websockets.connect(first) as ws:
             await ws.send(json.dumps([{"taskType": "authentication", "apiKey": "k"}]))
             session = json.loads(await ws.recv())["data"][0]["connectionSessionUUID"]
             await ws.send(json.dumps([task]))
-        await asyncio.sleep(0.6)
+        # Resume on the other app once the first has put the result in the shared buffer.
+        assert await asyncio.to_thread(buffered.wait, 30), "the result was never buffered"
         async with websockets.connect(second) as ws:
             await ws.send(json.dumps([{"taskType": "authentication", "apiKey": "k",
                                        "connectionSessionUUID": session}]))
@@ -89,29 +95,57 @@ def test_session_buffer_is_shared(redis_url: str) -> None:
         assert replayed["data"][0]["taskUUID"] == task["taskUUID"]
         return replayed
 
-    with RunningServer(_app(redis_url, processing_ms=300)) as one, \
-            RunningServer(_app(redis_url)) as two:
+    first_app = _app(redis_url, processing_ms=300)
+    buffered = buffered_event(first_app)
+    with RunningServer(first_app) as one, RunningServer(_app(redis_url)) as two:
         asyncio.run(scenario(one.url.replace("http", "ws") + "/v1",
                              two.url.replace("http", "ws") + "/v1"))
 
 
-def test_workers_share_async_results(redis_url: str, tmp_path: Path) -> None:
-    """`serve --workers 2 --store redis://…`: polls land on either worker and all succeed."""
+def _worker_of(entry: dict[str, Any]) -> str:
+    return str(entry["id"]).split("-")[0]  # journal ids start with the worker's pid
+
+
+def test_workers_share_async_results(redis_url: str) -> None:
+    """`serve --workers 2 --store redis://…`: a task accepted by one worker is polled from
+    the other, and every poll succeeds. Which worker takes a connection is the kernel's
+    choice: requests go on (new connections each time, bounded) until each case happened."""
+    sent = 0
+
+    def post(body: list[dict[str, Any]]) -> httpx.Response:
+        nonlocal sent
+        sent += 1
+        return httpx.post(f"{url}/v1", json=body, headers=AUTH)
+
+    def journal() -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = httpx.get(f"{url}/__mock/requests").json()["requests"]
+        return entries
+
     with serve_cli("--workers", "2", "--store", redis_url.replace("/0", "/1"),
                    "--processing-ms", "0") as (url, _):
-        accepted = []
-        for _ in range(30):  # new connections each time, so both workers get some
+        httpx.delete(f"{url}/__mock/requests")
+        accepted: dict[str, str] = {}  # taskUUID -> the worker that accepted it
+        deadline = time.monotonic() + 60
+        while len(set(accepted.values())) < 2 or len(accepted) < 10:
+            assert time.monotonic() < deadline, f"one worker took every task: {accepted}"
             task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
-            assert httpx.post(f"{url}/v1", json=[task], headers=AUTH).status_code == 200
-            accepted.append(task["taskUUID"])
-        for task_uuid in accepted:
-            poll = httpx.post(f"{url}/v1", json=[{"taskType": "getResponse",
-                                                  "taskUUID": task_uuid}], headers=AUTH)
-            assert poll.json()["data"][0]["status"] == "success"
-        journal = httpx.get(f"{url}/__mock/requests").json()["requests"]
-    workers = {entry["id"].split("-")[0] for entry in journal}
-    assert len(workers) == 2, "one worker took every request; none was shared"
-    assert len(journal) == 60
+            assert post([task]).status_code == 200
+            (entry,) = [e for e in journal() if e["tasks"] and
+                        e["tasks"][0].get("taskUUID") == task["taskUUID"]]
+            accepted[task["taskUUID"]] = _worker_of(entry)
+        crossed = 0  # polls answered by the worker that did not accept the task
+        while not crossed:
+            assert time.monotonic() < deadline, "no poll ever reached the other worker"
+            for task_uuid in accepted:
+                poll = post([{"taskType": "getResponse", "taskUUID": task_uuid}])
+                assert poll.status_code == 200, poll.text
+                assert [i["status"] for i in poll.json()["data"]] == ["success"]
+            polls = [e for e in journal() if e["tasks"] and
+                     e["tasks"][0]["taskType"] == "getResponse"]
+            crossed = sum(_worker_of(e) != accepted[e["tasks"][0]["taskUUID"]] for e in polls)
+        entries = journal()
+    assert len({_worker_of(e) for e in entries}) == 2
+    assert len(entries) == sent  # one shared journal: every request of both workers
 
 
 def test_shared_journal_keeps_numbers_exactly_as_they_were_written(redis_url: str) -> None:

@@ -102,7 +102,7 @@ MALFORMED = [
     pytest.param(b"[NaN]", "NaN", id="nan"),
     pytest.param(b'["\xff"]', "UTF-8", id="invalid-utf8"),
     pytest.param(b'[{"a": "\\ud800"}]', "surrogate", id="lone-surrogate"),
-    pytest.param(b"[" * 100_000, "", id="deep-nesting"),
+    pytest.param(b"[" * 100_000, "nests too deeply", id="deep-nesting"),
 ]
 
 

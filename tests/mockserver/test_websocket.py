@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,7 +14,7 @@ import websockets
 
 from contracts import check_response
 from mockserver import MockConfig, create_app
-from tests.mockserver.conftest import RunningServer, text_task
+from tests.mockserver.conftest import FrozenClock, RunningServer, text_task
 
 pytestmark = pytest.mark.anyio
 AUTH_TASK = {"taskType": "authentication", "apiKey": "ws-key"}
@@ -91,7 +92,7 @@ async def test_async_ack_then_get_response_in_one_frame(socket: Any) -> None:
     await send(socket, task)
     (ack,) = await frames(socket, 1)
     assert ack == {"data": [{"taskType": "textInference", "taskUUID": task["taskUUID"]}]}
-    await asyncio.sleep(0.05)
+    # processing_ms is 0: the results are ready once acknowledged, no wait needed.
     await send(socket, {"taskType": "getResponse", "taskUUID": task["taskUUID"]})
     (poll,) = await frames(socket, 1)
     assert [i["status"] for i in poll["data"]] == ["success", "success"]
@@ -128,8 +129,23 @@ async def test_bad_key_gets_an_authentication_error() -> None:
     assert (error["code"], error["taskType"]) == ("invalidApiKey", "authentication")
 
 
+def buffered_event(app: Any) -> threading.Event:
+    """Set once the app's store has buffered a frame for a session (a client that left)."""
+    store = app.state.mock.store
+    original = store.buffer
+    done = threading.Event()
+
+    async def buffer(*args: Any, **kwargs: Any) -> None:
+        await original(*args, **kwargs)
+        done.set()
+
+    store.buffer = buffer
+    return done
+
+
 async def test_results_for_a_dropped_client_are_replayed_on_resume() -> None:
     app = create_app(config=MockConfig(processing_ms=300))
+    buffered = buffered_event(app)
     with RunningServer(app) as server:
         url = server.url.replace("http", "ws") + "/v1"
         task = text_task(taskUUID=str(uuid.uuid4()))
@@ -137,7 +153,9 @@ async def test_results_for_a_dropped_client_are_replayed_on_resume() -> None:
             await send(ws, AUTH_TASK)
             session = (await frames(ws, 1))[0]["data"][0]["connectionSessionUUID"]
             await send(ws, task)  # its result is ready only after the socket is gone
-        await asyncio.sleep(0.6)
+        # Resume once the result was kept for the session (not after a guessed delay): the
+        # replay on authentication is what this test is about.
+        assert await asyncio.to_thread(buffered.wait, 30), "the result was never buffered"
         async with websockets.connect(url) as ws:
             await send(ws, {**AUTH_TASK, "connectionSessionUUID": session})
             auth, replayed = await frames(ws, 2)
@@ -156,8 +174,11 @@ async def test_idle_socket_is_closed() -> None:
     assert closed.value.rcvd.reason == "idle timeout"
 
 
-async def test_a_poll_answered_processing_is_followed_by_the_results() -> None:
-    # Long enough that the poll surely comes before the results, even on a loaded machine.
+async def test_a_poll_answered_processing_is_followed_by_the_results(
+        frozen_clock: FrozenClock) -> None:
+    # The mock's clock stands still until the "processing" answer is in: the poll comes
+    # 1.5 s before the results on it, however slow the machine, so it is not held (a poll
+    # less than a second before them would be). Then the clock moves past the ready time.
     app = create_app(config=MockConfig(processing_ms=1500))
     with RunningServer(app) as server:
         async with websockets.connect(server.url.replace("http", "ws") + "/") as ws:
@@ -167,7 +188,9 @@ async def test_a_poll_answered_processing_is_followed_by_the_results() -> None:
             await send(ws, task)
             await frames(ws, 1)  # the ack
             await send(ws, {"taskType": "getResponse", "taskUUID": task["taskUUID"]})
-            processing, pushed = await frames(ws, 2)
+            (processing,) = await frames(ws, 1)
+            frozen_clock.advance(1.6)
+            (pushed,) = await frames(ws, 1)
     assert processing["data"][0]["status"] == "processing"
     assert pushed["data"][0]["status"] == "success"
     assert pushed["data"][0]["taskUUID"] == task["taskUUID"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -173,12 +174,40 @@ def test_plugin_import_is_light() -> None:
 
 def test_xdist_gives_each_worker_its_own_mock(pytester: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
+    # --dist each runs every test on both workers, so both workers surely start a mock. Each
+    # run writes what it saw: the worker, its mock's URL, and that mock's journal right
+    # after the run's own request.
     result = run(pytester, '''
-import os
-def test_a(runware_mock): open(f"port-{os.getpid()}", "w").write(runware_mock.url)
-def test_b(runware_mock): open(f"port-{os.getpid()}", "w").write(runware_mock.url)
-''', "-n", "2")
-    result.assert_outcomes(passed=2)
+import json, os, httpx
+from helpers import task
+
+def _record(name, runware_mock):
+    sent = task()
+    reply = httpx.post(runware_mock.url, json=[sent],
+                       headers={"Authorization": f"Bearer {runware_mock.api_key}"})
+    assert reply.status_code == 200
+    seen = [t["taskUUID"] for e in runware_mock.requests for t in e["tasks"]]
+    worker = os.environ["PYTEST_XDIST_WORKER"]
+    with open(f"seen-{worker}-{name}.json", "w") as out:
+        json.dump({"worker": worker, "pid": os.getpid(), "url": runware_mock.url,
+                   "sent": sent["taskUUID"], "journal": seen}, out)
+
+def test_a(runware_mock): _record("a", runware_mock)
+def test_b(runware_mock): _record("b", runware_mock)
+''', "-n", "2", "--dist", "each")
+    result.assert_outcomes(passed=4)
+    runs = [json.loads(path.read_text()) for path in sorted(pytester.path.glob("seen-*.json"))]
+    assert sorted(r["worker"] for r in runs) == ["gw0", "gw0", "gw1", "gw1"], runs
+    by_worker: dict[str, set[str]] = {}
+    for r in runs:
+        by_worker.setdefault(r["worker"], set()).add(r["url"])
+        assert r["url"].startswith("http://127.0.0.1:"), r
+        # The mock this run used saw this run's request and nothing from the other worker.
+        assert r["journal"] == [r["sent"]], r
+    # One mock per worker, for the whole session; never the same one for both workers.
+    assert all(len(urls) == 1 for urls in by_worker.values()), by_worker
+    assert len(set.union(*by_worker.values())) == 2, by_worker
+    assert len({r["pid"] for r in runs}) == 2, runs
 
 
 def test_contract_suite_against_the_cli_mock() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -80,19 +81,32 @@ def test_a_client_that_stalls_half_way_does_not_block_others(server: RunningServ
         staller.sendall(b"POST /v1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
                         b"Content-Type: application/json\r\n"
                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[: len(body) // 2])
-        started = time.monotonic()
+        # Each reply within the client's timeout (else httpx raises): nobody waited on the
+        # staller.
         replies = [httpx.post(f"{server.url}/v1", json=[text_task()], headers=AUTH, timeout=10)
                    for _ in range(5)]
-        elapsed = time.monotonic() - started
+        # The staller really was pending all along: no answer yet to its half body...
+        staller.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            staller.recv(1)
+        # ...and once it sends the rest, it is answered like anyone else.
+        staller.setblocking(True)
+        staller.sendall(body[len(body) // 2:])
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = staller.recv(4096)
+            assert chunk, f"the connection closed; got {answer!r}"
+            answer += chunk
     finally:
         staller.close()
     assert [r.status_code for r in replies] == [200] * 5
-    assert elapsed < 10  # bounded by the client timeout: nobody waited on the staller
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
 
 
 def test_image_and_video_inputs_are_never_fetched(server: RunningServer) -> None:
     """No request can make the mock read local files or fetch URLs."""
     hits: list[Any] = []
+    bodies: list[bytes] = []
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
@@ -100,13 +114,27 @@ def test_image_and_video_inputs_are_never_fetched(server: RunningServer) -> None
 
     async def record(request: Request) -> Response:
         hits.append(request.url.path)
+        bodies.append(await request.body())
         return Response("x")
 
-    with RunningServer(Starlette(routes=[Route("/{path:path}", record)])) as target:
-        task = text_task(inputs={"images": [f"{target.url}/cat.png", "file:///etc/passwd"],
-                                 "videos": [f"{target.url}/clip.mp4"]})
-        reply = httpx.post(f"{server.url}/v1", json=[task], headers=AUTH, timeout=10)
-        time.sleep(0.3)
-    assert reply.status_code == 200
-    assert hits == []
+    target_app = Starlette(routes=[Route("/{path:path}", record, methods=["GET", "POST"])])
+    with RunningServer(target_app) as target:
+        inputs = {"images": [f"{target.url}/cat.png", "file:///etc/passwd"],
+                  "videos": [f"{target.url}/clip.mp4"]}
+        reply = httpx.post(f"{server.url}/v1", json=[text_task(inputs=inputs)], headers=AUTH,
+                           timeout=10)
+        # Then the same inputs with a webhook to the same target: its arrival shows that the
+        # target is reachable and that the mock is done with both tasks, so anything it had
+        # fetched would be in `hits` by now (a bounded wait for an event, not a sleep).
+        hooked = httpx.post(f"{server.url}/v1", json=[text_task(
+            taskUUID=str(uuid.uuid4()), inputs=inputs, webhookURL=f"{target.url}/hook")],
+            headers=AUTH, timeout=10)
+        deadline = time.monotonic() + 30
+        while "/hook" not in hits:
+            assert time.monotonic() < deadline, f"the webhook never came; hits: {hits}"
+            time.sleep(0.02)
+    assert (reply.status_code, hooked.status_code) == (200, 200)
+    assert hits == ["/hook"]
+    assert reply.json()["data"][0]["text"]
     assert "root:" not in reply.text
+    assert b"root:" not in bodies[0]

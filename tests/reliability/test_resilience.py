@@ -45,24 +45,58 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _workers(pid: int) -> list[int]:
+    """uvicorn's worker processes: the children multiprocessing spawned, not its resource
+    tracker (also a child, and the first one)."""
+    found = []
+    for child in _children(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_killed_worker_loses_no_accepted_async_result(redis_url: str) -> None:  # noqa: F811
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--workers", "2",
-         "--store", redis_url.replace("/0", "/2"), "--processing-ms", "200"],
+         "--store", redis_url.replace("/0", "/2"), "--processing-ms", "2000"],
         stderr=subprocess.DEVNULL)
     try:
         _wait_up(url)
-        accepted = []
-        for _ in range(20):
+        deadline = time.monotonic() + 60
+        while len(_workers(server.pid)) < 2:
+            assert time.monotonic() < deadline, f"workers: {_workers(server.pid)}"
+            time.sleep(0.05)
+        workers = _workers(server.pid)
+        assert len(workers) == 2, workers
+        # Tasks go on (a new connection each) until both workers accepted some: the one
+        # killed below must hold accepted tasks, or killing it proves nothing.
+        accepted: dict[str, int] = {}  # taskUUID -> pid of the worker that accepted it
+        while len(accepted) < 20 or set(accepted.values()) != set(workers):
+            assert time.monotonic() < deadline, f"one worker took every task: {accepted}"
             task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
             assert httpx.post(f"{url}/v1", json=[task], headers=AUTH).status_code == 200
-            accepted.append(task["taskUUID"])
-        workers = _children(server.pid)
-        assert len(workers) >= 2
-        os.kill(workers[0], signal.SIGKILL)  # mid-run: results are still processing
-        time.sleep(0.5)
+            (entry,) = [e for e in httpx.get(f"{url}/__mock/requests").json()["requests"]
+                        if e["tasks"] and e["tasks"][0].get("taskUUID") == task["taskUUID"]]
+            accepted[task["taskUUID"]] = int(entry["id"].split("-")[0], 16)
+        victim = workers[0]
+        os.kill(victim, signal.SIGKILL)  # its tasks' results are (likely) still processing
+        while _alive(victim):
+            assert time.monotonic() < deadline, f"worker {victim} survived SIGKILL"
+            time.sleep(0.05)
+        assert victim in accepted.values()
         for task_uuid in accepted:
             deadline = time.monotonic() + 20
             while True:
@@ -132,7 +166,7 @@ def test_redis_restarted_gives_clear_errors_then_recovers(
             assert health.status_code == 503
             assert health.json()["status"] == "degraded"
             redis_process = _start_redis(port, folder)
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + 30
             while True:
                 again = http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()),
                                                          deliveryMethod="async")], headers=AUTH)
@@ -152,17 +186,25 @@ def test_sigterm_lets_in_flight_streams_finish_and_exits_0() -> None:
     server = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port),
                                "--tokens-per-second", "100"], stderr=subprocess.DEVNULL)
     received: list[str] = []
+    under_way = threading.Event()
     try:
         _wait_up(url)
 
         def read() -> None:
             with httpx.stream("POST", f"{url}/v1", json=[text_task(deliveryMethod="stream")],
                               headers=AUTH, timeout=30) as reply:
-                received.append(reply.read().decode())
+                text = ""
+                for chunk in reply.iter_text():
+                    text += chunk
+                    if "data: " in text:
+                        under_way.set()
+                received.append(text)
 
         reader = threading.Thread(target=read)
         reader.start()
-        time.sleep(0.3)  # the stream is under way
+        # SIGTERM once the stream is under way: its first event has arrived.
+        assert under_way.wait(30), "the stream never started"
+        assert received == []  # still in flight (the reader appends once the stream ends)
         server.send_signal(signal.SIGTERM)
         reader.join(timeout=60)
         code = server.wait(timeout=60)
