@@ -9,21 +9,59 @@ same small async interface, and values are plain JSON-able dicts.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
+import uuid
 from collections import OrderedDict, deque
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from contracts import parse_json
 from openapi import KitError
 
 from . import _exactjson as exactjson
 
-__all__ = ["MemoryStore", "Store", "StoreUnavailable", "open_store"]
+__all__ = ["MemoryStore", "SessionWatch", "Store", "StoreUnavailable", "open_store"]
 
 
 class StoreUnavailable(KitError):
     """The shared store cannot be reached; the mock answers 503 until it is back."""
+
+
+class SessionWatch:
+    """A live WebSocket's hold on a session (from ``Store.watch``), and its doorbell.
+
+    ``held`` stays True until another socket authenticates with the session, in any process
+    sharing the store. ``wait()`` returns each time frames may have been buffered for the
+    session, the first time once the hold is in place: a drain from then on misses nothing.
+    """
+
+    def __init__(self, session: str) -> None:
+        self.session = session
+        self.token = uuid.uuid4().hex
+        self.held = True
+        self._placed = False  # this watch's own announcement has come back
+        self._bell = asyncio.Event()
+
+    def ring(self) -> None:
+        self._bell.set()
+
+    def announced(self, token: str) -> None:
+        """A socket took the session (this one or another); announcements arrive in order,
+        so one after this watch's own is newer, and one before it older."""
+        if token == self.token:
+            self._placed = True
+        elif self._placed:
+            self.held = False
+        else:
+            return
+        self.ring()
+
+    async def wait(self) -> None:
+        await self._bell.wait()
+        self._bell.clear()
 
 
 class Store(Protocol):
@@ -47,10 +85,18 @@ class Store(Protocol):
         """An async task's record, or None when unknown or expired."""
 
     async def buffer(self, session: str, frame: str, ttl: float) -> None:
-        """Keep a WebSocket frame that could not be delivered, for a resuming client."""
+        """Keep a WebSocket frame that could not be delivered, for a resuming client, and
+        ring every watch of the session."""
 
     async def drain(self, session: str) -> list[str]:
-        """Take every buffered frame of a session, oldest first."""
+        """Take every buffered frame of a session, oldest first (atomically: a frame goes
+        to one drain only)."""
+
+    async def watch(self, session: str) -> SessionWatch:
+        """Hold a session for a socket that authenticated with it (older holds end)."""
+
+    async def unwatch(self, watch: SessionWatch) -> None:
+        """Let a hold go (its socket closed); frames for the session are then kept."""
 
     async def journal_append(self, entry: dict[str, Any], cap: int) -> None: ...
 
@@ -63,6 +109,8 @@ class Store(Protocol):
     async def ping(self) -> bool:
         """Is the store reachable?"""
 
+
+_SECRET_PARAMS = {"password", "pass", "token", "secret"}
 
 # A claim's value once the task's results are kept: no owner fingerprint equals it.
 _KEPT = "kept"
@@ -112,6 +160,7 @@ class MemoryStore:
         self._claims = _Expiring(cap)
         self._results = _Expiring(cap)
         self._buffers = _Expiring(cap)
+        self._watches: dict[str, list[SessionWatch]] = {}
         self._journal: deque[dict[str, Any]] = deque()
 
     async def claim(self, task_uuid: str, ttl: float, *, owner: str) -> bool:
@@ -136,10 +185,27 @@ class MemoryStore:
         frames: list[str] = self._buffers.get(session) or []
         frames.append(frame)
         self._buffers.put(session, frames, ttl)
+        for watch in self._watches.get(session, ()):
+            watch.ring()
 
     async def drain(self, session: str) -> list[str]:
         frames: list[str] = self._buffers.pop(session) or []
         return frames
+
+    async def watch(self, session: str) -> SessionWatch:
+        watch = SessionWatch(session)
+        holders = self._watches.setdefault(session, [])
+        holders.append(watch)
+        for holder in holders:
+            holder.announced(watch.token)
+        return watch
+
+    async def unwatch(self, watch: SessionWatch) -> None:
+        holders = self._watches.get(watch.session, [])
+        if watch in holders:
+            holders.remove(watch)
+        if not holders:
+            self._watches.pop(watch.session, None)
 
     async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
         self._journal.append(entry)
@@ -159,6 +225,11 @@ class MemoryStore:
         return True
 
 
+# On a session's channel: a frame was buffered, or a socket took the session (its token).
+_FRAME, _HOLD = "frame", "hold "
+_SUBSCRIBE_TIMEOUT_S = 10
+
+
 class RedisStore:
     """The shared store on a real Redis server (``redis://HOST:PORT/DB``)."""
 
@@ -175,6 +246,14 @@ class RedisStore:
                                            socket_connect_timeout=2, socket_timeout=5)
         self._prefix = prefix
         self.url = url
+        # Session notices: one subscriber connection per process, whatever the socket count.
+        self._pubsub: Any = self._redis.pubsub()
+        self._holders: dict[str, list[SessionWatch]] = {}  # by channel
+        self._subscribed: dict[str, asyncio.Event] = {}  # the channel's SUBSCRIBE confirmed
+        self._confirming: dict[str, deque[asyncio.Event]] = {}  # in the order sent
+        self._subscribing = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def _guard(self, operation: Any) -> Any:
         """Await a Redis call; a Redis failure becomes StoreUnavailable (a clear 503)."""
@@ -183,7 +262,7 @@ class RedisStore:
         try:
             return await operation
         except (RedisError, OSError) as exc:
-            raise StoreUnavailable(f"the store {self.url} is unreachable "
+            raise StoreUnavailable(f"the store {hide_password(self.url)} is unreachable "
                                    f"({type(exc).__name__}); retry shortly") from exc
 
     def _key(self, kind: str, name: str = "") -> str:
@@ -214,6 +293,7 @@ class RedisStore:
         pipe: Any = self._redis.pipeline(transaction=True)
         pipe.rpush(key, frame)
         pipe.pexpire(key, int(ttl * 1000))
+        pipe.publish(self._key("session", session), _FRAME)
         await self._guard(pipe.execute())
 
     async def drain(self, session: str) -> list[str]:
@@ -223,6 +303,93 @@ class RedisStore:
         pipe.delete(key)
         frames, _ = await self._guard(pipe.execute())
         return list(frames)
+
+    async def watch(self, session: str) -> SessionWatch:
+        if self._closed:
+            raise StoreUnavailable(f"the store {self.url} is closed")
+        channel = self._key("session", session)
+        watch = SessionWatch(session)
+        self._holders.setdefault(channel, []).append(watch)
+        try:
+            subscribed = self._subscribed.get(channel)
+            if subscribed is None:
+                subscribed = self._subscribed[channel] = asyncio.Event()
+                self._confirming.setdefault(channel, deque()).append(subscribed)
+                async with self._subscribing:
+                    await self._guard(self._pubsub.subscribe(channel))
+                if self._reader is None or self._reader.done():
+                    self._reader = asyncio.get_running_loop().create_task(self._read())
+            # Announce the hold only once subscribed: hearing it back then places the watch,
+            # and every later notice reaches it.
+            try:
+                await asyncio.wait_for(subscribed.wait(), _SUBSCRIBE_TIMEOUT_S)
+            except TimeoutError:
+                raise StoreUnavailable(f"the store {self.url} did not confirm a subscription "
+                                       f"within {_SUBSCRIBE_TIMEOUT_S} s") from None
+            await self._guard(self._redis.publish(channel, _HOLD + watch.token))
+        except BaseException:
+            await self.unwatch(watch)
+            raise
+        return watch
+
+    async def unwatch(self, watch: SessionWatch) -> None:
+        channel = self._key("session", watch.session)
+        holders = self._holders.get(channel, [])
+        if watch in holders:
+            holders.remove(watch)
+        if holders or channel not in self._holders:
+            return
+        del self._holders[channel]
+        subscribed = self._subscribed.pop(channel, None)
+        if subscribed is not None and not subscribed.is_set():
+            # Never confirmed (the SUBSCRIBE failed): no reply will come for it.
+            waiting = self._confirming.get(channel, deque())
+            if subscribed in waiting:
+                waiting.remove(subscribed)
+        if self._closed:
+            return
+        # On failure, redis-py subscribes again on reconnect at worst: notices without
+        # holders are ignored.
+        async with self._subscribing:
+            with contextlib.suppress(StoreUnavailable):
+                await self._guard(self._pubsub.unsubscribe(channel))
+
+    async def _read(self) -> None:
+        """Hand the session channels' messages to this process's watches."""
+        from redis.exceptions import RedisError
+
+        pause = 0.05
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=None)
+            except (RedisError, OSError):
+                # The next read reconnects, and redis-py subscribes again to every channel.
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
+                continue
+            pause = 0.05
+            if message is not None:
+                self._dispatch(message["type"], message["channel"], message["data"])
+
+    def _dispatch(self, kind: str, channel: str, data: Any) -> None:
+        holders = list(self._holders.get(channel, ()))
+        if kind == "subscribe":
+            # Replies come in the order the SUBSCRIBEs were sent (one each, also when
+            # redis-py subscribes again after a reconnect, when notices may have been lost:
+            # so every holder drains once).
+            waiting = self._confirming.get(channel)
+            if waiting:
+                waiting.popleft().set()
+                if not waiting:
+                    del self._confirming[channel]
+            for watch in holders:
+                watch.ring()
+        elif kind == "message" and isinstance(data, str) and data.startswith(_HOLD):
+            for watch in holders:
+                watch.announced(data[len(_HOLD):])
+        elif kind == "message":
+            for watch in holders:
+                watch.ring()
 
     async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
         key = self._key("journal")
@@ -239,6 +406,11 @@ class RedisStore:
         await self._guard(self._redis.delete(self._key("journal")))
 
     async def close(self) -> None:
+        self._closed = True
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.wait([self._reader])
+        await self._pubsub.aclose()
         await self._redis.aclose()
 
     async def ping(self) -> bool:
@@ -246,6 +418,25 @@ class RedisStore:
             return bool(await self._redis.ping())
         except Exception:
             return False
+
+
+def hide_password(url: str | None) -> str | None:
+    """A store URL as the inspector shows it: the password replaced by ``***``.
+
+    >>> hide_password("redis://user:s3cret@cache:6379/0?password=x&db=1")
+    'redis://user:***@cache:6379/0?password=***&db=1'
+    """
+    if not url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}{colon}{'***' if colon else ''}@{host}"
+    query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v)
+                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def open_store(url: str | None) -> Store:
