@@ -18,12 +18,14 @@ the journal with the trigger that fired it.
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from ._journal import mask_key
+from ._pattern import Pattern, PatternError
 
 __all__ = ["DEFAULT_CODES", "Fault", "FaultBook", "FaultError", "KeyProfile", "Latency",
            "RequestFacts", "TokenBucket", "fault_from_mapping", "header_fault",
@@ -93,7 +95,7 @@ class Fault:
     model: str | None = None
     delivery_method: str | None = None
     label: str = ""
-    _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    _pattern: Pattern | None = field(default=None, repr=False)
 
     @property
     def error_code(self) -> str:
@@ -101,7 +103,10 @@ class Fault:
 
     @property
     def error_message(self) -> str:
-        return self.message or _MESSAGES.get(self.error_code, f"Injected error {self.status}.")
+        # Worded by code, not status: an error-frame fault mid-stream has no status, and must
+        # read the same as the HTTP error of the same code.
+        code = self.error_code
+        return self.message or _MESSAGES.get(code, f"Injected error: {code}.")
 
     def headers(self) -> dict[str, str]:
         # Retry-After is what a careful client reads before retrying a 429 or 503.
@@ -116,7 +121,7 @@ class Fault:
                 return False
         if self.match is not None and self.match not in request.message:
             return False
-        return self._pattern is None or self._pattern.search(request.message) is not None
+        return self._pattern is None or self._pattern.search(request.message)
 
     def describe(self) -> str:
         what = (f"{self.status} {self.error_code}" if self.status else
@@ -237,9 +242,9 @@ def fault_from_mapping(data: Mapping[str, Any], *, label: str) -> Fault:
     pattern = None
     if fields.get("regex") is not None:
         try:
-            pattern = re.compile(str(fields["regex"]))
-        except re.error as exc:
-            raise FaultError(f"regex {fields['regex']!r} does not compile: {exc}") from exc
+            pattern = Pattern(fields["regex"], field="regex")
+        except PatternError as exc:
+            raise FaultError(str(exc)) from exc
     try:
         return Fault(status=status, code=code, message=fields.get("message"), latency=latency,
                      kind=kind, after_chunks=int(fields.get("after_chunks", 0)),
@@ -338,17 +343,20 @@ class FaultBook:
 
 
 def profile_from_mapping(key: str, data: Mapping[str, Any]) -> KeyProfile:
-    """``[api_key_profiles.KEY]``: status/code, rate_limit_per_second + burst, latency."""
+    """``[api_key_profiles.KEY]``: status/code, rate_limit_per_second + burst, latency.
+
+    The key is named by its masked form (as the journal shows keys), in the fault's label and
+    in every error message: labels reach the journal, ``/__mock/faults`` and the logs."""
+    name = f"api_key_profiles[{mask_key(key) or ''!r}]"
     if not isinstance(data, Mapping):
-        raise FaultError(f"api_key_profiles[{key!r}] must be a table, not {data!r}")
+        raise FaultError(f"{name} must be a table, not {data!r}")
     rest = dict(data)
     rate = rest.pop("rate_limit_per_second", None)
     burst = rest.pop("burst", None)
     latency = rest.pop("latency", None)
-    fault = fault_from_mapping(rest, label=f"api_key_profiles[{key!r}]") if rest else None
+    fault = fault_from_mapping(rest, label=name) if rest else None
     if rate is not None and (not isinstance(rate, int | float) or rate <= 0):
-        raise FaultError(f"api_key_profiles[{key!r}].rate_limit_per_second is {rate!r}; give "
-                         "a positive number")
+        raise FaultError(f"{name}.rate_limit_per_second is {rate!r}; give a positive number")
     return KeyProfile(fault=fault,
                       bucket=TokenBucket(float(rate), float(burst or rate)) if rate else None,
                       latency=_latency(latency) if latency is not None else None)

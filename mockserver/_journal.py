@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 from contracts import parse_json
 
+from . import _exactjson as exactjson
 from ._store import MemoryStore, Store
 
 __all__ = ["Entry", "Journal", "RawJSON", "mask_key"]
@@ -67,6 +69,7 @@ class Entry:
     response: Any  # likewise
     latency_ms: float
     fault: str | None = None
+    size: int = 0  # bytes it holds, about: the journal is bounded in bytes, not only count
 
     def to_dict(self) -> dict[str, Any]:
         request = _value(self.request)
@@ -74,40 +77,110 @@ class Entry:
                 "path": self.path, "apiKey": mask_key(self.api_key), "status": self.status,
                 "latencyMs": round(self.latency_ms, 3), "valid": not self.violations,
                 "violations": self.violations, "tasks": task_summaries(request),
-                "fault": self.fault, "request": _masked(request),
+                "fault": self.fault, "request": _masked(request, self.api_key),
                 "response": _value(self.response)}
 
 
-def _masked(payload: Any) -> Any:
-    """The request as the journal shows it: an authentication task's key masked."""
-    if not isinstance(payload, list) or not any(
-            isinstance(t, dict) and "apiKey" in t for t in payload):
-        return payload
-    return [{**t, "apiKey": mask_key(t["apiKey"]) if isinstance(t["apiKey"], str) else "…"}
-            if isinstance(t, dict) and "apiKey" in t else t for t in payload]
+_KEY_IN_TEXT = re.compile(r'("apiKey"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+
+
+def _masked(payload: Any, key: str | None = None) -> Any:
+    """The request as the journal shows it: every ``apiKey`` masked, wherever it stands (a
+    task, a lone object, nested arrays), and the request's key wherever it appears in text —
+    a body that did not parse is kept as text, and a key may sit in it anywhere."""
+    if isinstance(payload, dict):
+        return {k: (mask_key(v) if isinstance(v, str) else "…") if k == "apiKey"
+                else _masked(v, key) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [_masked(item, key) for item in payload]
+    if isinstance(payload, str):
+        text = _KEY_IN_TEXT.sub(lambda m: f"{m[1]}{mask_key(m[2]) or ''}{m[3]}", payload)
+        return text.replace(key, mask_key(key) or "…") if key and len(key) >= 4 else text
+    return payload
+
+
+# A string longer than this is kept cut, with a marker, once an entry is over its budget.
+_KEPT_CHARS = 1024
+
+
+def _size(body: Any) -> int:
+    if body is None:
+        return 0
+    if isinstance(body, RawJSON):
+        return len(body.data)
+    if isinstance(body, str | bytes):
+        return len(body)
+    return len(exactjson.dumps(body))
+
+
+def _cut_strings(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _KEPT_CHARS:
+        return (f"{value[:_KEPT_CHARS]}…[truncated by the journal: {len(value):,} characters,"
+                f" the first {_KEPT_CHARS:,} kept]")
+    if isinstance(value, dict):
+        return {k: _cut_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut_strings(v) for v in value]
+    return value
+
+
+def bounded(body: Any, budget: int) -> Any:
+    """A body as the journal keeps it: as it came when within ``budget`` bytes; else its
+    long strings cut (the shape, the task summaries and the verdict stay readable); else,
+    if still too large, its first ``budget`` bytes as text, with a marker."""
+    size = _size(body)
+    if size <= budget:
+        return body
+    value = body.value() if isinstance(body, RawJSON) else body
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, dict | list):
+        cut = _cut_strings(value)
+        if _size(cut) <= budget:
+            return cut
+        value = exactjson.dumps(cut).decode()
+    text = str(value)
+    return (f"{text[:budget]}…[truncated by the journal: {size:,} bytes, the first "
+            f"{budget:,} kept]")
+
+
+_NUMBERS = itertools.count(1)
 
 
 class Journal:
-    """A bounded record of requests: in memory, or written through to a shared store."""
+    """A bounded record of requests, in entries and in bytes: in memory, or written
+    through to a shared store."""
 
-    def __init__(self, *, size: int, store: Store) -> None:
+    def __init__(self, *, size: int, store: Store, max_bytes: int = 64 * 1024 * 1024,
+                 entry_bytes: int = 256 * 1024) -> None:
         self._size = max(1, size)
-        self._entries: deque[Entry] = deque(maxlen=self._size)
+        self._max_bytes = max_bytes
+        self._entry_bytes = entry_bytes
+        self._bytes = 0
+        self._entries: deque[Entry] = deque()
         self._shared = None if isinstance(store, MemoryStore) else store
-        # Ids unique across workers sharing a store: process id, then a counter.
-        self._ids = (f"{os.getpid():x}-{n}" for n in itertools.count(1))
+        # Ids unique across workers sharing a store: process id, then a counter shared by
+        # every journal of the process (two apps in one process may share a store too).
+        self._ids = (f"{os.getpid():x}-{n}" for n in _NUMBERS)
 
     async def record(self, *, method: str, path: str, api_key: str | None, request: Any,
                      violations: list[dict[str, Any]], status: int, response: Any,
                      started: float, fault: str | None = None) -> Entry:
+        budget = self._entry_bytes
+        request, response = bounded(request, budget), bounded(response, budget)
         entry = Entry(id=next(self._ids), received=time.time(), method=method, path=path,
                       api_key=api_key, request=request, violations=violations, status=status,
                       response=response, latency_ms=(time.perf_counter() - started) * 1000,
-                      fault=fault)
+                      fault=fault, size=_size(request) + _size(response))
         if self._shared is not None:
             await self._shared.journal_append(entry.to_dict(), self._size)
-        else:
-            self._entries.append(entry)
+            return entry
+        entries = self._entries
+        entries.append(entry)
+        self._bytes += entry.size
+        while len(entries) > self._size or (self._bytes > self._max_bytes and
+                                            len(entries) > 1):
+            self._bytes -= entries.popleft().size
         return entry
 
     async def entries(self) -> list[dict[str, Any]]:
@@ -119,3 +192,4 @@ class Journal:
         if self._shared is not None:
             await self._shared.journal_clear()
         self._entries.clear()
+        self._bytes = 0

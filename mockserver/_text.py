@@ -90,8 +90,16 @@ def count_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
-# Conversations are resent turn after turn: their messages are counted once.
-cached_count = functools.lru_cache(maxsize=4096)(count_tokens)
+# Conversations are resent turn after turn: their messages are counted once. Only short
+# ones are kept: the cache holds its keys, and 4,096 prompts of 8 MB would be 32 GB. A long
+# text is counted again (one regex pass, which its parse cost more than anyway).
+_CACHED_CHARS = 4096
+_counted = functools.lru_cache(maxsize=4096)(count_tokens)
+
+
+def cached_count(text: str) -> int:
+    """``count_tokens(text)``, remembered for texts of up to 4,096 characters."""
+    return _counted(text) if len(text) <= _CACHED_CHARS else count_tokens(text)
 
 
 def take_tokens(text: str, limit: int) -> str:
@@ -209,10 +217,19 @@ class _Bank:
     thoughts: tuple[tuple[str, int], ...]
 
 
-@functools.lru_cache(maxsize=512)
+# Replies take their topics from the start of the conversation; so does the cache's key,
+# which bounds what the cache holds (512 keys of at most this many characters).
+_TOPIC_CHARS = 4096
+
+
 def _bank(prompt: str) -> _Bank:
     """Every reply and reasoning about ``prompt`` a seed can pick, composed once (a few
     hundred microseconds per new prompt; then each reply is a lookup)."""
+    return _bank_of(prompt[:_TOPIC_CHARS])
+
+
+@functools.lru_cache(maxsize=512)
+def _bank_of(prompt: str) -> _Bank:
     sentences = _sentences(prompt)
     return _Bank(tuple(_compose(sentences, n) for n in range(REPLY_POOL)),
                  tuple(_think(sentences, n) for n in range(_THOUGHT_POOL)))

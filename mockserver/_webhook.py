@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,36 +63,74 @@ def allowed_target(url: str, allowlist: Sequence[str]) -> bool:
 
 
 class WebhookSender:
-    """Delivers results in the background; each attempt and failure goes to the journal."""
+    """Delivers results in the background; each attempt and failure goes to the journal.
+
+    A delivery is one result's POST, with its retries. At most ``max_pending`` of them wait
+    or run at once: one request may carry a thousand tasks of several results each, and
+    without a cap every one of them holds a task, its results and soon a connection. A
+    result beyond the cap is not delivered; the journal records it as not attempted as soon
+    as it is scheduled, with the cap. :meth:`close` cancels every pending delivery.
+    """
 
     def __init__(self, *, attempts: int, backoff_ms: int, record: Record,
-                 allowlist: Sequence[str], timeout_s: float = 5.0) -> None:
+                 allowlist: Sequence[str], timeout_s: float = 5.0,
+                 max_pending: int = 1000) -> None:
         self._allowlist = tuple(allowlist)
         self._attempts = max(1, attempts)
         self._backoff = backoff_ms / 1000
         self._record = record
         self._timeout = timeout_s
+        self.max_pending = max(0, max_pending)
+        self._pending = 0  # results scheduled whose delivery has not ended
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
 
+    @property
+    def pending(self) -> int:
+        """Deliveries scheduled and not yet ended (delivered, given up, or cancelled)."""
+        return self._pending
+
     def schedule(self, url: str, items: Sequence[dict[str, Any]], *, ready_at: float) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(url, items, ready_at))
+        """Deliver each of ``items`` to ``url`` from ``ready_at`` on; never raises."""
+        room = max(0, self.max_pending - self._pending)
+        admitted, excess = items[:room], items[room:]
+        if admitted:
+            self._pending += len(admitted)
+            self._spawn(self._deliver(url, admitted, ready_at))
+        if excess:
+            reason = (f"not attempted: the mock already has {self._pending} pending webhook "
+                      f"deliveries, its cap (webhook_max_pending = {self.max_pending} in the "
+                      "mock's config); raise the cap, or send fewer results with a webhookURL "
+                      "at a time")
+            self._spawn(self._refuse(url, excess, reason))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, url: str, items: Sequence[dict[str, Any]], ready_at: float) -> None:
-        await asyncio.sleep(max(0.0, ready_at - time.time()))
-        reason = refusal_reason(url, self._allowlist)
-        if reason is not None:
-            for item in items:  # recorded when the delivery would have been made
-                await self._record(method="WEBHOOK", path=url, api_key=None,
-                                   request={"data": [item]}, violations=[], status=0,
-                                   response=None, started=time.perf_counter(), fault=reason)
-            return
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+    async def _refuse(self, url: str, items: Sequence[dict[str, Any]], reason: str) -> None:
         for item in items:
-            await self._post(url, {"data": [item]})
+            await self._record(method="WEBHOOK", path=url, api_key=None,
+                               request={"data": [item]}, violations=[], status=0,
+                               response=None, started=time.perf_counter(), fault=reason)
+
+    async def _deliver(self, url: str, items: Sequence[dict[str, Any]], ready_at: float) -> None:
+        left = len(items)
+        try:
+            await asyncio.sleep(max(0.0, ready_at - time.time()))
+            reason = refusal_reason(url, self._allowlist)
+            if reason is not None:  # recorded when the delivery would have been made
+                await self._refuse(url, items, reason)
+                return
+            if self._client is None:
+                self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+            for item in items:
+                await self._post(url, {"data": [item]})
+                left -= 1
+                self._pending -= 1
+        finally:  # also when cancelled: what was not delivered is no longer pending
+            self._pending -= left
 
     async def _post(self, url: str, body: dict[str, Any]) -> None:
         assert self._client is not None
@@ -120,9 +158,12 @@ class WebhookSender:
             delay *= 2
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        """Cancel every pending delivery and journal write now, then close the client."""
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._client is not None:
-            await self._client.aclose()
+            client, self._client = self._client, None
+            await client.aclose()
 
