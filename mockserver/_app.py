@@ -130,9 +130,9 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         yield
         await mock.close()
 
-    middleware = [Middleware(RestFirst, endpoint=rest, paths=frozenset(rest_paths))]
-    if mock.config.admin_token is not None or not mock.config.admin_open:
-        middleware.append(Middleware(_AdminGuard, token=mock.config.admin_token))
+    middleware = [Middleware(RestFirst, endpoint=rest, paths=frozenset(rest_paths)),
+                  Middleware(_AdminGuard, token=mock.config.admin_token,
+                             locked=not mock.config.admin_open, hosts=mock.config.allowed_hosts)]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                     exception_handlers={HTTPException: http_error,
                                         StoreUnavailable: store_down, Exception: crash})
@@ -140,37 +140,106 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
     return app
 
 
-class _AdminGuard:
-    """/__mock/* only with the admin token (or not at all): the journal holds request
-    bodies, and faults change what every client gets. Health stays open for probes."""
+# Loopback names a browser may put in Host. A DNS-rebinding page reaches the mock under a
+# public name of its own (a name with a dot), resolving to 127.0.0.1: such a Host on
+# /__mock/* is refused unless the config allows it. Names without a dot (Starlette's
+# "testserver", "mock" in in-process tests) are no public domain's, so they pass.
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
-    def __init__(self, app: Any, *, token: str | None) -> None:
+
+def _local_name(host: str) -> bool:
+    return host in _LOOPBACK_HOSTS or host.endswith(".localhost") or (
+        "." not in host and ":" not in host and host != "")
+# The page and its script hold no data: they are served to anyone who may reach the mock,
+# so the token can travel in the URL's fragment (#token=…), which no log ever sees.
+_PUBLIC = frozenset({"/__mock/health", "/__mock/", "/__mock"})
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _host_name(value: str) -> str:
+    """The host of a Host header or an Origin (no port, no scheme), lower-cased."""
+    value = value.rpartition("://")[2].strip().lower()
+    if value.startswith("["):
+        return value[: value.find("]") + 1]
+    return value.rpartition(":")[0] if value.count(":") == 1 else value
+
+
+class _AdminGuard:
+    """What stands between /__mock/* and everyone else. The journal holds request bodies,
+    and faults change what every client gets, so:
+
+    - **Host** must be a loopback name or one the config allows (``allowed_hosts``): a
+      DNS-rebinding page calls the mock under its own name;
+    - **Origin**, when a browser sends one, must be the mock itself: another page's fetch or
+      form is refused;
+    - a state-changing request must be JSON (``POST`` with ``application/json``), which a
+      form cannot send and a cross-origin fetch must preflight — and preflights get 405;
+    - the admin token, when one is set (header ``X-Runware-Mock-Token``, or ``?token=``),
+      and nothing at all off loopback without one.
+
+    Health, the inspector page and its static files stay open: they hold no data."""
+
+    def __init__(self, app: Any, *, token: str | None, locked: bool,
+                 hosts: tuple[str, ...]) -> None:
         self.app = app
-        self.token = token
+        self.token = None if token is None else token.encode("utf-8")
+        self.locked = locked
+        self.any_host = "*" in hosts
+        self.hosts = frozenset(h.lower() for h in hosts)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         path = scope.get("path", "")
-        if scope["type"] in ("http", "websocket") and path.startswith("/__mock") and \
-                path != "/__mock/health" and not self._allowed(scope):
-            hint = ("send the admin token as header X-Runware-Mock-Token or ?token=" if
-                    self.token else "start the mock with --admin-token TOKEN to enable them")
-            reply = JSONResponse(error_body("insufficientPermissions",
-                                            f"The mock's admin endpoints are locked: {hint}."),
-                                 status_code=403)
-            if scope["type"] == "http":
-                await reply(scope, receive, send)
-            else:
-                await send({"type": "websocket.close", "code": 1008})
-            return
+        if scope["type"] in ("http", "websocket") and path.startswith("/__mock"):
+            refusal = self._refusal(scope, path)
+            if refusal is not None:
+                status, code, message = refusal
+                if scope["type"] == "http":
+                    await JSONResponse(error_body(code, message),
+                                       status_code=status)(scope, receive, send)
+                else:
+                    await send({"type": "websocket.close", "code": 1008})
+                return
         await self.app(scope, receive, send)
 
-    def _allowed(self, scope: Any) -> bool:
-        if self.token is None:
-            return False
+    def _refusal(self, scope: Any, path: str) -> tuple[int, str, str] | None:
         headers = dict(scope.get("headers") or [])
-        given = headers.get(b"x-runware-mock-token", b"").decode("latin-1")
+        host = _host_name(headers.get(b"host", b"").decode("latin-1"))
+        if not (self.any_host or _local_name(host) or host in self.hosts):
+            return (403, "insufficientPermissions",
+                    f"Host {host!r} is not this mock's: /__mock/* answers only to loopback "
+                    "names (localhost, 127.0.0.1, [::1]) and the config's allowed_hosts; add "
+                    "the name to allowed_hosts if you reach the mock under it.")
+        origin = headers.get(b"origin")
+        # Same origin: the Origin's host and port are the Host header's ("null" never is).
+        if origin is not None and origin.partition(b"://")[2].lower() != \
+                headers.get(b"host", b"").lower():
+            return (403, "insufficientPermissions",
+                    f"Origin {origin.decode('latin-1')!r} is another site: /__mock/* takes "
+                    "requests only from the mock's own pages (or from clients that send no "
+                    "Origin).")
+        if path in _PUBLIC or path.startswith("/__mock/static/"):
+            return None
+        if self.locked:
+            return (403, "insufficientPermissions",
+                    "The mock's admin endpoints are locked: start the mock with "
+                    "--admin-token TOKEN to enable them.")
+        if self.token is not None and not self._has_token(scope, headers):
+            return (403, "insufficientPermissions",
+                    "The mock's admin endpoints are locked: send the admin token as header "
+                    "X-Runware-Mock-Token (the inspector: open /__mock/#token=TOKEN).")
+        if scope["type"] == "http" and scope.get("method") in _STATE_CHANGING:
+            media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if scope["method"] != "DELETE" and media != b"application/json":
+                return (415, "invalidContentType",
+                        f"{scope['method']} {path} takes a JSON body: send it with "
+                        "Content-Type: application/json.")
+        return None
+
+    def _has_token(self, scope: Any, headers: dict[bytes, bytes]) -> bool:
+        assert self.token is not None
+        # Header bytes as sent: a token in UTF-8 matches as written.
+        given = headers.get(b"x-runware-mock-token", b"")
         if not given:
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            given = (query.get("token") or [""])[0]
-        # compare_digest takes only ASCII str: compare the bytes.
-        return hmac.compare_digest(given.encode(), self.token.encode())
+            query = parse_qs(scope.get("query_string", b"").decode("utf-8", "replace"))
+            given = (query.get("token") or [""])[0].encode("utf-8")
+        return hmac.compare_digest(given, self.token)

@@ -7,6 +7,11 @@ File keys (all optional)::
     max_body_bytes = 10485760       # larger bodies get 413
     max_tasks = 1000                # so do requests with more tasks than this
     journal_size = 1000             # requests kept for /__mock/requests
+    journal_bytes = 67108864        # ...and at most this many bytes of them in memory
+    journal_entry_bytes = 262144    # a body over this is kept cut, with a marker
+    max_header_bytes = 65536        # a bigger request line + headers: 431, connection closed
+    header_timeout_s = 10           # a request head slower than this: 408, connection closed
+    shutdown_timeout_s = 5          # on SIGTERM, requests still running after this are cut
 
     store = "redis://127.0.0.1:6379/0"  # shared async results/journal; default: memory
     processing_ms = 10              # how long a generation takes before its result is ready
@@ -18,6 +23,9 @@ File keys (all optional)::
     webhook_allowlist = ["127.0.0.0/8", "::1/128", "localhost"]
     webhook_attempts = 5            # retries with exponential backoff from webhook_backoff_ms
     webhook_backoff_ms = 200
+    webhook_max_pending = 1000      # deliveries under way at once; beyond: not attempted
+    admin_token = "…"               # required on /__mock/* (header X-Runware-Mock-Token)
+    allowed_hosts = ["mock.internal"]  # Host names besides loopback for /__mock/*
 
     [[faults]]                      # errors on demand (see mockserver/_faults.py)
     status = 503                    # or fault = "disconnect" / "error-frame" / "truncate" /
@@ -45,7 +53,6 @@ File keys (all optional)::
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,6 +60,8 @@ from pathlib import Path
 from typing import Any
 
 from openapi import KitError
+
+from ._pattern import Pattern, PatternError
 
 __all__ = ["ConfigError", "MockConfig", "ReplyRule", "load_config"]
 
@@ -69,8 +78,10 @@ class ConfigError(KitError):
 class ReplyRule:
     """A scripted reply: when the last user message matches, answer with ``text``.
 
-    ``match`` is a substring, ``regex`` a Python regular expression (searched); either, both
-    or neither (then every request matches). ``model`` and ``delivery_method`` narrow it.
+    ``match`` is a substring, ``regex`` a regular expression in RE2 syntax (searched in
+    linear time, see ``mockserver._pattern``; a pattern RE2 cannot run is refused here);
+    either, both or neither (then every request matches). ``model`` and ``delivery_method``
+    narrow it.
     """
 
     text: str
@@ -84,17 +95,19 @@ class ReplyRule:
     processing_ms: int | None = None
     ttft_ms: int | None = None
     tokens_per_second: float | None = None
-    _compiled: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    _compiled: Pattern | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
             raise ConfigError(f"a reply's text must be a string, not {self.text!r}", key="text")
         if self.regex is not None:
+            if not isinstance(self.regex, str):
+                raise ConfigError(f"a reply's regex must be a string, not {self.regex!r}",
+                                  key="regex")
             try:
-                object.__setattr__(self, "_compiled", re.compile(self.regex))
-            except re.error as exc:
-                raise ConfigError(f"reply regex {self.regex!r} does not compile: {exc}",
-                                  key="regex") from exc
+                object.__setattr__(self, "_compiled", Pattern(self.regex, field="reply regex"))
+            except PatternError as exc:
+                raise ConfigError(str(exc), key="regex") from exc
 
     def matches(self, message: str, *, model: str | None, delivery_method: str) -> bool:
         if self.model is not None and model != self.model:
@@ -103,7 +116,7 @@ class ReplyRule:
             return False
         if self.match is not None and self.match not in message:
             return False
-        return self._compiled is None or self._compiled.search(message) is not None
+        return self._compiled is None or self._compiled.search(message)
 
 
 _MAX_BODY = 10 * 1024 * 1024
@@ -122,6 +135,8 @@ class MockConfig:
     max_body_bytes: int = _MAX_BODY
     max_tasks: int = 1000            # tasks in one request; more get 413, like a big body
     journal_size: int = _JOURNAL
+    journal_bytes: int = 64 * 1024 * 1024      # the journal in memory, in bytes
+    journal_entry_bytes: int = 256 * 1024      # a larger body is kept cut, with a marker
     prompt_price_per_token: float = _PROMPT_PRICE
     completion_price_per_token: float = _COMPLETION_PRICE
     replies: tuple[ReplyRule, ...] = ()
@@ -135,10 +150,25 @@ class MockConfig:
     webhook_allowlist: tuple[str, ...] = _ALLOWLIST
     webhook_attempts: int = 5
     webhook_backoff_ms: int = 200
+    webhook_max_pending: int = 1000  # deliveries under way at once; more are not attempted
     faults: tuple[Mapping[str, Any], ...] = ()
+    # Host names (besides loopback ones) accepted on /__mock/* — the DNS-rebinding guard;
+    # "*" accepts any (the CLI sets it when bound to every address, with a token).
+    allowed_hosts: tuple[str, ...] = ()
     admin_token: str | None = None   # required on /__mock/* when set
     admin_open: bool = True          # False: /__mock/* refused (non-loopback, no token)
     api_key_profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Transport limits (mockserver/_protocol.py, the uvicorn options in _serve.py); WebSocket
+    # frames are bounded by max_body_bytes, like REST bodies.
+    max_header_bytes: int = 64 * 1024
+    header_timeout_s: float = 10
+    shutdown_timeout_s: float = 5
+
+    def __post_init__(self) -> None:
+        if self.admin_token is not None and not self.admin_token.strip():
+            raise ConfigError("admin_token is empty (an unset shell variable?): pass a "
+                              "non-empty token, or leave it out to keep the admin API on "
+                              "loopback only", key="admin_token")
 
     def replace(self, **changes: Any) -> MockConfig:
         """A copy with some fields changed (keyword names as in the constructor)."""
@@ -156,9 +186,14 @@ _NUMBER_KEYS: dict[str, type | tuple[type, ...]] = {
     "processing_ms": int, "ttft_ms": int, "tokens_per_second": (int, float),
     "result_ttl_s": (int, float), "session_buffer_s": (int, float),
     "idle_timeout_s": (int, float), "webhook_attempts": int, "webhook_backoff_ms": int,
-    "max_tasks": int}
+    "webhook_max_pending": int,
+    "max_tasks": int, "journal_bytes": int, "journal_entry_bytes": int,
+    "max_header_bytes": int, "header_timeout_s": (int, float),
+    "shutdown_timeout_s": (int, float)}
+_POSITIVE_KEYS = {"max_header_bytes", "header_timeout_s"}  # 0 would refuse every request
 _TOP_KEYS = {"api_keys", "seed", "max_body_bytes", "journal_size", "pricing", "replies",
              "store", "webhook_allowlist", "faults", "api_key_profiles", "admin_token",
+             "allowed_hosts",
              *_NUMBER_KEYS}
 
 
@@ -195,6 +230,10 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
     for key, value in numbers.items():
         if value < 0:
             raise ConfigError(f"{key} is {value}; it must not be negative", key=key)
+    for key in sorted(_POSITIVE_KEYS & numbers.keys()):
+        if not numbers[key]:
+            raise ConfigError(f"{key} is 0; it must be above zero (0 would refuse every "
+                              "request)", key=key)
     allow = [_require(str, a, "webhook_allowlist[]")
              for a in _require(list, data.get("webhook_allowlist", list(_ALLOWLIST)),
                                "webhook_allowlist")]
@@ -204,7 +243,10 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
     profiles = _require(dict, data.get("api_key_profiles", {}), "api_key_profiles")
     _check_faults(faults, profiles)
     token = data.get("admin_token")
+    hosts = [_require(str, h, "allowed_hosts[]")
+             for h in _require(list, data.get("allowed_hosts", []), "allowed_hosts")]
     return MockConfig(
+        allowed_hosts=tuple(hosts),
         faults=faults, api_key_profiles=profiles,
         admin_token=None if token is None else _require(str, token, "admin_token"),
         **numbers,

@@ -6,9 +6,10 @@ works with any store, and drives the admin API (clear the journal, queue a fault
 ``GET /__mock/config`` is what its config section shows: the active config, reply rules and
 faults, with API keys masked and store passwords hidden.
 
-The admin token: open ``/__mock/?token=T``. The page sends ``T`` as the
-``X-Runware-Mock-Token`` header on every request it makes, and is served with ``?token=T`` on
-its own asset URLs, since a browser loads those without custom headers.
+The admin token: open ``/__mock/#token=T``. The page and its files need no token (they hold
+no data); its script takes ``T`` from the fragment — which the browser never sends, so no
+access log sees it — and sends it as the ``X-Runware-Mock-Token`` header on every data
+request. ``?token=T`` still works, and the script drops it from the address bar.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import re
 from collections.abc import Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from ._config import ReplyRule
 from ._journal import mask_key
+from ._store import hide_password
 
 if TYPE_CHECKING:
     from ._server import MockServer
@@ -42,10 +43,8 @@ _CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'
 _HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer"}
 _PAGE = "inspector.html"
-_SECRET_PARAMS = {"password", "pass", "token", "secret"}
 # admin_token, any *_password or *_secret; not tokens_per_second or prompt_price_per_token.
 _SECRET_FIELD = re.compile(r"^(admin_token|.*_?(password|secret))$")
-_ASSET_URL = re.compile(r'((?:href|src)="static/[^"?]+)"')
 
 
 def _assets() -> dict[str, bytes]:
@@ -57,25 +56,6 @@ def _assets() -> dict[str, bytes]:
 
 def _media_type(name: str) -> str:
     return next(kind for suffix, kind in _TYPES.items() if name.endswith(suffix))
-
-
-def hide_password(url: str | None) -> str | None:
-    """A store URL as the inspector shows it: the password replaced by ``***``.
-
-    >>> hide_password("redis://user:s3cret@cache:6379/0?password=x&db=1")
-    'redis://user:***@cache:6379/0?password=***&db=1'
-    """
-    if not url:
-        return url
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user, colon, _password = userinfo.partition(":")
-        netloc = f"{user}{colon}{'***' if colon else ''}@{host}"
-    query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v)
-                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _plain(value: Any) -> Any:
@@ -127,12 +107,9 @@ def inspector_routes(mock: MockServer) -> list[Route]:
     page = assets.pop(_PAGE).decode()
 
     async def inspector(request: Request) -> Response:
-        token = request.query_params.get("token")
-        html = page
-        if token:  # quoted, it is letters, digits, "%" and "-._~": inert in an attribute
-            query = f"?token={quote(token, safe='')}"
-            html = _ASSET_URL.sub(lambda m: f'{m.group(1)}{query}"', page)
-        return Response(html, media_type=_TYPES[".html"],
+        # The page and its files hold no data and need no token; its script reads the
+        # token from the URL's fragment and sends it as a header on every data request.
+        return Response(page, media_type=_TYPES[".html"],
                         headers={**_HEADERS, "Content-Security-Policy": _CSP})
 
     async def bare(request: Request) -> Response:

@@ -108,7 +108,8 @@ class RestEndpoint:
             payload = parse_json(raw, unique_keys=True)
         except JSONProblem as problem:
             text = raw[:2048].decode("utf-8", "replace")
-            return _refused(400, "invalidRequestBody", problem.reason), text, None
+            # The header's key goes with the entry, so the journal can mask it in the text.
+            return _refused(400, "invalidRequestBody", problem.reason), text, _bearer(headers)
         if isinstance(payload, list) and len(payload) > mock.config.max_tasks:
             return _refused(413, "payloadTooLarge", f"{len(payload)} tasks in one request, "
                             f"over the limit of {mock.config.max_tasks}; send them in several "
@@ -124,7 +125,7 @@ class RestEndpoint:
             payload, key, None if header is None else header.decode("latin-1"))
         if injected is not None:
             return injected, payload, key
-        return await mock.run(payload, stream_fault=fault), RawJSON(raw), key
+        return await mock.run(payload, key=key, stream_fault=fault), RawJSON(raw), key
 
 
 class RestFirst:

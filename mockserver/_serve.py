@@ -16,6 +16,9 @@ import openapi
 
 from ._app import create_app
 from ._config import MockConfig, load_config
+from ._logging import log_config
+from ._protocol import head_limited_protocol
+from ._store import hide_password
 
 __all__ = ["app_from_environment", "serve"]
 
@@ -32,6 +35,8 @@ def _config(config_path: str | None, overrides: dict[str, Any]) -> MockConfig:
 def app_from_environment() -> Starlette:
     """The app factory uvicorn's workers call (``RUNWARE_KIT_*`` variables)."""
     overrides = json.loads(os.environ.get(ENV_OVERRIDES) or "{}")
+    if "allowed_hosts" in overrides:  # JSON has no tuples
+        overrides["allowed_hosts"] = tuple(overrides["allowed_hosts"])
     return create_app(spec=openapi.load(os.environ.get(ENV_SPEC) or None),
                       config=_config(os.environ.get(ENV_CONFIG) or None, overrides))
 
@@ -49,6 +54,16 @@ def _ignore(signum: int, frame: object) -> None:
     """Stand-in handler: the stop was already handled by uvicorn's shutdown."""
 
 
+def _limits(config: MockConfig) -> dict[str, Any]:
+    """uvicorn's options for the config's transport limits (docs/reliability.md, "Limits")."""
+    # uvicorn only calls `http` to build each connection's protocol (a partial does), and
+    # hands the shutdown timeout to asyncio.wait_for (a float does).
+    return {"http": head_limited_protocol(max_bytes=config.max_header_bytes,
+                                          timeout_s=config.header_timeout_s),
+            "ws_max_size": config.max_body_bytes,
+            "timeout_graceful_shutdown": config.shutdown_timeout_s}
+
+
 def serve(*, host: str, port: int, spec_path: str | None, config_path: str | None,
           overrides: dict[str, Any], workers: int, log_level: str) -> None:
     """Start uvicorn (uvloop and httptools when installed) and print where the mock is."""
@@ -63,7 +78,7 @@ def serve(*, host: str, port: int, spec_path: str | None, config_path: str | Non
           f"  document : {spec.source}\n"
           f"  endpoint : {base}/v1   (also {base}/)\n"
           f"  journal  : {base}/__mock/requests\n"
-          f"  store    : {config.store or 'memory://'}\n"
+          f"  store    : {hide_password(config.store) or 'memory://'}\n"
           f"  openapi  : {base}/openapi.json", file=sys.stderr, flush=True)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
     # handler that was there before it. A no-op handler there makes the stop a clean exit 0.
@@ -72,6 +87,11 @@ def serve(*, host: str, port: int, spec_path: str | None, config_path: str | Non
     if not _is_loopback(host):
         print(f"WARNING: listening on {host}, not loopback: anyone who can reach this "
               "machine can use the mock.", file=sys.stderr, flush=True)
+        # Browsers reach the mock here under this address (or, bound to every address,
+        # under any of the machine's names): the admin token guards /__mock/* instead.
+        hosts = ("*",) if host in ("0.0.0.0", "::", "") else (host,)
+        config = config.replace(allowed_hosts=(*config.allowed_hosts, *hosts))
+        overrides = {**overrides, "allowed_hosts": list(config.allowed_hosts)}
         if config.admin_token is None:
             config = config.replace(admin_open=False)
             overrides = {**overrides, "admin_open": False}
@@ -83,7 +103,8 @@ def serve(*, host: str, port: int, spec_path: str | None, config_path: str | Non
         os.environ[ENV_CONFIG] = config_path or ""
         os.environ[ENV_OVERRIDES] = json.dumps(overrides)
         uvicorn.run("mockserver._serve:app_from_environment", factory=True, host=host,
-                    port=port, workers=workers, log_level=log_level)
+                    port=port, workers=workers, log_level=log_level, log_config=log_config(),
+                    **_limits(config))
         return
     uvicorn.run(create_app(spec=spec, config=config), host=host, port=port,
-                log_level=log_level)
+                log_level=log_level, log_config=log_config(), **_limits(config))

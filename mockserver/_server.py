@@ -65,9 +65,19 @@ class TaskReply:
     ready_at: float | None = None  # a poll answered "processing": when the results are ready
 
 
-def _owner(task: Mapping[str, Any]) -> str:
-    """A submission's fingerprint: the same task sent again (a retry) has the same one."""
-    return hashlib.blake2b(exactjson.dumps(task, sort_keys=True), digest_size=16).hexdigest()
+def _owner(task: Mapping[str, Any], account: str) -> str:
+    """A submission's fingerprint: the same task sent again by the same key (a retry) has
+    the same one."""
+    return hashlib.blake2b(exactjson.dumps(task, sort_keys=True) + account.encode(),
+                           digest_size=16).hexdigest()
+
+
+def account_of(key: str | None) -> str:
+    """Whose tasks these are: a digest of the API key (the store never holds the key). A
+    task's results, polls and WebSocket session belong to the key that created them, as
+    they belong to a Runware account."""
+    return "" if not key else hashlib.blake2b(key.encode("utf-8", "surrogatepass"),
+                                              digest_size=12).hexdigest()
 
 
 def _str(value: Any) -> str | None:
@@ -81,11 +91,14 @@ class MockServer:
         self.spec = spec
         self.config = config
         self.store = store if store is not None else open_store(config.store)
-        self.journal = Journal(size=config.journal_size, store=self.store)
+        self.journal = Journal(size=config.journal_size, store=self.store,
+                               max_bytes=config.journal_bytes,
+                               entry_bytes=config.journal_entry_bytes)
         self.webhooks = WebhookSender(attempts=config.webhook_attempts,
                                       backoff_ms=config.webhook_backoff_ms,
                                       record=self.journal.record,
-                                      allowlist=config.webhook_allowlist)
+                                      allowlist=config.webhook_allowlist,
+                                      max_pending=config.webhook_max_pending)
         self.started = time.time()
         self._seeds = SeedSource(config.seed)
         # Read from the document once: answer() asks for them on every task.
@@ -210,7 +223,8 @@ class MockServer:
         found = check_request(payload, spec=self.spec, raw=False)
         return tuple(v.to_error() for v in found) if found else ()
 
-    async def run(self, payload: Any, *, stream_fault: Fault | None = None) -> Outcome:
+    async def run(self, payload: Any, *, key: str | None = None,
+                  stream_fault: Fault | None = None) -> Outcome:
         """Answer a parsed REST body: 400 for any violation, else every task's reply."""
         violations = self.violations(payload)
         if violations:
@@ -219,7 +233,7 @@ class MockServer:
         # One reply body cannot be both an event stream and JSON: a stream task sent with
         # other tasks is answered like a sync one (the protocol reference is silent here;
         # refusing a request the document allows would be worse).
-        replies = [await self.answer(task, streamable=len(tasks) == 1, defer=True)
+        replies = [await self.answer(task, key=key, streamable=len(tasks) == 1, defer=True)
                    for task in tasks]
         if len(replies) == 1 and not replies[0].errors and replies[0].stream is None \
                 and stream_fault is None:
@@ -258,7 +272,8 @@ class MockServer:
         method = task.get("deliveryMethod")
         return self._default_delivery if method is None else str(method)
 
-    async def answer(self, task: Mapping[str, Any], *, websocket: bool = False,
+    async def answer(self, task: Mapping[str, Any], *, key: str | None = None,
+                     websocket: bool = False,
                      streamable: bool = True, defer: bool = False) -> TaskReply:
         """One valid task's reply (the caller has validated it). ``defer``: an accepted async
         task's results are left in ``pending`` for the caller to keep (``run`` keeps them
@@ -267,7 +282,7 @@ class MockServer:
         if task_type == "ping":
             return TaskReply(items=[{"taskType": "ping", "pong": True}])
         if task_type == "getResponse":
-            return await self._poll(task)
+            return await self._poll(task, account_of(key))
         if task_type not in self._inference_types:
             return TaskReply(errors=[error_item(
                 "unsupportedTaskType", f"taskType {task_type!r} is not emulated by this mock.",
@@ -288,19 +303,21 @@ class MockServer:
                     task_uuid=task["taskUUID"])])
             return TaskReply(stream=(task, generations))
         if delivery == "async" or webhook:
-            return await self._accept(task, generations, defer=defer)
+            return await self._accept(task, generations, account=account_of(key),
+                                      defer=defer)
         return TaskReply(items=[g.item(task, config=self.config) for g in generations],
                          delay=timing(self.config, generations, "processing_ms"))
 
     async def _accept(self, task: Mapping[str, Any], generations: Sequence[Generation], *,
-                      defer: bool) -> TaskReply:
+                      account: str, defer: bool) -> TaskReply:
         uuid = str(task["taskUUID"])
-        if not await self.store.claim(uuid, self.config.result_ttl_s, owner=_owner(task)):
+        if not await self.store.claim(uuid, self.config.result_ttl_s, owner=_owner(task, account)):
             return TaskReply(errors=[error_item(
                 "conflictTaskUUID", f"taskUUID {uuid} was already used for another task; "
                 "send a new UUID v4 per task (poll the earlier one with getResponse).",
                 parameter="taskUUID", task_type=str(task["taskType"]), task_uuid=uuid)])
         record = new_record(task, generations, config=self.config)
+        record["account"] = account
         if defer:
             return TaskReply(items=[ack_item(task)], claimed=uuid, pending=(task, record))
         await self._keep(task, record)
@@ -313,10 +330,11 @@ class MockServer:
             self.webhooks.schedule(task["webhookURL"], record["items"],
                                    ready_at=record["readyAt"])
 
-    async def _poll(self, task: Mapping[str, Any]) -> TaskReply:
+    async def _poll(self, task: Mapping[str, Any], account: str) -> TaskReply:
         uuid = str(task["taskUUID"])
         record = await self.store.get_result(uuid)
-        if record is None:
+        # Another key's task is as unknown to this one as a task never sent.
+        if record is None or record.get("account", "") != account:
             return TaskReply(errors=[error_item(
                 "taskNotFound", f"No async task {uuid} is known: it was never accepted, or its "
                 f"results expired (kept {self.config.result_ttl_s:g} s). Send the taskUUID of "

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
+import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +83,64 @@ def network_audit() -> Iterator[NetworkAudit]:
         yield _AUDIT
     finally:
         _AUDIT.active = False
+
+
+# -- a real browser: Debian's chromium, driven by Playwright (never `playwright install`) --
+
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+STEP_MS = 10_000  # the longest any one browser step may take
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's chromium and the playwright package, or a skip (a failure in CI)."""
+    problem = None
+    binary = shutil.which("chromium") or ("/usr/bin/chromium"
+                                          if os.path.exists("/usr/bin/chromium") else None)
+    if binary is None:
+        problem = "chromium is not installed (Debian package chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is not installed (pip install playwright)"
+    if problem is not None:
+        if os.environ.get("RUNWARE_KIT_REQUIRE_BROWSER") == "1":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    assert binary is not None
+    return binary
+
+
+@pytest.fixture
+def browser(chromium: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """``browser(*extra_flags)``: a page in a fresh headless Chromium profile; every
+    browser opened is closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        contexts: list[Any] = []
+
+        def open_page(*extra: str) -> Any:
+            context = playwright.chromium.launch_persistent_context(
+                str(tmp_path / f"profile-{len(contexts)}"), executable_path=chromium,
+                headless=True, args=[*BROWSER_FLAGS, *extra], timeout=30_000,
+                viewport={"width": 1500, "height": 950})
+            contexts.append(context)
+            page = context.pages[0] if context.pages else context.new_page()
+            page.set_default_timeout(STEP_MS)
+            return page
+
+        try:
+            yield open_page
+        finally:
+            for context in contexts:
+                context.close()
+
+
+@pytest.fixture
+def browser_page(browser: Callable[..., Any]) -> Any:
+    """A page in headless Chromium (Debian's, driven by Playwright)."""
+    return browser()

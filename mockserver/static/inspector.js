@@ -4,7 +4,18 @@
 "use strict";
 
 const POLL_MS = 1000;
-const TOKEN = new URLSearchParams(location.search).get("token");
+// The admin token: from the fragment (/__mock/#token=T: never sent to a server, so never in
+// a log) or the query (?token=T, kept for old links), then out of the address bar; kept for
+// this tab only, so a reload still works.
+const TOKEN = (() => {
+  const given = new URLSearchParams(location.hash.slice(1)).get("token") ||
+    new URLSearchParams(location.search).get("token");
+  if (given) {
+    sessionStorage.setItem("runware-mock-token", given);
+    history.replaceState(null, "", location.pathname);
+  }
+  return given || sessionStorage.getItem("runware-mock-token");
+})();
 const $ = (id) => document.getElementById(id);
 
 const state = {

@@ -47,10 +47,13 @@ async def test_admin_endpoints_locked_without_a_token_off_loopback() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://mock") as http:
         for method, path in (("GET", "/__mock/requests"), ("DELETE", "/__mock/requests"),
-                             ("POST", "/__mock/faults"), ("GET", "/__mock/")):
+                             ("POST", "/__mock/faults"), ("GET", "/__mock/config"),
+                             ("GET", "/__mock/faults")):
             reply = await http.request(method, path)
             assert reply.status_code == 403
             assert "--admin-token" in reply.json()["errors"][0]["message"]
+        # The page holds no data: it loads, and then finds every data endpoint locked.
+        assert (await http.get("/__mock/")).status_code == 200
 
 
 def test_api_keys_never_reach_the_logs_or_the_journal() -> None:
@@ -61,13 +64,14 @@ def test_api_keys_never_reach_the_logs_or_the_journal() -> None:
                               stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while True:
             try:
                 httpx.get(f"{url}/__mock/health", timeout=1)
                 break
             except httpx.TransportError:
-                assert time.monotonic() < deadline
+                assert server.poll() is None, "the mock exited before it answered"
+                assert time.monotonic() < deadline, "the mock did not come up within 30 s"
                 time.sleep(0.05)
         httpx.post(f"{url}/v1", json=[text_task()], headers={"Authorization": f"Bearer {key}"})
         httpx.post(f"{url}/v1", json=[{"taskType": "authentication", "apiKey": key},

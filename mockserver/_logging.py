@@ -1,0 +1,50 @@
+"""What the mock writes to its logs: uvicorn's configuration, with secrets kept out.
+
+uvicorn's access log prints each request line with its query string; a client (or an old
+inspector link) that sends ``?token=…`` would put the admin token in the log. The filter
+here masks the value of every secret-looking query parameter before a record is written.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from typing import Any
+
+from uvicorn.config import LOGGING_CONFIG
+
+__all__ = ["RedactSecrets", "log_config"]
+
+_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|password|pass|secret|apikey|api_key)=)[^&\s\"]*",
+                           re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with the values of secret query parameters masked.
+
+    >>> redact("GET /__mock/requests?token=s3cret&x=1 HTTP/1.1")
+    'GET /__mock/requests?token=***&x=1 HTTP/1.1'
+    """
+    return _SECRET_QUERY.sub(r"\1***", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Masks secret query parameters in a record's message and arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's default logging configuration, with :class:`RedactSecrets` on every
+    handler."""
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": "mockserver._logging.RedactSecrets"}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact")
+    return config
