@@ -144,3 +144,12 @@ def browser(chromium: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
 def browser_page(browser: Callable[..., Any]) -> Any:
     """A page in headless Chromium (Debian's, driven by Playwright)."""
     return browser()
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server for the tests of one module (see ``redis_server``)."""
+    from tests.mockserver.conftest import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as (url, _):
+        yield url

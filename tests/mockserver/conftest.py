@@ -15,6 +15,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from mockserver import MockConfig, create_app
 
@@ -183,3 +187,19 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
     for module in FrozenClock.MODULES:
         monkeypatch.setattr(f"{module}.time", clock)
     return clock
+
+
+class Receiver:
+    """A real HTTP server that records webhook POSTs and answers a scripted status."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.received: list[Any] = []
+        self.statuses = statuses
+
+        async def hook(request: Request) -> Response:
+            self.received.append(await request.json())
+            status = self.statuses.pop(0) if self.statuses else 200
+            return JSONResponse({"ok": status < 300}, status_code=status)
+
+        self.server = RunningServer(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
+        self.url = f"{self.server.url}/hook"

@@ -10,15 +10,18 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from contracts import check_response
 from mockserver import MockConfig, create_app
 from mockserver._webhook import allowed_target
-from tests.mockserver.conftest import AUTH, FrozenClock, RunningServer, free_port, text_task
+from tests.mockserver.conftest import (
+    AUTH,
+    FrozenClock,
+    Receiver,
+    RunningServer,
+    free_port,
+    text_task,
+)
 from tests.mockserver.test_sync import sse_payloads
 
 pytestmark = pytest.mark.anyio
@@ -173,22 +176,6 @@ def test_a_client_that_disconnects_ends_its_stream_quietly() -> None:
 
 
 # -- webhooks --------------------------------------------------------------------------------
-
-class Receiver:
-    """A real HTTP server that records webhook POSTs and answers a scripted status."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.received: list[Any] = []
-        self.statuses = statuses
-
-        async def hook(request: Request) -> Response:
-            self.received.append(await request.json())
-            status = self.statuses.pop(0) if self.statuses else 200
-            return JSONResponse({"ok": status < 300}, status_code=status)
-
-        self.server = RunningServer(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
-        self.url = f"{self.server.url}/hook"
-
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:

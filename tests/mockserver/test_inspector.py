@@ -18,7 +18,6 @@ from mockserver._config import ReplyRule
 from mockserver._inspector import inspector_routes
 from tests.conftest import STEP_MS
 from tests.mockserver.conftest import AUTH, RunningServer, text_task
-from tests.mockserver.test_redis_store import redis_url  # noqa: F401 (a fixture)
 
 SCREENSHOT_COPY = Path("/tmp/inspector.png")
 
@@ -119,7 +118,7 @@ async def test_config_masks_keys_and_store_passwords() -> None:
 
 
 @pytest.mark.anyio
-async def test_config_hides_the_store_password(redis_url: str) -> None:  # noqa: F811
+async def test_config_hides_the_store_password(redis_url: str) -> None:
     with_password = redis_url.replace("redis://", "redis://:pw-123@", 1)
     app = inspector_app(store=with_password)
     async with client_for(app) as http:
@@ -130,7 +129,7 @@ async def test_config_hides_the_store_password(redis_url: str) -> None:  # noqa:
     assert view["store"] == "RedisStore"
 
 
-def test_the_journal_the_page_polls_works_with_redis(redis_url: str) -> None:  # noqa: F811
+def test_the_journal_the_page_polls_works_with_redis(redis_url: str) -> None:
     """The page only reads /__mock/requests: with a shared store, every worker's requests."""
     task = text_task(taskUUID=str(uuid.uuid4()))
     with RunningServer(inspector_app(store=redis_url)) as one, \

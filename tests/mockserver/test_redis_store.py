@@ -4,50 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 import websockets
 
 from mockserver import MockConfig, create_app
-from tests.mockserver.conftest import AUTH, RunningServer, free_port, serve_cli, text_task
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("RUNWARE_KIT_REQUIRE_REDIS"):
-            pytest.fail("redis-server is not installed (Debian package redis-server)")
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-         "no", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    import redis
-
-    client = redis.Redis(port=port)
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    client.close()
-    process.terminate()
-    process.wait(timeout=10)
+from tests.mockserver.conftest import AUTH, RunningServer, serve_cli, text_task
 
 
 def _app(redis_url: str, **config: Any) -> Any:

@@ -24,15 +24,17 @@ import openapi
 from contracts import check_request, check_response
 from contracts.strategies import tasks
 from mockserver import MockConfig, create_app
-from tests.mockserver.conftest import AUTH, RunningServer
-from tests.mockserver.test_delivery import Receiver
+from tests.mockserver.conftest import AUTH, Receiver, RunningServer
 from tests.mockserver.test_sync import sse_payloads
 
 pytestmark = pytest.mark.anyio
 
-# The documented counting rule (docs/mockserver.md): words and punctuation marks. Restated
-# here rather than imported, so the mock's own tokenizer is checked, not trusted.
-TOKEN = re.compile(r"\w+|[^\w\s]")
+# The documented counting rule (docs/mockserver.md): Latin words, each Han, kana or Hangul
+# character (and CJK symbol), and punctuation marks. Restated here rather than imported, so
+# the mock's own tokenizer is checked, not trusted.
+CJK = ("\u1100-\u11ff\u3001-\u303f\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf"
+       "\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff")
+TOKEN = re.compile(f"[^\\W{CJK}]+|[{CJK}]|[^\\w\\s]")
 PROMPT = "Why is the sky blue?"
 # Stop sequences a reply of the mock is likely to hit: its separators and punctuation, common
 # letters, and words of its openings.
@@ -93,14 +95,17 @@ async def _poll(http: httpx.AsyncClient, task_uuid: str) -> list[dict[str, Any]]
 
 
 def _from_stream(body: str, task: dict[str, Any]) -> list[dict[str, Any]]:
-    """The items a stream amounts to: each result's deltas joined, its final chunk's fields."""
+    """The items a stream amounts to: each result's deltas joined, its final chunk's fields.
+    Chunks carry no resultIndex (docs/mockserver.md): results follow one another, each
+    closed by its final chunk, so a result's index is how many final chunks came before."""
     *chunks, done = sse_payloads(body)
     assert done == "[DONE]"
     items: dict[int, dict[str, Any]] = {}
     for chunk in chunks:
         assert check_response(chunk, request=[task]) == [], chunk
-        item = items.setdefault(chunk.get("resultIndex", 0),
-                                {"text": "", "resultIndex": chunk.get("resultIndex", 0)})
+        assert "resultIndex" not in chunk, chunk
+        index = sum(1 for i in items.values() if "finishReason" in i)
+        item = items.setdefault(index, {"text": "", "resultIndex": index})
         delta = chunk["delta"]
         item["text"] += delta.get("text", "")
         if "reasoningContent" in delta:

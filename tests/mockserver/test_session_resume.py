@@ -21,7 +21,6 @@ import pytest
 import websockets
 
 from tests.mockserver.conftest import serve_cli, text_task
-from tests.mockserver.test_redis_store import redis_url  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -144,7 +143,7 @@ async def test_a_socket_still_open_hands_results_to_the_one_that_resumed() -> No
 
 
 async def test_results_reach_a_socket_resumed_on_another_process(
-        redis_url: str) -> None:  # noqa: F811
+        redis_url: str) -> None:
     """Two `serve` processes sharing one redis-server: the task runs on one, the client
     resumes on the other."""
     store = redis_url.replace("/0", "/2")
@@ -161,7 +160,7 @@ async def test_results_reach_a_socket_resumed_on_another_process(
 
 
 async def test_results_kept_while_no_socket_held_the_session_are_replayed(
-        redis_url: str) -> None:  # noqa: F811
+        redis_url: str) -> None:
     """The results finish while the client is away: kept, and replayed right after the
     auth reply when it resumes (here on the other process)."""
     store = redis_url.replace("/0", "/2")
@@ -217,7 +216,7 @@ async def worker_of(http: httpx.AsyncClient, task_uuid: str) -> str:
 
 
 async def test_results_reach_a_socket_resumed_on_the_other_worker(
-        redis_url: str) -> None:  # noqa: F811
+        redis_url: str) -> None:
     """`serve --workers 2`: reconnect until the new socket lands on the other worker (told
     apart before it authenticates, by the journal entry of a refused probe)."""
     task = new_task()
@@ -245,7 +244,7 @@ async def test_results_reach_a_socket_resumed_on_the_other_worker(
 
 
 async def test_frames_buffered_during_drains_reach_one_drain_each(
-        redis_url: str) -> None:  # noqa: F811
+        redis_url: str) -> None:
     """The store under the WebSocket: frames buffered by one process while another drains
     on each ring are all taken once; a newer hold ends the older; no channel outlives the
     holds."""
