@@ -16,7 +16,7 @@ __all__ = ["ENGINE_KEY", "Engine", "engine_for"]
 
 _PROTOCOL_DEFS = ("TextInferenceResult", "AsyncAcknowledgement", "GetResponseItem",
                   "StreamChunk", "AuthenticationReply", "PingReply", "ErrorEnvelope",
-                  "DataEnvelope")
+                  "DataEnvelope", "PartialEnvelope", "SingularErrorEnvelope")
 
 
 @dataclass(frozen=True, slots=True)

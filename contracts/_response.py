@@ -63,9 +63,18 @@ def check_response(body: Any, *, request: Any = None, spec: Spec | None = None) 
     if isinstance(body, Mapping) and "delta" in body:
         return _run(engine.protocol["StreamChunk"], body, ()) + _against_request(
             [body], request, ("",), chunks=True)
+    if isinstance(body, Mapping) and "errors" in body and "data" in body:
+        found = _run(engine.protocol["PartialEnvelope"], body, ())
+        items = body["data"] if isinstance(body["data"], list) else []
+        for index, item in enumerate(items):
+            if isinstance(item, Mapping):
+                found += _run(engine.protocol[classify_item(item)], item, ("data", index))
+        return found + _against_request(items, request, ("data",), chunks=False)
     if isinstance(body, Mapping) and "errors" in body:
         found = _run(engine.error_response, body, ())
         return found or _run(engine.protocol["ErrorEnvelope"], body, ())
+    if isinstance(body, Mapping) and "error" in body:
+        return _run(engine.protocol["SingularErrorEnvelope"], body, ())
     found = _run(engine.protocol["DataEnvelope"], body, ())
     if found or not isinstance(body, Mapping):
         return found

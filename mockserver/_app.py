@@ -66,19 +66,19 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
 
     async def faults(request: Request) -> Response:
         if request.method == "DELETE":
-            mock.faults.clear()
+            await mock.faults.clear_all()
             return JSONResponse({"cleared": True})
         if request.method == "POST":
             try:
                 body = parse_json(await request.body())
-                queued = [fault_from_mapping(item, label="queued")
-                          for item in (body if isinstance(body, list) else [body])]
+                given = body if isinstance(body, list) else [body]
+                queued = [fault_from_mapping(item, label="queued") for item in given]
             except (JSONProblem, FaultError) as exc:
                 return JSONResponse(error_body("invalidParameter", str(exc)), status_code=400)
-            for fault in queued:
-                mock.faults.add(fault)
+            for fault, fields in zip(queued, given, strict=True):
+                await mock.faults.enqueue(fault, fields)
             return JSONResponse({"queued": [f.to_dict() for f in queued]})
-        return JSONResponse({"queued": [f.to_dict() for f in mock.faults.queue],
+        return JSONResponse({"queued": [f.to_dict() for f in await mock.faults.queued()],
                              "rules": [f.to_dict() for f in mock.faults.rules],
                              "keyProfiles": sorted(mask_key(k) or "" for k in
                                                    mock.faults.profiles)})
@@ -102,7 +102,7 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
 
     async def store_down(request: Request, exc: Exception) -> Response:
         return JSONResponse(error_body("serviceUnavailable", f"{exc}."), status_code=503,
-                            headers={"Retry-After": "1"})
+                            headers=mock.config.retry_after_headers())
 
     async def crash(request: Request, exc: Exception) -> Response:
         # Never a traceback to the client: the mock's own bug is still a Runware-style 500.

@@ -24,6 +24,7 @@ File keys (all optional)::
     webhook_attempts = 5            # retries with exponential backoff from webhook_backoff_ms
     webhook_backoff_ms = 200
     webhook_max_pending = 1000      # deliveries under way at once; beyond: not attempted
+    retry_after_s = 1               # Retry-After on 429/503 (default: none, as Runware)
     admin_token = "…"               # required on /__mock/* (header X-Runware-Mock-Token)
     allowed_hosts = ["mock.internal"]  # Host names besides loopback for /__mock/*
 
@@ -31,12 +32,15 @@ File keys (all optional)::
     status = 503                    # or fault = "disconnect" / "error-frame" / "truncate" /
     times = 2                       # "stall" with after_chunks = 3; or delay_ms / latency
     match = "retry me"              # also regex, task_type, model, delivery_method,
-                                    # probability, code, message, retry_after_s
+                                    # probability, code, message, retry_after_s,
+                                    # phase = "processing" (accepted, then fails),
+                                    # envelope = "error" (singular pre-stream form)
 
     [api_key_profiles."broke-key"]  # every request with this key
     status = 402
     [api_key_profiles."busy-key"]
-    rate_limit_per_second = 5       # a token bucket: 429 with Retry-After beyond it
+    rate_limit_per_second = 5       # a token bucket: 429 beyond it
+    retry_after_s = 1               # ...with this Retry-After (default: none)
     burst = 5
 
     [pricing]                       # USD per token, for includeCost
@@ -151,6 +155,9 @@ class MockConfig:
     webhook_attempts: int = 5
     webhook_backoff_ms: int = 200
     webhook_max_pending: int = 1000  # deliveries under way at once; more are not attempted
+    # Retry-After on 429/503 replies that set none of their own; None: no header, as
+    # Runware documents none for inference (protocol reference, rate limits).
+    retry_after_s: float | None = None
     faults: tuple[Mapping[str, Any], ...] = ()
     # Host names (besides loopback ones) accepted on /__mock/* — the DNS-rebinding guard;
     # "*" accepts any (the CLI sets it when bound to every address, with a token).
@@ -170,6 +177,11 @@ class MockConfig:
                               "non-empty token, or leave it out to keep the admin API on "
                               "loopback only", key="admin_token")
 
+    def retry_after_headers(self) -> dict[str, str]:
+        """The Retry-After header of a 429/503 that sets none of its own (often none)."""
+        wait = self.retry_after_s
+        return {} if wait is None else {"Retry-After": f"{wait:g}"}
+
     def replace(self, **changes: Any) -> MockConfig:
         """A copy with some fields changed (keyword names as in the constructor)."""
         fields = {name: getattr(self, name) for name in self.__slots__}
@@ -186,6 +198,7 @@ _NUMBER_KEYS: dict[str, type | tuple[type, ...]] = {
     "processing_ms": int, "ttft_ms": int, "tokens_per_second": (int, float),
     "result_ttl_s": (int, float), "session_buffer_s": (int, float),
     "idle_timeout_s": (int, float), "webhook_attempts": int, "webhook_backoff_ms": int,
+    "retry_after_s": (int, float),
     "webhook_max_pending": int,
     "max_tasks": int, "journal_bytes": int, "journal_entry_bytes": int,
     "max_header_bytes": int, "header_timeout_s": (int, float),

@@ -8,7 +8,10 @@ generation's current state, and the same ``success`` items until the record expi
 Stream: reasoning deltas first, then text deltas, then a final chunk with an empty delta,
 the ``finishReason`` and ``usage``/``cost`` when asked for, then ``[DONE]`` — the framing
 all current SDKs parse (protocol reference, section 4). Every chunk carries taskUUID and
-taskType.
+taskType, and none carries ``resultIndex``: the backend emits none on stream chunks
+(section 4), so with numberResults > 1 the results follow one another, each closed by its
+own final chunk. A long time to first token is filled with ``: keep-alive`` comments, which
+every SSE parser skips (section 4).
 """
 
 from __future__ import annotations
@@ -23,10 +26,15 @@ import orjson
 
 from ._config import MockConfig
 from ._inference import Generation
+from ._text import CJK
 
-__all__ = ["ack_item", "new_record", "poll_items", "stream_events"]
+__all__ = ["STREAM_KEEPALIVE_S", "ack_item", "new_record", "poll_items", "stream_events"]
 
-_PIECE = re.compile(r"\S+\s*|\s+")
+# A delta is a word with the space after it, or one CJK character (a token each, as _text
+# counts them), so tokens_per_second paces CJK text as it paces Latin text.
+_PIECE = re.compile(f"[{CJK}]\\s*|[^\\s{CJK}]+\\s*|\\s+")
+STREAM_KEEPALIVE_S = 15.0  # a comment this often while the first token is awaited
+_KEEPALIVE = ": keep-alive\n\n"
 
 
 def timing(config: MockConfig, generations: Sequence[Generation], name: str) -> float:
@@ -53,11 +61,18 @@ def new_record(task: Mapping[str, Any], generations: Sequence[Generation], *,
 
 
 def poll_items(record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Cumulative state of every generation of a task, as a getResponse reply holds it."""
+    """Cumulative state of every generation of a task, as a getResponse reply holds it: a
+    task that failed while processing is one ``status: "error"`` item with its ``error``
+    (protocol reference §3; what py-new and ts-new check for)."""
     if time.time() < record["readyAt"]:
         return [{"taskType": record["taskType"], "taskUUID": record["taskUUID"],
                  "status": "processing", "resultIndex": item["resultIndex"]}
                 for item in record["items"]]
+    failure = record.get("failure")
+    if failure is not None:
+        error = {k: v for k, v in failure.items() if k not in ("taskType", "taskUUID")}
+        return [{"taskType": record["taskType"], "taskUUID": record["taskUUID"],
+                 "status": "error", "error": error}]
     return [{**item, "status": "success"} for item in record["items"]]
 
 
@@ -66,8 +81,14 @@ def _event(payload: Mapping[str, Any]) -> str:
 
 
 async def stream_events(task: Mapping[str, Any], generations: Sequence[Generation], *,
-                        config: MockConfig) -> AsyncIterator[str]:
-    """Server-Sent Events for one stream task, paced by ``ttft_ms``/``tokens_per_second``."""
+                        config: MockConfig,
+                        keepalive_s: float | None = None) -> AsyncIterator[str]:
+    """Server-Sent Events for one stream task, paced by ``ttft_ms``/``tokens_per_second``.
+
+    ``keepalive_s``: while the first token is awaited longer than this, a ``: keep-alive``
+    comment goes out every ``keepalive_s`` seconds; ``None`` takes the config's
+    ``stream_keepalive_s`` (15 s when it has none), 0 sends none.
+    """
     head = {"taskUUID": task["taskUUID"], "taskType": task["taskType"]}
     # Every delta event shares its start; only the piece of text changes. Built once, the
     # events cost one small encode each (the throughput of a stream is this loop).
@@ -76,20 +97,27 @@ async def stream_events(task: Mapping[str, Any], generations: Sequence[Generatio
     rate = timing(config, generations, "tokens_per_second")
     gap = 1 / rate if rate > 0 else 0.0
     if first:
+        every = keepalive_s if keepalive_s is not None else \
+            float(getattr(config, "stream_keepalive_s", STREAM_KEEPALIVE_S))
+        if 0 < every < first:
+            # The loop's clock, not time.monotonic: tests freeze the module's clock.
+            loop = asyncio.get_running_loop()
+            due = loop.time() + first
+            while due - loop.time() > every:
+                await asyncio.sleep(every)
+                yield _KEEPALIVE
+            first = max(0.0, due - loop.time())
         await asyncio.sleep(first)
-    several = len(generations) > 1
     for generation in generations:
-        index = {"resultIndex": generation.result_index} if several else {}
-        start = opening + (f'"resultIndex":{generation.result_index},' if several else "")
         for kind, text in (("reasoningContent", generation.reasoning or ""),
                            ("text", generation.text)):
             tail = ',"finishReason":null}\n\n' if kind == "text" else "}\n\n"
-            prefix = f'{start}"delta":{{"{kind}":'
+            prefix = f'{opening}"delta":{{"{kind}":'
             for piece in _PIECE.findall(text):
                 if gap:
                     await asyncio.sleep(gap)
                 yield f"{prefix}{orjson.dumps(piece).decode()}}}{tail}"
-        yield _event({**head, **index, "delta": {}, "finishReason": generation.finish_reason,
+        yield _event({**head, "delta": {}, "finishReason": generation.finish_reason,
                       **generation.accounting(task, config=config)})
     yield "data: [DONE]\n\n"
 
@@ -108,8 +136,7 @@ async def broken_stream(events: AsyncIterator[str], fault: Any,
             if fault.kind == "stall":
                 await asyncio.sleep(fault.stall_ms / 1000)
             elif fault.kind == "error-frame":
-                yield error_event([{"code": fault.error_code, "message": fault.error_message,
-                                    "taskType": task["taskType"], "taskUUID": task["taskUUID"]}])
+                yield error_event([fault.error(task)])
                 return
             elif fault.kind == "truncate":
                 yield event[: max(8, len(event) // 2)]  # half an event: no closing brace

@@ -10,20 +10,24 @@ Four triggers; when several apply to one request, the most specific wins:
    key: a fixed error, a token-bucket rate limit (429 beyond it), latency.
 
 A fault is an HTTP error (any documented status plus 413 and 504, with a realistic Runware
-code; 429 and 503 carry ``Retry-After``), a delay, or a broken stream (``disconnect``,
+code; ``Retry-After`` only when asked for), a delay, or a broken stream (``disconnect``,
 ``error-frame``, ``truncate``, ``stall`` after N chunks). Every fault that fires is named in
 the journal with the trigger that fired it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from ._errors import error_item
 from ._journal import mask_key
 from ._pattern import Pattern, PatternError
 
@@ -41,7 +45,7 @@ _MESSAGES = {
     "insufficientCredits": "Insufficient credits: top up your Runware balance.",
     "insufficientPermissions": "This API key lacks permission for this request.",
     "invalidApiKey": "Invalid API key.",
-    "rateLimitExceeded": "Too many requests: slow down and retry after the Retry-After delay.",
+    "rateLimitExceeded": "Too many requests: slow down, and retry with a backoff.",
     "internalServerError": "Something went wrong on Runware's end.",
     "serviceUnavailable": "Temporarily unavailable (maintenance or capacity); retry later.",
     "timeoutProvider": "The provider timed out.",
@@ -86,7 +90,9 @@ class Fault:
     kind: str | None = None          # a stream fault, one of STREAM_FAULTS
     after_chunks: int = 0
     stall_ms: float = 1000
-    retry_after_s: float = 1
+    retry_after_s: float | None = None  # a Retry-After header, only when asked for
+    phase: str = "request"           # or "processing": the task is accepted, then fails
+    envelope: str = "errors"         # or "error": the singular pre-stream form
     times: int | None = None
     probability: float = 1.0
     match: str | None = None
@@ -108,11 +114,25 @@ class Fault:
         code = self.error_code
         return self.message or _MESSAGES.get(code, f"Injected error: {code}.")
 
-    def headers(self) -> dict[str, str]:
-        # Retry-After is what a careful client reads before retrying a 429 or 503.
-        if self.status in (429, 503):
-            return {"Retry-After": f"{self.retry_after_s:g}"}
-        return {}
+    @property
+    def error_status(self) -> int:
+        """The HTTP status of this error: its own, or the one its code implies."""
+        if self.status is not None:
+            return self.status
+        return next((s for s, c in DEFAULT_CODES.items() if c == self.code), 500)
+
+    def headers(self, *, retry_after_s: float | None = None) -> dict[str, str]:
+        """Runware documents no Retry-After for inference and the SDKs do not read it: the
+        header goes out only when the fault (or the config's ``retry_after_s``) asks, so a
+        client that relies on it cannot pass here and fail in production."""
+        wait = self.retry_after_s if self.retry_after_s is not None else retry_after_s
+        return {} if wait is None else {"Retry-After": f"{wait:g}"}
+
+    def error(self, task: Mapping[str, Any]) -> dict[str, Any]:
+        """This fault as the error item about one task."""
+        return error_item(self.error_code, self.error_message,
+                          task_type=_text(task.get("taskType")),
+                          task_uuid=_text(task.get("taskUUID")))
 
     def matches(self, request: RequestFacts) -> bool:
         for wanted, actual in ((self.task_type, request.task_type), (self.model, request.model),
@@ -124,8 +144,11 @@ class Fault:
         return self._pattern is None or self._pattern.search(request.message)
 
     def describe(self) -> str:
-        what = (f"{self.status} {self.error_code}" if self.status else
-                self.kind or "latency")
+        what = (self.kind if self.kind is not None else
+                f"{self.error_status} {self.error_code}" if self.status or self.code else
+                "latency")
+        if self.phase == "processing":
+            what = f"{self.error_code} while processing"
         return f"{what} ({self.label})" if self.label else what
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,7 +156,9 @@ class Fault:
                 "fault": self.kind, "afterChunks": self.after_chunks, "times": self.times,
                 "probability": self.probability, "match": self.match, "regex": self.regex,
                 "taskType": self.task_type, "model": self.model,
-                "deliveryMethod": self.delivery_method, "label": self.label}
+                "deliveryMethod": self.delivery_method, "phase": self.phase,
+                "retryAfterS": self.retry_after_s, "envelope": self.envelope,
+                "label": self.label}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +199,13 @@ _ALIASES = {"delayMs": "delay_ms", "afterChunks": "after_chunks", "stallMs": "st
             "deliveryMethod": "delivery_method", "fault": "kind", "latencyMs": "latency"}
 _FIELDS = {"status", "code", "message", "delay_ms", "latency", "kind", "after_chunks",
            "stall_ms", "retry_after_s", "times", "probability", "match", "regex", "task_type",
-           "model", "delivery_method"}
+           "model", "delivery_method", "phase", "envelope"}
+PHASES = ("request", "processing")
+ENVELOPES = ("errors", "error")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _latency(value: Any) -> Latency:
@@ -209,7 +240,7 @@ def fault_from_mapping(data: Mapping[str, Any], *, label: str) -> Fault:
         raise FaultError(f"unknown fault field(s) {sorted(unknown)}; known: status, code, "
                          "message, delayMs, latency, fault, afterChunks, stallMs, "
                          "retryAfterS, times, probability, match, regex, taskType, model, "
-                         "deliveryMethod")
+                         "deliveryMethod, phase, envelope")
     status = fields.get("status")
     if status is not None and (not isinstance(status, int) or isinstance(status, bool)
                                or not 400 <= status <= 599):
@@ -217,9 +248,27 @@ def fault_from_mapping(data: Mapping[str, Any], *, label: str) -> Fault:
     kind = fields.get("kind")
     if kind is not None and kind not in STREAM_FAULTS:
         raise FaultError(f"fault is {kind!r}; stream faults are {', '.join(STREAM_FAULTS)}")
-    if status is None and kind is None and "delay_ms" not in fields and "latency" not in fields:
-        raise FaultError("a fault needs a status, a stream fault ('fault') or a delay "
-                         "('delayMs' or 'latency')")
+    if status is None and kind is None and fields.get("code") is None and \
+            "delay_ms" not in fields and "latency" not in fields:
+        raise FaultError("a fault needs a status (or an error code), a stream fault ('fault') "
+                         "or a delay ('delayMs' or 'latency')")
+    phase = fields.get("phase", "request")
+    if phase not in PHASES:
+        raise FaultError(f"phase is {phase!r}; give 'request' (the call fails) or "
+                         "'processing' (the task is accepted, then fails)")
+    if phase == "processing" and (kind is not None or (status is None and
+                                                        fields.get("code") is None)):
+        raise FaultError("a fault with phase 'processing' fails the task with an error: give "
+                         "it a status or a code (a stream fault is already mid-processing)")
+    envelope = fields.get("envelope", "errors")
+    if envelope not in ENVELOPES:
+        raise FaultError(f"envelope is {envelope!r}; give 'errors' ({{\"errors\": [...]}}) or "
+                         "'error' (the singular pre-stream form)")
+    retry_after = fields.get("retry_after_s")
+    if retry_after is not None and (not isinstance(retry_after, int | float) or
+                                    isinstance(retry_after, bool) or retry_after < 0):
+        raise FaultError(f"retryAfterS is {retry_after!r}; give seconds (or leave it out for "
+                         "no Retry-After header, as Runware sends none)")
     code = fields.get("code")
     if code is not None and not isinstance(code, str):
         raise FaultError(f"code is {code!r}; give a Runware error code such as "
@@ -249,7 +298,8 @@ def fault_from_mapping(data: Mapping[str, Any], *, label: str) -> Fault:
         return Fault(status=status, code=code, message=fields.get("message"), latency=latency,
                      kind=kind, after_chunks=int(fields.get("after_chunks", 0)),
                      stall_ms=float(fields.get("stall_ms", 1000)),
-                     retry_after_s=float(fields.get("retry_after_s", 1)), times=times,
+                     retry_after_s=None if retry_after is None else float(retry_after),
+                     phase=phase, envelope=envelope, times=times,
                      probability=float(probability), match=fields.get("match"),
                      regex=fields.get("regex"), task_type=fields.get("task_type"),
                      model=fields.get("model"), delivery_method=fields.get("delivery_method"),
@@ -275,30 +325,112 @@ class KeyProfile:
     fault: Fault | None = None
     bucket: TokenBucket | None = None
     latency: Latency | None = None
+    retry_after_s: float | None = None  # Retry-After on the rate limit's 429, when asked
+
+
+class SharedFaults(Protocol):
+    """Where a shared store keeps what every worker must agree on (``RedisStore``)."""
+
+    async def faults_version(self) -> int: ...
+    async def faults_queued(self) -> list[str]: ...
+    async def faults_add(self, entry: str) -> None: ...
+    async def faults_remove(self, entry: str) -> None: ...
+    async def faults_clear(self) -> None: ...
+    async def count(self, name: str) -> int: ...
+    async def bucket_take(self, name: str, rate: float, burst: float) -> float: ...
+
+
+@dataclass(slots=True)
+class _Queued:
+    """A fault in the shared queue: its entry as stored, its id, and the fault."""
+
+    entry: str
+    id: str
+    fault: Fault
 
 
 class FaultBook:
-    """All triggers, and the choice among them for one request."""
+    """All triggers, and the choice among them for one request.
+
+    With a shared store (``shared``), the queue and the key profiles' token buckets live
+    there: a fault queued on one worker fires on any, ``times`` counts firings across all of
+    them, a ``probability`` draws from one shared, seeded sequence, and a key's rate limit
+    holds for the whole fleet. Config rules are the same in every worker and count per
+    worker."""
 
     def __init__(self, *, rules: list[Fault], profiles: dict[str, KeyProfile],
-                 seed: int | None) -> None:
+                 seed: int | None, shared: SharedFaults | None = None) -> None:
         self.rules = rules
         self.profiles = profiles
         self.queue: list[Fault] = []
         self._rng = random.Random(seed)
+        self._seed = seed
         self._lock = threading.Lock()
+        self._shared = shared
+        self._version = -1
+        self._shared_queue: list[_Queued] = []
+
+    @property
+    def active(self) -> bool:
+        """Could any fault fire? (Else a request skips fault matching entirely.)"""
+        return self._shared is not None or bool(self.queue or self.rules or self.profiles)
 
     def add(self, fault: Fault) -> None:
+        """Queue a fault in this process (a memory store: the only process)."""
+        if self._shared is not None:
+            raise FaultError("this mock shares its faults through its store: queue them with "
+                             "POST /__mock/faults (or `await mock.queue_fault(...)`)")
         with self._lock:
             self.queue.append(fault)
+
+    async def enqueue(self, fault: Fault, fields: Mapping[str, Any]) -> None:
+        """Queue a fault where every worker sees it (``fields``: what it was made from)."""
+        if self._shared is None:
+            self.add(fault)
+            return
+        await self._shared.faults_add(json.dumps({"id": uuid.uuid4().hex,
+                                                  "fault": dict(fields)}))
 
     def clear(self) -> None:
         with self._lock:
             self.queue.clear()
 
-    def _take(self, faults: list[Fault], request: RequestFacts, *, remove: bool) -> Fault | None:
+    async def clear_all(self) -> None:
+        """Forget every queued fault, in every worker."""
+        self.clear()
+        if self._shared is not None:
+            await self._shared.faults_clear()
+
+    async def queued(self) -> list[Fault]:
+        if self._shared is None:
+            return list(self.queue)
+        await self._refresh()
+        return [q.fault for q in self._shared_queue]
+
+    async def has_processing(self) -> bool:
+        """Is any processing-phase fault queued or configured? (Else tasks skip the check.)"""
+        queued = await self.queued() if self._shared is not None else self.queue
+        return any(f.phase == "processing" for f in (*queued, *self.rules)) or any(
+            p.fault is not None and p.fault.phase == "processing"
+            for p in self.profiles.values())
+
+    async def _refresh(self) -> None:
+        assert self._shared is not None
+        version = await self._shared.faults_version()
+        if version == self._version:
+            return
+        entries = await self._shared.faults_queued()
+        loaded = []
+        for entry in entries:
+            data = json.loads(entry)
+            loaded.append(_Queued(entry, data["id"],
+                                  fault_from_mapping(data["fault"], label="queued")))
+        self._shared_queue, self._version = loaded, version
+
+    def _take(self, faults: list[Fault], request: RequestFacts, *, remove: bool,
+              phase: str) -> Fault | None:
         for fault in faults:
-            if not fault.matches(request):
+            if fault.phase != phase or not fault.matches(request):
                 continue
             if fault.probability < 1 and self._rng.random() >= fault.probability:
                 continue
@@ -311,28 +443,60 @@ class FaultBook:
             return fault
         return None
 
-    def choose(self, request: RequestFacts, header: str | None) -> Fault | None:
-        """The fault for this request, most specific trigger first (see the module doc)."""
+    async def _take_shared(self, request: RequestFacts, phase: str) -> Fault | None:
+        shared = self._shared
+        assert shared is not None
+        await self._refresh()
+        for queued in self._shared_queue:
+            fault = queued.fault
+            if fault.phase != phase or not fault.matches(request):
+                continue
+            if fault.probability < 1:
+                draw = await shared.count(f"draw:{queued.id}")
+                if random.Random(f"{self._seed}:{queued.id}:{draw}").random() >= \
+                        fault.probability:
+                    continue
+            if fault.times is not None:
+                fired = await shared.count(f"fired:{queued.id}")
+                if fired > fault.times:
+                    continue
+                if fired == fault.times:  # its last firing: out of the queue, for everyone
+                    await shared.faults_remove(queued.entry)
+            return fault
+        return None
+
+    async def choose(self, request: RequestFacts, header: str | None, *,
+                     phase: str = "request") -> Fault | None:
+        """The fault for this request (``phase`` "request") or for one of its tasks
+        ("processing"), most specific trigger first (see the module doc)."""
         if header is not None:
-            return header_fault(header)
-        with self._lock:
-            queued = self._take(self.queue, request, remove=True)
+            return header_fault(header) if phase == "request" else None
+        if self._shared is not None:
+            queued = await self._take_shared(request, phase)
             if queued is not None:
                 return queued
-            rule = self._take(self.rules, request, remove=False)
+        with self._lock:
+            queued = self._take(self.queue, request, remove=True, phase=phase)
+            if queued is not None:
+                return queued
+            rule = self._take(self.rules, request, remove=False, phase=phase)
         if rule is not None:
             return rule
         profile = self.profiles.get(request.key or "")
         if profile is None:
             return None
-        if profile.fault is not None:
+        if profile.fault is not None and profile.fault.phase == phase:
             return profile.fault
+        if phase != "request":
+            return None
         if profile.bucket is not None:
-            wait = profile.bucket.take()
+            bucket = profile.bucket
+            wait = bucket.take() if self._shared is None else await self._shared.bucket_take(
+                _digest(request.key or ""), bucket.rate, bucket.burst)
             if wait:
-                return Fault(status=429, retry_after_s=max(1, round(wait + 0.5)),
-                             message=f"Rate limit of {profile.bucket.rate:g} requests a second "
-                                     "exceeded for this key: retry after the Retry-After delay.",
+                return Fault(status=429, retry_after_s=profile.retry_after_s,
+                             message=f"Rate limit of {bucket.rate:g} requests a second "
+                                     "exceeded for this key: slow down, and retry with a backoff.",
                              label="api_key_profiles rate limit")
         if profile.latency is not None:
             return Fault(latency=profile.latency, label="api_key_profiles latency")
@@ -340,6 +504,11 @@ class FaultBook:
 
     def sample(self, latency: Latency) -> float:
         return latency.sample(self._rng)
+
+
+def _digest(key: str) -> str:
+    """A key as the shared store names its bucket: never the key itself."""
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
 def profile_from_mapping(key: str, data: Mapping[str, Any]) -> KeyProfile:
@@ -354,10 +523,17 @@ def profile_from_mapping(key: str, data: Mapping[str, Any]) -> KeyProfile:
     rate = rest.pop("rate_limit_per_second", None)
     burst = rest.pop("burst", None)
     latency = rest.pop("latency", None)
+    retry_after = rest.get("retry_after_s", rest.get("retryAfterS"))
+    if rest.keys() <= {"retry_after_s", "retryAfterS"}:
+        rest = {}  # only the rate limit's Retry-After: no fault of its own
     fault = fault_from_mapping(rest, label=name) if rest else None
+    if retry_after is not None and (not isinstance(retry_after, int | float) or
+                                    isinstance(retry_after, bool) or retry_after < 0):
+        raise FaultError(f"{name}.retry_after_s is {retry_after!r}; give seconds")
     if rate is not None and (not isinstance(rate, int | float) or rate <= 0):
         raise FaultError(f"{name}.rate_limit_per_second is {rate!r}; give a positive number")
     return KeyProfile(fault=fault,
+                      retry_after_s=None if retry_after is None else float(retry_after),
                       bucket=TokenBucket(float(rate), float(burst or rate)) if rate else None,
                       latency=_latency(latency) if latency is not None else None)
 

@@ -73,7 +73,7 @@ def _rule(rule: ReplyRule, origin: str) -> dict[str, Any]:
     return {"origin": origin, **{k: _plain(v) for k, v in fields.items() if v is not None}}
 
 
-def config_view(mock: MockServer) -> dict[str, Any]:
+async def config_view(mock: MockServer) -> dict[str, Any]:
     """What ``GET /__mock/config`` answers: nothing in it is a secret."""
     config = mock.config
     # Reply rules, fault rules and key profiles have sections of their own (with live state).
@@ -93,7 +93,7 @@ def config_view(mock: MockServer) -> dict[str, Any]:
         "replies": [_rule(r, "config" if any(r is c for c in config.replies) else "runtime")
                     for r in mock.rules],
         "faults": {
-            "queued": [f.to_dict() for f in mock.faults.queue],
+            "queued": [f.to_dict() for f in await mock.faults.queued()],
             "rules": [f.to_dict() for f in mock.faults.rules],
             "keyProfiles": [{"apiKey": mask_key(key), **_plain(settings)}
                             for key, settings in config.api_key_profiles.items()],
@@ -124,7 +124,7 @@ def inspector_routes(mock: MockServer) -> list[Route]:
         return Response(assets[name], media_type=_media_type(name), headers=_HEADERS)
 
     async def config(request: Request) -> Response:
-        return JSONResponse(config_view(mock), headers={"Cache-Control": "no-store"})
+        return JSONResponse(await config_view(mock), headers={"Cache-Control": "no-store"})
 
     return [Route("/__mock/", inspector, methods=["GET"]),
             Route("/__mock", bare, methods=["GET"]),

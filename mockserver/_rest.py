@@ -52,7 +52,7 @@ class RestEndpoint:
             return
         except StoreUnavailable as exc:  # nothing was sent yet: a retryable 503
             outcome = Outcome(503, error_body("serviceUnavailable", f"{exc}."),
-                              headers={"Retry-After": "1"})
+                              headers=self.mock.config.retry_after_headers())
             body = orjson.dumps(outcome.body)
         if outcome.events is not None:
             # The SDKs end on "data: [DONE]"; no-store keeps proxies from buffering it.

@@ -8,12 +8,13 @@ object directly (``reply()``, ``journal``, ``reset()``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from contracts import check_request
 from openapi import Spec
@@ -27,6 +28,7 @@ from ._faults import (
     FaultBook,
     FaultError,
     RequestFacts,
+    SharedFaults,
     fault_from_mapping,
     profile_from_mapping,
 )
@@ -63,6 +65,11 @@ class TaskReply:
     # accepted: a request refused as a whole leaves no results and sends no webhooks.
     pending: tuple[Mapping[str, Any], dict[str, Any]] | None = None
     ready_at: float | None = None  # a poll answered "processing": when the results are ready
+    # The task was accepted and failed while it was generated (a processing-phase fault):
+    # its error items, answered next to the other tasks' data. Not a refusal.
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    stream_fault: Fault | None = None  # how its stream breaks (a processing failure)
+    failure: Fault | None = None       # the processing-phase fault that failed it
 
 
 def _owner(task: Mapping[str, Any], account: str) -> str:
@@ -111,7 +118,8 @@ class MockServer:
                    for i, f in enumerate(config.faults)],
             profiles={key: profile_from_mapping(key, p)
                       for key, p in config.api_key_profiles.items()},
-            seed=config.seed)
+            seed=config.seed,
+            shared=cast(SharedFaults, self.store) if self.store.shared else None)
 
     # -- the Python API ------------------------------------------------------------------
 
@@ -141,6 +149,12 @@ class MockServer:
         self.faults.add(queued)
         return queued
 
+    async def queue_fault(self, **fault: Any) -> Fault:
+        """``fail()`` for any store: with a shared one, every worker sees the fault."""
+        queued = fault_from_mapping(fault, label="queued")
+        await self.faults.enqueue(queued, fault)
+        return queued
+
     def forget_scripts(self) -> None:
         """Forget the replies and faults added at run time (the config's stay)."""
         with self._lock:
@@ -150,6 +164,7 @@ class MockServer:
     async def reset(self) -> None:
         """Forget scripted replies and queued faults added at run time; clear the journal."""
         self.forget_scripts()
+        await self.faults.clear_all()
         await self.journal.clear()
 
     def facts(self, payload: Any, key: str | None) -> RequestFacts:
@@ -170,26 +185,44 @@ class MockServer:
         """The fault for a request: an error outcome to answer with, or a stream fault to
         apply (after any delay it asks for); (None, None) when nothing fires."""
         book = self.faults
-        if header is None and not (book.queue or book.rules or book.profiles):
+        if header is None and not book.active:
             return None, None  # the common case: nothing to match, so nothing to compute
         try:
-            fault = self.faults.choose(self.facts(payload, key), header)
+            fault = await self.faults.choose(self.facts(payload, key), header)
         except FaultError as exc:
-            body = error_body("invalidParameter", str(exc), parameter="X-Runware-Mock-Error")
-            return Outcome(400, body, violations=tuple(body["errors"])), None
+            refusal = error_body("invalidParameter", str(exc),
+                                 parameter="X-Runware-Mock-Error")
+            return Outcome(400, refusal, violations=tuple(refusal["errors"])), None
         if fault is None:
             return None, None
         if fault.latency is not None:
             await asyncio.sleep(self.faults.sample(fault.latency))
-        if fault.status is None:
-            return None, fault
+        if fault.kind is not None or (fault.status is None and fault.code is None):
+            return None, fault  # a stream fault, or only a delay
         task = next((t for t in payload if isinstance(t, dict) and "taskUUID" in t), {}) \
             if isinstance(payload, list) else {}
-        body = error_body(fault.error_code, fault.error_message,
-                          task_type=_str(task.get("taskType")),
-                          task_uuid=_str(task.get("taskUUID")))
-        return Outcome(fault.status, body, headers=fault.headers(),
+        error = fault.error(task)
+        # The singular envelope is what a pre-stream HTTP error may use (reference §1).
+        body: dict[str, Any] = {"errors": [error]} if fault.envelope == "errors" else {
+            "error": error, **{k: task[k] for k in ("taskUUID", "taskType") if k in task}}
+        return Outcome(fault.error_status, body,
+                       headers=fault.headers(retry_after_s=self.config.retry_after_s),
                        fault=fault.describe()), fault
+
+    async def processing_fault(self, task: Mapping[str, Any],
+                               key: str | None) -> Fault | None:
+        """The processing-phase fault that fails this task, if any (each task of a batch is
+        matched on its own, so a fault can fail some tasks and spare the rest)."""
+        book = self.faults
+        if not book.active or task.get("taskType") not in self._inference_types or \
+                not await book.has_processing():
+            return None
+        messages = task.get("messages")
+        facts = RequestFacts(
+            key=key, task_type=_str(task.get("taskType")), model=_str(task.get("model")),
+            delivery_method=self._delivery(task),
+            message=last_user_message(messages) if isinstance(messages, list) else "")
+        return await book.choose(facts, None, phase="processing")
 
     async def close(self) -> None:
         await self.webhooks.close()
@@ -233,10 +266,11 @@ class MockServer:
         # One reply body cannot be both an event stream and JSON: a stream task sent with
         # other tasks is answered like a sync one (the protocol reference is silent here;
         # refusing a request the document allows would be worse).
-        replies = [await self.answer(task, key=key, streamable=len(tasks) == 1, defer=True)
+        replies = [await self.answer(task, key=key, streamable=len(tasks) == 1, defer=True,
+                                     failure=await self.processing_fault(task, key))
                    for task in tasks]
         if len(replies) == 1 and not replies[0].errors and replies[0].stream is None \
-                and stream_fault is None:
+                and stream_fault is None and replies[0].failure is None:
             # The common case, one task: no merging needed.
             (reply,) = replies
             if reply.pending is not None:
@@ -259,22 +293,36 @@ class MockServer:
             if reply.stream is not None:
                 task, generations = reply.stream
                 events = stream_events(task, generations, config=self.config)
-                if stream_fault is not None and stream_fault.kind is not None:
-                    return Outcome(200, None, fault=stream_fault.describe(),
-                                   events=broken_stream(events, stream_fault, task))
+                broken = reply.stream_fault or stream_fault
+                if broken is not None and broken.kind is not None:
+                    return Outcome(200, None, fault=(reply.failure or broken).describe(),
+                                   events=broken_stream(events, broken, task))
                 return Outcome(200, None, events=events)
         delay = max((r.delay for r in replies), default=0.0)
         if delay:
             await asyncio.sleep(delay)
-        return Outcome(200, {"data": [item for r in replies for item in r.items]})
+        data = [item for r in replies for item in r.items]
+        failed = [e for r in replies for e in r.failed]
+        fired = "; ".join(dict.fromkeys(r.failure.describe() for r in replies
+                                        if r.failure is not None)) or None
+        if not failed:  # (an async task's failure shows when it is polled)
+            return Outcome(200, {"data": data}, fault=fired)
+        if data:
+            # Runware: "errors are scoped to the specific task that failed, while other tasks
+            # in the same request may still succeed". A 2xx, because the SDKs raise on any
+            # other status before reading a body's data (py-new transport/rest.py).
+            return Outcome(200, {"data": data, "errors": failed}, fault=fired)
+        first = next(r.failure for r in replies if r.failure is not None)
+        return Outcome(first.error_status, {"errors": failed}, fault=fired,
+                       headers=first.headers(retry_after_s=self.config.retry_after_s))
 
     def _delivery(self, task: Mapping[str, Any]) -> str:
         method = task.get("deliveryMethod")
         return self._default_delivery if method is None else str(method)
 
     async def answer(self, task: Mapping[str, Any], *, key: str | None = None,
-                     websocket: bool = False,
-                     streamable: bool = True, defer: bool = False) -> TaskReply:
+                     websocket: bool = False, streamable: bool = True, defer: bool = False,
+                     failure: Fault | None = None) -> TaskReply:
         """One valid task's reply (the caller has validated it). ``defer``: an accepted async
         task's results are left in ``pending`` for the caller to keep (``run`` keeps them
         only if no other task of the request is refused)."""
@@ -301,15 +349,25 @@ class MockServer:
                     "Events), not over the WebSocket: POST this task to /v1.",
                     parameter="deliveryMethod", task_type=str(task_type),
                     task_uuid=task["taskUUID"])])
+            if failure is not None:  # the stream breaks with the error, as a backend's does
+                broken = dataclasses.replace(failure, kind="error-frame", status=None,
+                                             phase="request")
+                return TaskReply(stream=(task, generations), stream_fault=broken,
+                                 failure=failure)
             return TaskReply(stream=(task, generations))
         if delivery == "async" or webhook:
-            return await self._accept(task, generations, account=account_of(key),
-                                      defer=defer)
+            reply = await self._accept(task, generations, account=account_of(key),
+                                       defer=defer, failure=failure)
+            reply.failure = failure
+            return reply
+        delay = timing(self.config, generations, "processing_ms")
+        if failure is not None:
+            return TaskReply(failed=[failure.error(task)], delay=delay, failure=failure)
         return TaskReply(items=[g.item(task, config=self.config) for g in generations],
-                         delay=timing(self.config, generations, "processing_ms"))
+                         delay=delay)
 
     async def _accept(self, task: Mapping[str, Any], generations: Sequence[Generation], *,
-                      account: str, defer: bool) -> TaskReply:
+                      account: str, defer: bool, failure: Fault | None = None) -> TaskReply:
         uuid = str(task["taskUUID"])
         if not await self.store.claim(uuid, self.config.result_ttl_s, owner=_owner(task, account)):
             return TaskReply(errors=[error_item(
@@ -318,6 +376,8 @@ class MockServer:
                 parameter="taskUUID", task_type=str(task["taskType"]), task_uuid=uuid)])
         record = new_record(task, generations, config=self.config)
         record["account"] = account
+        if failure is not None:  # getResponse says "error" once it is "ready"
+            record["failure"] = failure.error(task)
         if defer:
             return TaskReply(items=[ack_item(task)], claimed=uuid, pending=(task, record))
         await self._keep(task, record)
@@ -327,8 +387,13 @@ class MockServer:
         """Store an accepted task's results for getResponse; schedule its webhook."""
         await self.store.put_result(str(task["taskUUID"]), record, self.config.result_ttl_s)
         if isinstance(task.get("webhookURL"), str):
-            self.webhooks.schedule(task["webhookURL"], record["items"],
-                                   ready_at=record["readyAt"])
+            if "failure" in record:  # the failure is delivered once, as an errors body
+                self.webhooks.schedule_bodies(task["webhookURL"],
+                                              [{"errors": [record["failure"]]}],
+                                              ready_at=record["readyAt"])
+            else:
+                self.webhooks.schedule(task["webhookURL"], record["items"],
+                                       ready_at=record["readyAt"])
 
     async def _poll(self, task: Mapping[str, Any], account: str) -> TaskReply:
         uuid = str(task["taskUUID"])

@@ -65,7 +65,11 @@ class SessionWatch:
 
 
 class Store(Protocol):
-    """The store interface (all coroutines; TTLs in seconds)."""
+    """The store interface (all coroutines; TTLs in seconds). A ``shared`` store also keeps
+    the queued faults and token buckets, so every worker and host sees the same (the
+    ``faults_*``, ``count`` and ``bucket_take`` methods of RedisStore)."""
+
+    shared: bool
 
     async def claim(self, task_uuid: str, ttl: float, *, owner: str) -> bool:
         """Reserve a taskUUID for the submission ``owner`` (a fingerprint of the task and
@@ -112,6 +116,27 @@ class Store(Protocol):
 
 _SECRET_PARAMS = {"password", "pass", "token", "secret"}
 
+# Counters of shared faults outlive no mock for long (a day), and buckets refill anyway.
+_COUNTER_TTL_S = 86_400
+_COUNT = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return n
+"""
+_BUCKET = """
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
+local tokens, stamp = tonumber(state[1]) or burst, tonumber(state[2]) or now
+tokens = math.min(burst, tokens + (now - stamp) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 60000)
+return tostring(wait)
+"""
+
 # A claim's value once the task's results are kept: no owner fingerprint equals it.
 _KEPT = "kept"
 _CLAIM = """
@@ -155,6 +180,8 @@ class _Expiring:
 
 class MemoryStore:
     """The in-process store: bounded (``cap`` entries per kind) and with TTLs."""
+
+    shared = False  # faults and buckets stay in the FaultBook of this process
 
     def __init__(self, *, cap: int = 10_000) -> None:
         self._claims = _Expiring(cap)
@@ -404,6 +431,47 @@ class RedisStore:
 
     async def journal_clear(self) -> None:
         await self._guard(self._redis.delete(self._key("journal")))
+
+    # -- faults shared by every worker (mockserver._faults.FaultBook) --------------------
+
+    shared = True
+
+    async def faults_version(self) -> int:
+        """Bumped on every change to the queued faults: a worker reloads them when it moves."""
+        return int(await self._guard(self._redis.get(self._key("faults", "version"))) or 0)
+
+    async def faults_queued(self) -> list[str]:
+        return list(await self._guard(self._redis.lrange(self._key("faults", "queue"), 0, -1)))
+
+    async def faults_add(self, entry: str) -> None:
+        pipe: Any = self._redis.pipeline(transaction=True)
+        pipe.rpush(self._key("faults", "queue"), entry)
+        pipe.incr(self._key("faults", "version"))
+        await self._guard(pipe.execute())
+
+    async def faults_remove(self, entry: str) -> None:
+        pipe: Any = self._redis.pipeline(transaction=True)
+        pipe.lrem(self._key("faults", "queue"), 1, entry)
+        pipe.incr(self._key("faults", "version"))
+        await self._guard(pipe.execute())
+
+    async def faults_clear(self) -> None:
+        pipe: Any = self._redis.pipeline(transaction=True)
+        pipe.delete(self._key("faults", "queue"))
+        pipe.incr(self._key("faults", "version"))
+        await self._guard(pipe.execute())
+
+    async def count(self, name: str) -> int:
+        """A shared counter's next value (1, 2, …): how often a fault fired, or was drawn."""
+        return int(await self._guard(self._redis.eval(
+            _COUNT, 1, self._key("count", name), int(_COUNTER_TTL_S * 1000))))
+
+    async def bucket_take(self, name: str, rate: float, burst: float) -> float:
+        """One token from a token bucket every worker shares (Redis' clock, so hosts agree):
+        0 if a request may pass now, else the seconds until one may."""
+        wait = await self._guard(self._redis.eval(
+            _BUCKET, 1, self._key("bucket", name), repr(rate), repr(burst)))
+        return float(wait)
 
     async def close(self) -> None:
         self._closed = True

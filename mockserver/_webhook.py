@@ -91,9 +91,15 @@ class WebhookSender:
         return self._pending
 
     def schedule(self, url: str, items: Sequence[dict[str, Any]], *, ready_at: float) -> None:
-        """Deliver each of ``items`` to ``url`` from ``ready_at`` on; never raises."""
+        """Deliver each of ``items`` to ``url`` from ``ready_at`` on, each POSTed as
+        ``{"data": [item]}``; never raises."""
+        self.schedule_bodies(url, [{"data": [item]} for item in items], ready_at=ready_at)
+
+    def schedule_bodies(self, url: str, bodies: Sequence[dict[str, Any]], *,
+                        ready_at: float) -> None:
+        """POST each of ``bodies`` as it is (a failure's ``{"errors": [...]}``)."""
         room = max(0, self.max_pending - self._pending)
-        admitted, excess = items[:room], items[room:]
+        admitted, excess = bodies[:room], bodies[room:]
         if admitted:
             self._pending += len(admitted)
             self._spawn(self._deliver(url, admitted, ready_at))
@@ -109,24 +115,24 @@ class WebhookSender:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _refuse(self, url: str, items: Sequence[dict[str, Any]], reason: str) -> None:
-        for item in items:
+    async def _refuse(self, url: str, bodies: Sequence[dict[str, Any]], reason: str) -> None:
+        for body in bodies:
             await self._record(method="WEBHOOK", path=url, api_key=None,
-                               request={"data": [item]}, violations=[], status=0,
+                               request=body, violations=[], status=0,
                                response=None, started=time.perf_counter(), fault=reason)
 
-    async def _deliver(self, url: str, items: Sequence[dict[str, Any]], ready_at: float) -> None:
-        left = len(items)
+    async def _deliver(self, url: str, bodies: Sequence[dict[str, Any]], ready_at: float) -> None:
+        left = len(bodies)
         try:
             await asyncio.sleep(max(0.0, ready_at - time.time()))
             reason = refusal_reason(url, self._allowlist)
             if reason is not None:  # recorded when the delivery would have been made
-                await self._refuse(url, items, reason)
+                await self._refuse(url, bodies, reason)
                 return
             if self._client is None:
                 self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
-            for item in items:
-                await self._post(url, {"data": [item]})
+            for body in bodies:
+                await self._post(url, body)
                 left -= 1
                 self._pending -= 1
         finally:  # also when cancelled: what was not delivered is no longer pending

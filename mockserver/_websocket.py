@@ -169,7 +169,8 @@ class _Connection:
             self.open = False
             await self.websocket.close(code=1011, reason="injected fault: disconnect")
             return
-        reply = await self.mock.answer(task, key=self.key, websocket=True)
+        reply = await self.mock.answer(task, key=self.key, websocket=True,
+                                       failure=await self.mock.processing_fault(task, self.key))
         if reply.ready_at is not None and reply.ready_at - time.time() <= _HOLD_POLL_S:
             # Results a moment away: hold the poll's reply until they are there (what a
             # server streaming over one socket would do), rather than answer "processing".
@@ -179,6 +180,9 @@ class _Connection:
             return
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        if reply.failed:  # accepted, then failed while processing: an error frame
+            await self.send({"errors": reply.failed})
+            return
         results = [i for i in reply.items if "text" in i and "status" not in i]
         if results:  # sync results: one frame per result
             for item in results:

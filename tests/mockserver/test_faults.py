@@ -45,10 +45,8 @@ def _check_error(reply: httpx.Response, status: int, code: str) -> dict[str, Any
     assert check_response(body) == []
     (error,) = body["errors"]
     assert error["code"] == code
-    if status in (429, 503):
-        assert float(reply.headers["retry-after"]) >= 1
-    else:
-        assert "retry-after" not in reply.headers
+    # Runware documents no Retry-After for inference: none unless a test asks for one.
+    assert "retry-after" not in reply.headers
     return dict(error)
 
 
@@ -227,7 +225,8 @@ async def test_seeded_probability_is_reproducible() -> None:
 async def test_key_profiles_fixed_error_and_rate_limit(frozen_clock: FrozenClock) -> None:
     # The bucket's clock stands still between requests, so the burst is exact however slow
     # the machine; then it moves, and the bucket refills at its rate.
-    profiles = {"broke": {"status": 402}, "busy": {"rate_limit_per_second": 2, "burst": 2}}
+    profiles = {"broke": {"status": 402}, "busy": {"rate_limit_per_second": 2, "burst": 2},
+                "polite": {"rate_limit_per_second": 2, "burst": 1, "retry_after_s": 3}}
     app = create_app(config=MockConfig(api_key_profiles=profiles))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://mock") as http:
@@ -239,12 +238,15 @@ async def test_key_profiles_fixed_error_and_rate_limit(frozen_clock: FrozenClock
         assert (await send("fine")).status_code == 200
         burst = [(await send("busy")).status_code for _ in range(4)]
         limited = await send("busy")
+        polite = [await send("polite") for _ in range(2)]
         frozen_clock.advance(0.51)  # one token back at 2 a second
         refilled = [(await send("busy")).status_code for _ in range(2)]
     assert burst == [200, 200, 429, 429]
     assert limited.status_code == 429
     assert "2 requests a second" in limited.json()["errors"][0]["message"]
-    assert int(limited.headers["retry-after"]) >= 1
+    assert "retry-after" not in limited.headers  # only where asked for
+    assert [r.status_code for r in polite] == [200, 429]
+    assert polite[1].headers["retry-after"] == "3"
     assert refilled == [200, 429]
 
 
@@ -344,3 +346,24 @@ def test_official_sdk_retries_through_503_twice_then_succeeds() -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert len(json.loads(run.stdout)["results"]) == 2
     assert [e["status"] for e in journal][:3] == [503, 503, 200]
+
+
+RETRY_AFTER = [
+    pytest.param({}, {"status": 503}, None, id="none-by-default"),
+    pytest.param({}, {"status": 429, "retryAfterS": 2}, "2", id="asked-on-the-fault"),
+    pytest.param({"retry_after_s": 1.5}, {"status": 503}, "1.5", id="config-default"),
+    pytest.param({"retry_after_s": 1}, {"status": 429, "retryAfterS": 0}, "0",
+                 id="fault-beats-config"),
+]
+
+
+@pytest.mark.parametrize(("config", "fault", "header"), RETRY_AFTER)
+async def test_retry_after_only_where_asked_for(config: dict[str, Any], fault: dict[str, Any],
+                                                header: str | None) -> None:
+    app = create_app(config=MockConfig(**config))
+    app.state.mock.fail(**fault)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://mock") as http:
+        reply = await http.post("/v1", json=[text_task()], headers=AUTH)
+    assert reply.status_code == fault["status"]
+    assert reply.headers.get("retry-after") == header

@@ -51,7 +51,7 @@ async def _post(app: Any, body: Any, **transport: Any) -> httpx.Response:
 
 
 async def test_a_store_outage_on_the_fast_path_is_a_retryable_503() -> None:
-    app = create_app(config=MockConfig(processing_ms=0))
+    app = create_app(config=MockConfig(processing_ms=0, retry_after_s=1))
 
     async def unreachable(*args: Any, **kwargs: Any) -> bool:
         raise StoreUnavailable("the shared store at redis://127.0.0.1:1/0 is unreachable")

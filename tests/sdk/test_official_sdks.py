@@ -294,3 +294,37 @@ def test_official_sdk_against_the_mock(scenario: Scenario, mock_url: str, model_
     except AssertionError as exc:
         raise AssertionError(f"{scenario.id}: {exc}\nSDK answer: {json.dumps(out)[:1500]}\n"
                              f"{context}") from None
+
+
+FAILURE = {"phase": "processing", "times": 1, "code": "inferenceError",
+           "message": "The model failed while generating (injected)."}
+
+
+@pytest.mark.parametrize("scenario", [
+    Scenario("new", "rest-run-default", "async", polls=True),
+    Scenario("new", "ws-run-default", "async", polls=True),
+    Scenario("legacy", "ws-text", "sync"),
+], ids=lambda scenario: scenario.id)
+def test_official_sdk_sees_a_task_that_fails_after_acceptance(
+        scenario: Scenario, mock_url: str, model_id: str) -> None:
+    """A processing-phase fault: the task is accepted (acknowledged, or run), then fails;
+    the SDK raises with the fault's code and message instead of waiting or returning."""
+    httpx.delete(f"{mock_url}/__mock/requests", timeout=10).raise_for_status()
+    queued = httpx.post(f"{mock_url}/__mock/faults", json=FAILURE, timeout=10)
+    assert queued.status_code == 200, queued.text
+    try:
+        out, stderr = _run_client(scenario, mock_url, model_id)
+    finally:
+        httpx.delete(f"{mock_url}/__mock/faults", timeout=10)
+    journal = _journal(mock_url)
+    context = f"{_summary(journal)}\nclient stderr:\n" + "\n".join(stderr.splitlines()[-15:])
+    assert "error" in out, f"{scenario.id}: the SDK did not fail: {out}\n{context}"
+    assert "timeout" not in out["error"], f"{scenario.id}: the SDK waited: {out}\n{context}"
+    said = json.dumps(out)
+    assert FAILURE["code"] in said or FAILURE["message"] in said, f"{out}\n{context}"
+    assert all(entry.get("valid") for entry in journal), context  # the SDK did nothing wrong
+    if scenario.id.startswith("new-rest"):  # a REST request's journal entry names it
+        assert any(entry.get("fault") for entry in journal), f"no fault fired:\n{context}"
+    if scenario.polls:
+        assert any(task.get("taskType") == "getResponse" for entry in journal
+                   for task in _tasks(entry)), f"the SDK never polled:\n{context}"
