@@ -11,6 +11,9 @@ __all__ = ["ContractViolation", "Violation"]
 
 _FIELDS = ("pointer", "parameter", "keyword", "code", "message", "task_index", "task_uuid",
            "task_type")
+# Runware's errors page: the ``documentation`` link its error objects carry (protocol
+# reference, section 8).
+_DOCUMENTATION = "https://runware.ai/docs/platform/errors"
 
 
 class Violation:
@@ -109,6 +112,7 @@ class Violation:
             error["taskType"] = self.task_type
         if self.task_uuid is not None:
             error["taskUUID"] = self.task_uuid
+        error["documentation"] = _DOCUMENTATION
         return error
 
     def __str__(self) -> str:

@@ -25,6 +25,8 @@ File keys (all optional)::
     webhook_backoff_ms = 200
     webhook_max_pending = 1000      # deliveries under way at once; beyond: not attempted
     retry_after_s = 1               # Retry-After on 429/503 (default: none, as Runware)
+    stream_keepalive_s = 15         # streams: a ": keep-alive" comment this often until the
+                                    # first token (0: none)
     admin_token = "…"               # required on /__mock/* (header X-Runware-Mock-Token)
     allowed_hosts = ["mock.internal"]  # Host names besides loopback for /__mock/*
 
@@ -158,6 +160,7 @@ class MockConfig:
     # Retry-After on 429/503 replies that set none of their own; None: no header, as
     # Runware documents none for inference (protocol reference, rate limits).
     retry_after_s: float | None = None
+    stream_keepalive_s: float = 15   # ": keep-alive" comments while the first token waits
     faults: tuple[Mapping[str, Any], ...] = ()
     # Host names (besides loopback ones) accepted on /__mock/* — the DNS-rebinding guard;
     # "*" accepts any (the CLI sets it when bound to every address, with a token).
@@ -198,7 +201,7 @@ _NUMBER_KEYS: dict[str, type | tuple[type, ...]] = {
     "processing_ms": int, "ttft_ms": int, "tokens_per_second": (int, float),
     "result_ttl_s": (int, float), "session_buffer_s": (int, float),
     "idle_timeout_s": (int, float), "webhook_attempts": int, "webhook_backoff_ms": int,
-    "retry_after_s": (int, float),
+    "retry_after_s": (int, float), "stream_keepalive_s": (int, float),
     "webhook_max_pending": int,
     "max_tasks": int, "journal_bytes": int, "journal_entry_bytes": int,
     "max_header_bytes": int, "header_timeout_s": (int, float),

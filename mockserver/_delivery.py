@@ -28,12 +28,11 @@ from ._config import MockConfig
 from ._inference import Generation
 from ._text import CJK
 
-__all__ = ["STREAM_KEEPALIVE_S", "ack_item", "new_record", "poll_items", "stream_events"]
+__all__ = ["ack_item", "new_record", "poll_items", "stream_events"]
 
 # A delta is a word with the space after it, or one CJK character (a token each, as _text
 # counts them), so tokens_per_second paces CJK text as it paces Latin text.
-_PIECE = re.compile(f"[{CJK}]\\s*|[^\\s{CJK}]+\\s*|\\s+")
-STREAM_KEEPALIVE_S = 15.0  # a comment this often while the first token is awaited
+_PIECE = re.compile(f"[^\\s{CJK}]+\\s*|[{CJK}]\\s*|\\s+")  # runs first: mostly Latin
 _KEEPALIVE = ": keep-alive\n\n"
 
 
@@ -87,7 +86,7 @@ async def stream_events(task: Mapping[str, Any], generations: Sequence[Generatio
 
     ``keepalive_s``: while the first token is awaited longer than this, a ``: keep-alive``
     comment goes out every ``keepalive_s`` seconds; ``None`` takes the config's
-    ``stream_keepalive_s`` (15 s when it has none), 0 sends none.
+    ``stream_keepalive_s``; 0 sends none.
     """
     head = {"taskUUID": task["taskUUID"], "taskType": task["taskType"]}
     # Every delta event shares its start; only the piece of text changes. Built once, the
@@ -98,7 +97,7 @@ async def stream_events(task: Mapping[str, Any], generations: Sequence[Generatio
     gap = 1 / rate if rate > 0 else 0.0
     if first:
         every = keepalive_s if keepalive_s is not None else \
-            float(getattr(config, "stream_keepalive_s", STREAM_KEEPALIVE_S))
+            float(config.stream_keepalive_s)
         if 0 < every < first:
             # The loop's clock, not time.monotonic: tests freeze the module's clock.
             loop = asyncio.get_running_loop()
@@ -132,6 +131,9 @@ async def broken_stream(events: AsyncIterator[str], fault: Any,
     first ``after_chunks`` events, then the break."""
     sent = 0
     async for event in events:
+        if event.startswith(":"):  # a keep-alive comment is no chunk
+            yield event
+            continue
         if sent == fault.after_chunks:
             if fault.kind == "stall":
                 await asyncio.sleep(fault.stall_ms / 1000)

@@ -1,13 +1,23 @@
-"""Runware-style error bodies: ``{"errors": [{code, message, parameter?, taskType?, …}]}``."""
+"""Runware-style error bodies: ``{"errors": [{code, message, parameter?, taskType?, …}]}``.
+
+Every item carries ``documentation``, one of the six fields Runware's errors page lists
+(protocol reference, section 8): a client that shows or logs it works here as against
+Runware. The link is only a string in a body; the mock never fetches it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["error_body", "error_item"]
+__all__ = ["DOCUMENTATION", "error_body", "error_item"]
+
+# Runware's public page on errors; contracts' Violation.to_error names the same page.
+DOCUMENTATION = "https://runware.ai/docs/platform/errors"
+
 
 def error_item(code: str, message: str, *, parameter: str | None = None,
                task_type: str | None = None, task_uuid: str | None = None) -> dict[str, Any]:
+    """One item of an ``errors`` array, fields in the order Runware's errors page lists."""
     item: dict[str, Any] = {"code": code, "message": message}
     if parameter:
         item["parameter"] = parameter
@@ -15,6 +25,7 @@ def error_item(code: str, message: str, *, parameter: str | None = None,
         item["taskType"] = task_type
     if task_uuid is not None:
         item["taskUUID"] = task_uuid
+    item["documentation"] = DOCUMENTATION
     return item
 
 

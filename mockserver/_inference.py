@@ -27,9 +27,15 @@ from ._text import (
     take_tokens,
 )
 
-__all__ = ["Generation", "SeedSource", "generate", "last_user_message"]
+__all__ = ["IMAGE_PROMPT_TOKENS", "Generation", "SeedSource", "generate", "last_user_message",
+           "message_text"]
 
 UINT32 = 2**32
+# Prompt tokens per image (an image part of a message, or an item of ``inputs.images``): the
+# mock's policy. Runware bills images as prompt tokens (py-legacy's usage breaks prompt
+# tokens down by modality, protocol reference section 2) but publishes no count per image;
+# 256 is the order of what vision models charge for one small image.
+IMAGE_PROMPT_TOKENS = 256
 _THINKING_SETTINGS = ("thinkingLevel", "reasoningEffort", "thinking")
 _THINKING_OFF = {"off", "none", "disabled", False, None}
 
@@ -85,14 +91,46 @@ class Generation:
         return extra
 
 
+def _is_image(part: Any) -> bool:
+    # Runware names no part types; every convention in use (image, image_url, input_image)
+    # puts "image" in the part's type.
+    kind = part.get("type") if isinstance(part, dict) else None
+    return isinstance(kind, str) and "image" in kind.lower()
+
+
+def message_text(content: Any) -> str:
+    """The text of a message's ``content``, however the document shapes it: the string
+    itself, or the ``text`` of its text parts (one per line) when it is a list of parts;
+    never the JSON of the parts. Anything else has no text."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(part["text"] for part in content
+                         if isinstance(part, dict) and isinstance(part.get("text"), str)
+                         and not _is_image(part))
+    return ""
+
+
+def _image_count(task: Mapping[str, Any], messages: Sequence[Any]) -> int:
+    """Images in a task: image parts of its messages and items of ``inputs.images``."""
+    count = 0
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            count += sum(1 for part in content if _is_image(part))
+    inputs = task.get("inputs")
+    images = inputs.get("images") if isinstance(inputs, dict) else None
+    return count + (len(images) if isinstance(images, list) else 0)
+
+
 def last_user_message(messages: Sequence[Any]) -> str:
     """The last user message's text; it may be asked of an invalid body (fault matching runs
     before validation), so anything that is not a message is passed over."""
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
-            return str(message.get("content", ""))
+            return message_text(message.get("content", ""))
     last = messages[-1] if messages else None
-    return str(last.get("content", "")) if isinstance(last, dict) else ""
+    return message_text(last.get("content", "")) if isinstance(last, dict) else ""
 
 
 def _settings(task: Mapping[str, Any], spec: Spec) -> dict[str, Any]:
@@ -155,11 +193,17 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
     system = settings.get("systemPrompt")
     prompt_tokens = cached_count(system) if isinstance(system, str) else 0
     contents = []
+    parts = False
     for message in messages:
         if isinstance(message, dict):
-            content = str(message.get("content", ""))
+            content = message.get("content", "")
+            if not isinstance(content, str):
+                parts = True  # its text parts count as text, its image parts below
+                content = message_text(content)
             contents.append(content)
             prompt_tokens += cached_count(content)
+    if parts or "inputs" in task:
+        prompt_tokens += IMAGE_PROMPT_TOKENS * _image_count(task, messages)
     # Replies are about the last user message first, then the rest of the conversation.
     contents.reverse()
     topics = prompt + " " + " ".join(contents)

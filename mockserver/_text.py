@@ -2,8 +2,8 @@
 
 Not a language model: sentences are assembled from small phrase banks around the words of
 the conversation, so a person can tell replies apart and see what they answer, and a test
-can rely on them. Token counts use one simple rule everywhere (words and punctuation
-marks), so ``usage`` adds up.
+can rely on them. Token counts use one simple rule everywhere (Latin words, CJK characters
+and punctuation marks), so ``usage`` adds up.
 
 Speed matters here (every sync request generates text): the sentences for a prompt are
 formatted once and cached with their token counts; a seed then only picks among them with
@@ -20,10 +20,19 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["REPLY_POOL", "Reply", "cached_count", "candidates", "count_tokens", "lead_count",
-           "reasoning_for", "reply_for", "take_tokens"]
+__all__ = ["CJK", "REPLY_POOL", "Reply", "cached_count", "candidates", "count_tokens",
+           "lead_count", "reasoning_for", "reply_for", "take_tokens"]
 
-_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+# Han, kana and Hangul are written without spaces, and real tokenizers give them about one
+# token per character, not one per run: each is a token of its own (so are CJK symbols such
+# as U+3005 and U+3007, which count as word characters). The CJK symbols block starts after U+3000,
+# the ideographic space, which stays whitespace. Planes 2 and 3 hold only ideographs.
+CJK = ("\u1100-\u11ff\u3001-\u303f\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff"
+       "\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
+       "\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff")
+# Other words are runs of word characters; any other mark that is not a space is one token
+# (full-width punctuation included). Runs first: the prose is mostly Latin.
+_TOKEN = re.compile(f"[^\\W{CJK}]+|[{CJK}]|[^\\w\\s]")
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 _STOPWORDS = frozenset("""
 about above after again against also because been before being below between both could
@@ -86,7 +95,7 @@ _MASK = (1 << 64) - 1
 
 
 def count_tokens(text: str) -> int:
-    """Tokens as the mock counts them: words and punctuation marks."""
+    """Tokens as the mock counts them: Latin words, CJK characters, punctuation marks."""
     return len(_TOKEN.findall(text))
 
 

@@ -93,7 +93,7 @@ def test_to_error_matches_the_documents_error_response(spec: openapi.Spec) -> No
     assert body["errors"][0] == {
         "code": "invalidParameter", "parameter": "settings.temperature",
         "taskType": "textInference", "taskUUID": UUID,
-        "message": found[0].message}
+        "message": found[0].message, "documentation": "https://runware.ai/docs/platform/errors"}
     assert "taskType" not in body["errors"][-1]  # taskType 3 is not a task type
 
 
