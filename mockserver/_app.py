@@ -26,7 +26,7 @@ from ._config import MockConfig
 from ._errors import error_body
 from ._faults import FaultError, fault_from_mapping
 from ._inspector import inspector_routes
-from ._journal import mask_key
+from ._journal import mask_key, parse_cursor
 from ._openapi import served_document
 from ._rest import RestEndpoint, RestFirst
 from ._server import MockServer
@@ -61,8 +61,18 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         if request.method == "DELETE":
             await mock.journal.clear()
             return JSONResponse({"cleared": True})
-        return Response(exactjson.dumps({"requests": await mock.journal.entries()}),
-                        media_type="application/json")
+        since = request.query_params.get("since")
+        if since is None:
+            return Response(exactjson.dumps({"requests": await mock.journal.entries()}),
+                            media_type="application/json")
+        # ?since=CURSOR: what was recorded after it (the inspector polls so), see JournalPage.
+        try:
+            parse_cursor(since)
+        except ValueError as exc:
+            return JSONResponse(error_body("invalidParameter", str(exc), parameter="since"),
+                                status_code=400)
+        page = await mock.journal.entries(since=since)
+        return Response(exactjson.dumps(page.to_dict()), media_type="application/json")
 
     async def faults(request: Request) -> Response:
         if request.method == "DELETE":

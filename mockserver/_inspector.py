@@ -1,8 +1,9 @@
 """The inspector: ``GET /__mock/`` is a page that shows the journal live, in a browser.
 
 Everything it needs is served from ``mockserver/static/`` by the mock itself (no build step,
-no CDN), so it works offline. The page polls ``/__mock/requests`` about once a second, which
-works with any store, and drives the admin API (clear the journal, queue a fault).
+no CDN), so it works offline. The page reads ``/__mock/requests?since=0`` once, then about
+once a second only what came after the cursor it got (``Journal.entries(since=…)``), which
+works with any store; and it drives the admin API (clear the journal, queue a fault).
 ``GET /__mock/config`` is what its config section shows: the active config, reply rules and
 faults, with API keys masked and store passwords hidden.
 

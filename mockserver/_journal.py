@@ -10,16 +10,18 @@ import itertools
 import os
 import re
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from contracts import parse_json
 
 from . import _exactjson as exactjson
+from ._console import log_request
 from ._store import MemoryStore, Store
 
-__all__ = ["Entry", "Journal", "RawJSON", "mask_key"]
+__all__ = ["Entry", "Journal", "JournalPage", "RawJSON", "mask_key", "parse_cursor"]
 
 
 @dataclass(slots=True)  # not frozen: two are built per request, and frozen init is slower
@@ -145,6 +147,63 @@ def bounded(body: Any, budget: int) -> Any:
 
 
 _NUMBERS = itertools.count(1)
+# The epoch of every in-memory journal of this process: their entries are numbered by
+# _NUMBERS, which starts again only in another process (where a cursor from here means
+# nothing). A shared store keeps its own numbers and epoch (see _store.JournalSlice).
+_EPOCH = uuid.uuid4().hex[:12]
+
+
+def _number(entry: Entry) -> int:
+    return int(entry.id.rpartition("-")[2])  # the _NUMBERS part of "<pid hex>-<n>"
+
+
+def parse_cursor(since: str) -> tuple[str, int] | None:
+    """A ``cursor`` from :meth:`Journal.entries` as (epoch, number); None for ``"0"``
+    (everything).
+
+    Raises:
+        ValueError: ``since`` is neither ``"0"`` nor ``"<epoch>.<number>"``.
+    """
+    if since == "0":
+        return None
+    epoch, dot, number = since.rpartition(".")
+    if not (epoch and dot and number.isascii() and number.isdigit() and len(number) <= 18):
+        raise ValueError(f"since={since!r} is not a journal cursor: pass the 'cursor' of an "
+                         "earlier GET /__mock/requests?since=… answer, or since=0 for every "
+                         "entry")
+    return epoch, int(number)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalPage:
+    """What ``Journal.entries(since=…)`` answers: the entries recorded after a cursor.
+
+    A client keeps a copy of the journal: it adds ``requests`` to what it holds and keeps
+    the newest ``total`` (older ones were evicted). With ``reset``, ``requests`` is the
+    whole journal instead, to replace the copy: the cursor was of another epoch (the
+    journal was cleared, or the mock or its store restarted), or the entries after it are
+    gone. Pass ``cursor`` as ``since`` next time."""
+
+    requests: list[dict[str, Any]]  # oldest first, as in the full journal
+    cursor: str
+    reset: bool
+    total: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"requests": self.requests, "cursor": self.cursor, "reset": self.reset,
+                "total": self.total}
+
+
+def _follows(held: tuple[str, int] | None, epoch: str, oldest: int, last: int) -> bool:
+    """Can a client holding the entries up to ``held`` go on from there? Yes if it holds
+    none of this epoch, or the entry it holds last is still in the journal (numbered
+    ``oldest`` to ``last``): then nothing after it was cleared or evicted unseen."""
+    return held is not None and held[0] == epoch and (
+        held[1] == 0 or oldest <= held[1] <= last)
+
+
+def _cursor(epoch: str, last: int, size: int) -> str:
+    return f"{epoch}.{last if size else 0}"
 
 
 class Journal:
@@ -172,6 +231,7 @@ class Journal:
                       api_key=api_key, request=request, violations=violations, status=status,
                       response=response, latency_ms=(time.perf_counter() - started) * 1000,
                       fault=fault, size=_size(request) + _size(response))
+        log_request(entry)
         if self._shared is not None:
             await self._shared.journal_append(entry.to_dict(), self._size)
             return entry
@@ -183,10 +243,42 @@ class Journal:
             self._bytes -= entries.popleft().size
         return entry
 
-    async def entries(self) -> list[dict[str, Any]]:
+    @overload
+    async def entries(self, *, since: None = None) -> list[dict[str, Any]]: ...
+
+    @overload
+    async def entries(self, *, since: str) -> JournalPage: ...
+
+    async def entries(self, *, since: str | None = None) -> list[dict[str, Any]] | JournalPage:
+        """Every entry, oldest first; or, with ``since`` (``"0"``, or the ``cursor`` of an
+        earlier page), only those recorded after it, as a :class:`JournalPage`.
+
+        Raises:
+            ValueError: ``since`` is not a cursor (see :func:`parse_cursor`).
+        """
+        held = None if since is None else parse_cursor(since)
         if self._shared is not None:
-            return await self._shared.journal_list()
-        return [entry.to_dict() for entry in list(self._entries)]
+            # The store sends the entries after ``held`` when it follows, else all of them.
+            got = await self._shared.journal_list(after=held)
+            if since is None:
+                return got.entries
+            follows = _follows(held, got.epoch, got.last - got.size + 1, got.last)
+            return JournalPage(requests=got.entries, cursor=_cursor(got.epoch, got.last,
+                                                                    got.size),
+                               reset=not follows, total=got.size)
+        entries = self._entries
+        if since is None:
+            return [entry.to_dict() for entry in list(entries)]
+        # In memory the numbers are ascending but not consecutive (the journals of one
+        # process share them): find the entries after the cursor from the newest down.
+        oldest, last = (_number(entries[0]), _number(entries[-1])) if entries else (1, 0)
+        follows = _follows(held, _EPOCH, oldest, last)
+        mark = held[1] if follows and held is not None else 0
+        after = list(itertools.takewhile(lambda e: _number(e) > mark, reversed(entries)))
+        after.reverse()
+        return JournalPage(requests=[entry.to_dict() for entry in after],
+                           cursor=_cursor(_EPOCH, last, len(entries)), reset=not follows,
+                           total=len(entries))
 
     async def clear(self) -> None:
         if self._shared is not None:

@@ -15,6 +15,7 @@ import json
 import time
 import uuid
 from collections import OrderedDict, deque
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -23,7 +24,8 @@ from openapi import KitError
 
 from . import _exactjson as exactjson
 
-__all__ = ["MemoryStore", "SessionWatch", "Store", "StoreUnavailable", "open_store"]
+__all__ = ["JournalSlice", "MemoryStore", "SessionWatch", "Store", "StoreUnavailable",
+           "open_store"]
 
 
 class StoreUnavailable(KitError):
@@ -102,16 +104,45 @@ class Store(Protocol):
     async def unwatch(self, watch: SessionWatch) -> None:
         """Let a hold go (its socket closed); frames for the session are then kept."""
 
-    async def journal_append(self, entry: dict[str, Any], cap: int) -> None: ...
+    async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
+        """Add an entry, numbered one more than the last (the newest ``cap`` are kept)."""
 
-    async def journal_list(self) -> list[dict[str, Any]]: ...
+    async def journal_list(self, *, after: tuple[str, int] | None = None) -> JournalSlice:
+        """The journal's newest entries: those numbered above ``after`` (an epoch and a
+        number, from an earlier slice) while that epoch holds, else all of them."""
 
-    async def journal_clear(self) -> None: ...
+    async def journal_clear(self) -> None:
+        """Drop every entry, and start a new epoch."""
 
     async def close(self) -> None: ...
 
     async def ping(self) -> bool:
         """Is the store reachable?"""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSlice:
+    """A store's journal as ``journal_list`` read it, in one atomic step.
+
+    Every entry is numbered as it is added (``last`` is the newest's number), so the ``size``
+    entries held are numbered ``last - size + 1`` to ``last``: with several workers writing
+    one list, that number is the global order, which their entry ids are not. ``epoch``
+    changes whenever the numbers could start again (a clear, a new or flushed store): a
+    number is only meaningful with its epoch."""
+
+    epoch: str
+    last: int
+    size: int
+    entries: list[dict[str, Any]]  # oldest first
+
+
+def _tail_length(after: tuple[str, int] | None, epoch: str, last: int, size: int) -> int:
+    """How many of the newest entries come after ``after``: all, when it is of another epoch,
+    unknown (0, or above ``last``) or older than every entry held. RedisStore's
+    ``_JOURNAL_READ`` does the same in Lua."""
+    if after is not None and after[0] == epoch and 0 < after[1] <= last:
+        return min(size, last - after[1])
+    return size
 
 
 _SECRET_PARAMS = {"password", "pass", "token", "secret"}
@@ -145,6 +176,34 @@ if held and held ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
+
+# The journal: a list of entries and a hash of {epoch, seq}. Appends number the entries
+# (HINCRBY, in the same step as RPUSH, so the list's order is the numbers' order); a read
+# takes the numbers and the entries after a cursor in one step. Lua numbers are doubles:
+# exact up to 2**53 appends.
+_JOURNAL_APPEND = """
+redis.call('HINCRBY', KEYS[2], 'seq', 1)
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+"""
+_JOURNAL_READ = """
+redis.call('HSETNX', KEYS[2], 'epoch', ARGV[1])
+local meta = redis.call('HMGET', KEYS[2], 'epoch', 'seq')
+local last = tonumber(meta[2]) or 0
+local size = redis.call('LLEN', KEYS[1])
+local after = tonumber(ARGV[3])
+local take = size
+if meta[1] == ARGV[2] and after > 0 and after <= last then
+  take = math.min(size, last - after)
+end
+local tail = {}
+if take > 0 then tail = redis.call('LRANGE', KEYS[1], -take, -1) end
+return {meta[1], last, size, tail}
+"""
+
+
+def _epoch() -> str:
+    return uuid.uuid4().hex[:12]
 
 
 class _Expiring:
@@ -189,6 +248,7 @@ class MemoryStore:
         self._buffers = _Expiring(cap)
         self._watches: dict[str, list[SessionWatch]] = {}
         self._journal: deque[dict[str, Any]] = deque()
+        self._journal_epoch, self._journal_last = _epoch(), 0  # see JournalSlice
 
     async def claim(self, task_uuid: str, ttl: float, *, owner: str) -> bool:
         held = self._claims.get(task_uuid)
@@ -236,14 +296,18 @@ class MemoryStore:
 
     async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
         self._journal.append(entry)
+        self._journal_last += 1
         while len(self._journal) > cap:
             self._journal.popleft()
 
-    async def journal_list(self) -> list[dict[str, Any]]:
-        return list(self._journal)
+    async def journal_list(self, *, after: tuple[str, int] | None = None) -> JournalSlice:
+        epoch, last, size = self._journal_epoch, self._journal_last, len(self._journal)
+        take = _tail_length(after, epoch, last, size)
+        return JournalSlice(epoch, last, size, list(self._journal)[size - take:])
 
     async def journal_clear(self) -> None:
         self._journal.clear()
+        self._journal_epoch = _epoch()
 
     async def close(self) -> None:
         return None
@@ -419,18 +483,23 @@ class RedisStore:
                 watch.ring()
 
     async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
-        key = self._key("journal")
-        pipe: Any = self._redis.pipeline(transaction=False)
-        pipe.rpush(key, exactjson.dumps(entry))
-        pipe.ltrim(key, -cap, -1)
-        await self._guard(pipe.execute())
+        await self._guard(self._redis.eval(
+            _JOURNAL_APPEND, 2, self._key("journal"), self._key("journal", "meta"),
+            exactjson.dumps(entry), cap))
 
-    async def journal_list(self) -> list[dict[str, Any]]:
-        raws = await self._guard(self._redis.lrange(self._key("journal"), 0, -1))
-        return [parse_json(raw) for raw in raws]
+    async def journal_list(self, *, after: tuple[str, int] | None = None) -> JournalSlice:
+        # A fresh epoch goes along in case the store has none yet (new, or flushed).
+        epoch, held = after if after is not None else ("", 0)
+        found, last, size, raws = await self._guard(self._redis.eval(
+            _JOURNAL_READ, 2, self._key("journal"), self._key("journal", "meta"), _epoch(),
+            epoch, held))
+        return JournalSlice(found, int(last), int(size), [parse_json(raw) for raw in raws])
 
     async def journal_clear(self) -> None:
-        await self._guard(self._redis.delete(self._key("journal")))
+        pipe: Any = self._redis.pipeline(transaction=True)
+        pipe.delete(self._key("journal"))
+        pipe.hset(self._key("journal", "meta"), "epoch", _epoch())
+        await self._guard(pipe.execute())
 
     # -- faults shared by every worker (mockserver._faults.FaultBook) --------------------
 

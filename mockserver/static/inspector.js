@@ -1,9 +1,11 @@
 // The mock's inspector: polls the journal, shows it newest first, and drives the admin API.
+// It loads the journal once, then asks only for what came after its cursor (?since=).
 // Request bodies are attacker-controlled: every value reaches the page as text (textContent
 // or a text node), never as markup.
 "use strict";
 
 const POLL_MS = 1000;
+const ROW_VIOLATIONS = 2;  // a row shows this many, then "+N more"; the detail pane all
 // The admin token: from the fragment (/__mock/#token=T: never sent to a server, so never in
 // a log) or the query (?token=T, kept for old links), then out of the address bar; kept for
 // this tab only, so a reload still works.
@@ -20,7 +22,8 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   entries: [],        // newest first
-  signature: "",      // changes when the journal does
+  cursor: "0",        // the journal's cursor: "0" until the first answer (everything)
+  loaded: false,      // the first answer has come: until then, no "No requests yet"
   selected: null,     // id of the entry shown in the detail pane
   defaultDelivery: null,
   searchText: new Map(),
@@ -62,9 +65,22 @@ function clock(epochSeconds) {
   return `${d.toTimeString().slice(0, 8)}.${String(d.getMilliseconds()).padStart(3, "0")}`;
 }
 
+// "settings.topP is 7, above …" with the parameter in bold; "name: message" when the
+// message does not start with it.
 function violationLine(v) {
-  return el("span", "violation",
-    el("span", "param", v.parameter || v.code || "request"), `: ${v.message}`);
+  const name = v.parameter || v.code || "request";
+  const rest = v.message.startsWith(`${name} `) ? v.message.slice(name.length)
+    : `: ${v.message}`;
+  const line = el("span", "violation", el("span", "param", name), rest);
+  line.title = name + rest;  // a row cuts it to one line
+  return line;
+}
+
+// A table cell cut to its column (CSS), with its whole text as a tooltip.
+function textCell(className, value, title) {
+  const td = el("td", className, value);
+  td.title = title === undefined ? td.textContent : title;
+  return td;
 }
 
 function statusBadge(status) {
@@ -107,9 +123,12 @@ function verdictCell(entry) {
     cell.append(el("span", "badge valid", "valid"));
     return cell;
   }
-  entry.violations.slice(0, 3).forEach((v) => cell.append(violationLine(v)));
-  if (entry.violations.length > 3) {
-    cell.append(el("span", "more", `+${entry.violations.length - 3} more`));
+  entry.violations.slice(0, ROW_VIOLATIONS).forEach((v) => cell.append(violationLine(v)));
+  const hidden = entry.violations.length - ROW_VIOLATIONS;
+  if (hidden > 0) {
+    const more = el("span", "more", `+${hidden} more`);
+    more.title = "Open the request to see every violation";
+    cell.append(more);
   }
   return cell;
 }
@@ -119,20 +138,20 @@ function row(entry) {
   const extra = entry.tasks.length > 1 ? ` +${entry.tasks.length - 1}` : "";
   const delivery = task.deliveryMethod ||
     (task.taskType === "textInference" && state.defaultDelivery
-      ? el("span", "muted", `${state.defaultDelivery} (default)`) : "—");
+      ? el("span", "muted", state.defaultDelivery, el("span", "default", " (default)"))
+      : "—");
   const tr = el("tr", entry.id === state.selected ? "selected" : "",
-    el("td", "mono", clock(entry.received)),
-    el("td", "", (task.taskType || "—") + extra),
-    el("td", "uuid", task.taskUUID || "—"),
-    el("td", "", task.model || "—"),
-    el("td", "", delivery),
+    textCell("mono", clock(entry.received), new Date(entry.received * 1000).toISOString()),
+    textCell("", (task.taskType || "—") + extra),
+    textCell("uuid", task.taskUUID || "—"),
+    textCell("", task.model || "—"),
+    textCell("", delivery),
     verdictCell(entry),
-    el("td", "", statusBadge(entry.status)),
-    el("td", "num", `${entry.latencyMs.toFixed(1)} ms`),
-    el("td", "fault", entry.fault || ""));
+    textCell("", statusBadge(entry.status), ""),
+    textCell("num", `${entry.latencyMs.toFixed(1)} ms`, ""),
+    textCell("fault", entry.fault ? el("span", "clamp", entry.fault) : "", entry.fault || ""));
   tr.dataset.id = entry.id;
   tr.tabIndex = 0;
-  tr.title = new Date(entry.received * 1000).toISOString();
   return tr;
 }
 
@@ -140,8 +159,11 @@ function renderJournal() {
   const f = filters();
   const visible = state.entries.filter((e) => shown(e, f));
   $("journal").tBodies[0].replaceChildren(...visible.map(row));
+  if (!state.loaded) return;  // the loading note stays until the first answer
+  $("journal-pane").removeAttribute("aria-busy");
   $("count").textContent = `${visible.length} of ${state.entries.length} requests`;
   $("empty").hidden = visible.length > 0;
+  $("empty").classList.remove("loading");
   $("empty").textContent = state.entries.length
     ? "No request matches the filters."
     : "No requests yet. POST tasks to /v1 and they appear here, newest first.";
@@ -163,9 +185,11 @@ function openEntry(id) {
     ["API key", entry.apiKey || "(none)"], ["fault", entry.fault || "(none)"]];
   $("detail-facts").replaceChildren(
     ...facts.flatMap(([name, value]) => [el("dt", "", name), el("dd", "", value)]));
+  // Which task a violation is about matters only when the request holds several.
+  const several = entry.tasks.length > 1;
   const verdict = entry.valid ? [el("span", "badge valid", "valid")]
     : entry.violations.map((v) => el("div", "", violationLine(v),
-        v.taskUUID ? el("span", "more", ` (task ${v.taskUUID})`) : null));
+        several && v.taskUUID ? el("span", "more", `task ${v.taskUUID}`) : null));
   $("detail-verdict").replaceChildren(...verdict);
   $("detail-request").textContent = pretty(entry.request);
   $("detail-response").textContent = pretty(entry.response);
@@ -179,27 +203,43 @@ function setConnection(kind, text) {
   badge.textContent = text;
 }
 
-async function refreshJournal() {
-  const { requests } = await api("requests");
-  const newest = requests.length ? requests[requests.length - 1].id : "";
-  const signature = `${requests.length}:${requests.length ? requests[0].id : ""}:${newest}`;
-  if (signature === state.signature) return;
-  state.signature = signature;
-  state.entries = requests.slice().reverse();
-  const ids = new Set(requests.map((e) => e.id));
+// One journal read: what came after the cursor (the whole journal the first time, or when
+// the answer says reset: cleared, restarted, or the entries after the cursor are gone).
+async function loadJournal() {
+  const page = await api(`requests?since=${encodeURIComponent(state.cursor)}`);
+  const before = state.entries;
+  const added = page.requests.slice().reverse();  // newest first
+  // Not reset: what is held stays, but only the newest `total`: older ones were evicted.
+  state.entries = page.reset ? added : added.concat(before).slice(0, page.total);
+  state.cursor = page.cursor;
+  const first = !state.loaded;
+  state.loaded = true;
+  const same = state.entries.length === before.length &&
+    state.entries.every((e, i) => e.id === before[i].id);
+  if (same && !first) return;
+  const ids = new Set(state.entries.map((e) => e.id));
   for (const id of state.searchText.keys()) if (!ids.has(id)) state.searchText.delete(id);
   renderJournal();
   if (state.selected !== null) openEntry(ids.has(state.selected) ? state.selected : null);
-  refreshConfig().catch(() => {});  // queued faults count down as requests arrive
+  if (!first) refreshConfig().catch(() => {});  // queued faults count down as requests arrive
+}
+
+// Reads one at a time: each answer is relative to the cursor the one before left.
+let reading = Promise.resolve();
+function refreshJournal() {
+  const next = reading.then(loadJournal);
+  reading = next.catch(() => {});
+  return next;
 }
 
 async function poll() {
-  if ($("live").checked) {
+  if ($("live").checked || !state.loaded) {  // "live" pauses updates, not the first load
     try {
       await refreshJournal();
       setConnection("live", "live");
     } catch (error) {
       setConnection("error", `cannot read the journal (${error.message})`);
+      if (!state.loaded) $("empty").textContent = `Cannot read the journal: ${error.message}`;
     }
   } else {
     setConnection("paused", "paused");
@@ -225,7 +265,11 @@ function compact(list) {
 
 async function refreshConfig() {
   const view = await api("config");
-  state.defaultDelivery = view.document.defaultDeliveryMethod;
+  const delivery = view.document.defaultDeliveryMethod;
+  if (delivery !== state.defaultDelivery) {
+    state.defaultDelivery = delivery;
+    renderJournal();  // rows drawn before the config came show "(default)" now
+  }
   $("document").textContent = `${view.document.modelId} · ${view.document.title} · ${view.store}`;
   $("config").replaceChildren(
     section("Queued faults", compact(view.faults.queued)),
@@ -276,8 +320,7 @@ async function clearFaults() {
 async function clearJournal() {
   try {
     await api("requests", { method: "DELETE" });
-    state.signature = "";
-    await refreshJournal();
+    await refreshJournal();  // the cursor is of the old journal: the answer resets the page
   } catch (error) {
     setConnection("error", `cannot clear the journal (${error.message})`);
   }
@@ -306,7 +349,9 @@ function start() {
   $("fault-queue").addEventListener("click", queueFault);
   $("fault-clear").addEventListener("click", clearFaults);
   $("config-refresh").addEventListener("click", () => refreshConfig().catch(() => {}));
-  refreshConfig().catch((error) => setConnection("error", error.message)).finally(poll);
+  // The journal first: it is what the page is for, and its first paint says "loading".
+  poll();
+  refreshConfig().catch((error) => setConnection("error", error.message));
 }
 
 start();
