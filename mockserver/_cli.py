@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="runware-kit",
         description="Contract tools for Runware's text-inference API, driven by its OpenAPI "
                     "document.")
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {_version()} (runware-contract-kit)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     validate = commands.add_parser(
         "validate", help="check request bodies against the document before sending them",
@@ -49,11 +51,16 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve", help="run the mock Runware server (the bundled document by default)",
-        description="Serve an offline mock of Runware's text-inference API on uvicorn.")
+        description="Serve an offline mock of Runware's text-inference API on uvicorn. Every "
+                    "setting can also come from a config file (--config): each key is "
+                    "explained in docs/config.md, and examples/mock.toml lists them all.")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (8080)")
+    serve.add_argument("--port", type=int, default=8080,
+                       help="port (8080; 0 picks a free one, shown in the banner)")
     serve.add_argument("--spec", metavar="PATH", help="OpenAPI document (default: bundled)")
-    serve.add_argument("--config", metavar="PATH", help="config file (.json or .toml)")
+    serve.add_argument("--config", metavar="PATH",
+                       help="config file (.toml or .json; see docs/config.md and "
+                            "examples/mock.toml)")
     serve.add_argument("--seed", type=int, metavar="N", help="reproducible generated seeds")
     serve.add_argument("--workers", type=_positive, default=1, metavar="N",
                        help="worker processes (1); share results with --store redis://…")
@@ -71,10 +78,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", metavar="TOKEN",
                        help="require this token (header X-Runware-Mock-Token or ?token=) on "
                             "/__mock/*; required when not bound to loopback")
+    serve.add_argument("-q", "--quiet", action="store_true",
+                       help="no console line per request")
+    serve.add_argument("--access-log", action="store_true",
+                       help="uvicorn's access log as well (off: the console lines say more)")
     serve.add_argument("--log-level", default="warning",
-                       choices=["critical", "error", "warning", "info", "debug", "trace"])
+                       choices=["critical", "error", "warning", "info", "debug", "trace"],
+                       help="uvicorn's own messages (warning)")
     serve.set_defaults(run=_serve)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("runware-contract-kit")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "0+unknown"
 
 
 def _positive(text: str) -> int:
@@ -158,7 +179,8 @@ def _serve(args: argparse.Namespace) -> int:
             "seed", "store", "processing_ms", "ttft_ms", "tokens_per_second",
             "webhook_attempts", "admin_token") if getattr(args, name) is not None}
         serve(host=args.host, port=args.port, spec_path=args.spec, config_path=args.config,
-              overrides=overrides, workers=args.workers, log_level=args.log_level)
+              overrides=overrides, workers=args.workers, log_level=args.log_level,
+              quiet=args.quiet, access_log=args.access_log)
     except (openapi.SpecError, ConfigError) as exc:
         print(f"runware-kit: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -7,6 +7,7 @@ here masks the value of every secret-looking query parameter before a record is 
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import logging
 import re
@@ -14,7 +15,7 @@ from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 
-__all__ = ["RedactSecrets", "log_config"]
+__all__ = ["DROPPED_ON_PURPOSE", "QuietDeliberateDrops", "RedactSecrets", "log_config"]
 
 _SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|password|pass|secret|apikey|api_key)=)[^&\s\"]*",
                            re.IGNORECASE)
@@ -40,11 +41,36 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def log_config() -> dict[str, Any]:
+# Set inside a request that breaks its connection on purpose (the disconnect fault): uvicorn
+# then reports "ASGI callable returned without completing response", which would read like
+# a crash; the mock's own console line says what happened instead.
+DROPPED_ON_PURPOSE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "mockserver_dropped", default=False)
+
+
+class QuietDeliberateDrops(logging.Filter):
+    """Drops uvicorn's "returned without completing" error for a deliberate disconnect."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (DROPPED_ON_PURPOSE.get() and "without completing response" in
+                    str(record.msg))
+
+
+def log_config(*, console: bool = True) -> dict[str, Any]:
     """uvicorn's default logging configuration, with :class:`RedactSecrets` on every
-    handler."""
+    handler, deliberate drops kept quiet, and (``console``) one line per request on stderr
+    (``mockserver._console``)."""
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["redact"] = {"()": "mockserver._logging.RedactSecrets"}
+    filters = config.setdefault("filters", {})
+    filters["redact"] = {"()": "mockserver._logging.RedactSecrets"}
+    filters["drops"] = {"()": "mockserver._logging.QuietDeliberateDrops"}
     for handler in config["handlers"].values():
         handler.setdefault("filters", []).append("redact")
+    config["handlers"]["default"]["filters"].append("drops")
+    config["formatters"]["requests"] = {"()": "mockserver._console.RequestFormatter"}
+    config["handlers"]["requests"] = {"formatter": "requests", "class": "logging.StreamHandler",
+                                      "stream": "ext://sys.stderr", "filters": ["redact"]}
+    config["loggers"]["mockserver.requests"] = {
+        "handlers": ["requests"], "level": "INFO" if console else "WARNING",
+        "propagate": False}
     return config

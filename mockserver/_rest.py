@@ -19,6 +19,7 @@ from contracts import JSONProblem, parse_json
 from ._delivery import StreamDropped
 from ._errors import error_body
 from ._journal import RawJSON
+from ._logging import DROPPED_ON_PURPOSE
 from ._server import MockServer, Outcome
 from ._store import StoreUnavailable
 
@@ -62,7 +63,10 @@ class RestEndpoint:
             try:
                 await stream(scope, receive, send)
             except StreamDropped:
-                return  # the disconnect fault: end without completing, as a crash would
+                # The disconnect fault: end without completing, as a crash would — and
+                # tell uvicorn's log it was on purpose.
+                DROPPED_ON_PURPOSE.set(True)
+                return
             return
         raw_headers = [(b"content-type", b"application/json"),
                        (b"content-length", str(len(body)).encode())]

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import os
 import signal
+import socket
 import sys
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
 
 import openapi
 
 from ._app import create_app
-from ._config import MockConfig, load_config
+from ._config import ConfigError, MockConfig, load_config
 from ._logging import log_config
 from ._protocol import head_limited_protocol
 from ._store import hide_password
@@ -64,26 +67,51 @@ def _limits(config: MockConfig) -> dict[str, Any]:
             "timeout_graceful_shutdown": config.shutdown_timeout_s}
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the mock's socket before anything is printed: a taken port is one clear line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        why = "the port is already in use (another mock?)" if exc.errno == errno.EADDRINUSE \
+            else (exc.strerror or str(exc)).lower()
+        raise ConfigError(f"cannot listen on {_url(host, port)}: {why}; pick another --port "
+                          "(--port 0 picks a free one)", key="port") from None
+    sock.set_inheritable(True)  # --workers hands it to each worker process
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+
+
+def banner(*, spec: openapi.Spec, config: MockConfig, host: str, port: int) -> str:
+    """What ``serve`` prints once it listens: every URL a user needs, and where to read."""
+    base = _url(host, port)
+    return (f"runware-kit mock: {spec.title} (model {spec.model_id})\n"
+            f"  endpoint  : {base}/v1   (also {base}/ and WebSocket ws{base[4:]}/v1)\n"
+            f"  inspector : {base}/__mock/   (what the mock saw, live)\n"
+            f"  journal   : {base}/__mock/requests\n"
+            f"  openapi   : {base}/openapi.json\n"
+            f"  document  : {spec.source}\n"
+            f"  store     : {hide_password(config.store) or 'memory://'}\n"
+            f"One line per request follows (--quiet: none); Ctrl-C stops the mock.")
+
+
 def serve(*, host: str, port: int, spec_path: str | None, config_path: str | None,
-          overrides: dict[str, Any], workers: int, log_level: str) -> None:
-    """Start uvicorn (uvloop and httptools when installed) and print where the mock is."""
+          overrides: dict[str, Any], workers: int, log_level: str, quiet: bool = False,
+          access_log: bool = False) -> None:
+    """Bind, print where the mock is, then run uvicorn (uvloop and httptools when
+    installed), one process or ``workers``."""
     spec = openapi.load(spec_path)
     config = _config(config_path, overrides)
     if workers > 1 and (config.store or "memory://").startswith("memory"):
         print("WARNING: several workers with the memory store each keep their own async "
               "results, sessions and journal; use --store redis://HOST:PORT/DB to share them.",
               file=sys.stderr, flush=True)
-    base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
-    print(f"runware-kit mock: {spec.title} (model {spec.model_id})\n"
-          f"  document : {spec.source}\n"
-          f"  endpoint : {base}/v1   (also {base}/)\n"
-          f"  journal  : {base}/__mock/requests\n"
-          f"  store    : {hide_password(config.store) or 'memory://'}\n"
-          f"  openapi  : {base}/openapi.json", file=sys.stderr, flush=True)
-    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
-    # handler that was there before it. A no-op handler there makes the stop a clean exit 0.
-    for stop in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop, _ignore)
     if not _is_loopback(host):
         print(f"WARNING: listening on {host}, not loopback: anyone who can reach this "
               "machine can use the mock.", file=sys.stderr, flush=True)
@@ -98,13 +126,22 @@ def serve(*, host: str, port: int, spec_path: str | None, config_path: str | Non
             print("WARNING: the /__mock/* admin endpoints (journal, faults, inspector) are "
                   "disabled; pass --admin-token TOKEN to use them from here.",
                   file=sys.stderr, flush=True)
+    app: Any = create_app(spec=spec, config=config) if workers == 1 else None
+    sock = _listen(host, port)
+    print(banner(spec=spec, config=config, host=host, port=sock.getsockname()[1]),
+          file=sys.stderr, flush=True)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
+    # handler that was there before it. A no-op handler there makes the stop a clean exit 0.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _ignore)
+    options: dict[str, Any] = {"log_level": log_level, "access_log": access_log,
+                               "log_config": log_config(console=not quiet), **_limits(config)}
     if workers > 1:
         os.environ[ENV_SPEC] = spec_path or ""
         os.environ[ENV_CONFIG] = config_path or ""
         os.environ[ENV_OVERRIDES] = json.dumps(overrides)
-        uvicorn.run("mockserver._serve:app_from_environment", factory=True, host=host,
-                    port=port, workers=workers, log_level=log_level, log_config=log_config(),
-                    **_limits(config))
+        worker_config = uvicorn.Config("mockserver._serve:app_from_environment", factory=True,
+                                       workers=workers, **options)
+        Multiprocess(worker_config, sockets=[sock]).run()
         return
-    uvicorn.run(create_app(spec=spec, config=config), host=host, port=port,
-                log_level=log_level, log_config=log_config(), **_limits(config))
+    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])

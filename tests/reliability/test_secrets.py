@@ -70,7 +70,8 @@ async def _websocket(url: str) -> None:
 def test_keys_and_tokens_appear_nowhere(tmp_path: Any) -> None:
     config = tmp_path / "mock.json"
     config.write_text(json.dumps({"api_key_profiles": {KEY: {"status": 402}}}))
-    url, server = _start("--log-level", "info", "--admin-token", TOKEN, "--config", str(config))
+    url, server = _start("--log-level", "info", "--access-log", "--admin-token", TOKEN,
+                         "--config", str(config))
     seen: list[str] = []
     try:
         with httpx.Client(base_url=url, timeout=30) as http:

@@ -60,7 +60,7 @@ def test_api_keys_never_reach_the_logs_or_the_journal() -> None:
     port = free_port()
     key = "sk-live-0123456789abcdef"
     server = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port),
-                               "--log-level", "info"], stdout=subprocess.PIPE,
+                               "--log-level", "info", "--access-log"], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
