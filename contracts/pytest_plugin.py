@@ -184,6 +184,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="contracts.suite: the server to verify (its REST endpoint)")
     group.addoption("--runware-api-key", metavar="KEY", default=None,
                     help="contracts.suite: the API key to send")
+    # Here, not in the suite's conftest: with --pyargs that conftest loads only after the
+    # command line is parsed, and pytest would refuse the option.
+    group.addoption("--runware-examples", type=int, default=10, metavar="N",
+                    help="contracts.suite: drawn requests per property test (10)")
     parser.addini("runware_spec", "OpenAPI document for the mock", default=None)
     parser.addini("runware_seed", "seed for the mock", default=None)
 

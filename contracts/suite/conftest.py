@@ -8,17 +8,26 @@ from typing import Any
 import pytest
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--runware-examples", type=int, default=10, metavar="N",
-                     help="contracts.suite: drawn requests per property test (10)")
-
-
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config) -> str:
     url = pytestconfig.getoption("--runware-target")
     if not url:
         pytest.skip("contracts.suite needs --runware-target URL (and --runware-api-key KEY)")
+    _reachable(str(url))
     return str(url)
+
+
+def _reachable(url: str) -> None:
+    """One probe before any test: an unreachable target is one clear line, not a page of
+    tracebacks per test. Any HTTP answer (a 401 included) means it is there."""
+    import httpx
+
+    try:
+        httpx.post(url, json=[], timeout=10)
+    except httpx.TransportError as exc:
+        pytest.exit(f"contracts.suite: cannot reach --runware-target {url} "
+                    f"({type(exc).__name__}: {exc or 'no answer'}); is the server running, "
+                    "and is the URL right?", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.fixture(scope="session")

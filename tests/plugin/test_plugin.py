@@ -216,11 +216,25 @@ def test_contract_suite_against_the_cli_mock() -> None:
         suite = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs",
              "contracts.suite", "--runware-target", f"{url}/v1",
-             "--runware-api-key", "ci-key", "-q", "-W", "error"],
+             "--runware-api-key", "ci-key", "--runware-examples", "5", "-q", "-W", "error"],
             capture_output=True, text=True, timeout=300, check=False,
             cwd=os.path.dirname(os.path.dirname(__file__)) + "/..")
     assert suite.returncode == 0, suite.stdout[-3000:]
     assert "5 passed" in suite.stdout
+
+
+def test_contract_suite_against_an_unreachable_target_is_one_line(
+        pytester: pytest.Pytester) -> None:
+    from tests.mockserver.conftest import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--pyargs",
+                                           "contracts.suite", "--runware-target", closed)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    out = result.stdout.str() + result.stderr.str()
+    assert f"contracts.suite: cannot reach --runware-target {closed} (ConnectError" in out
+    assert "Traceback" not in out
+    assert out.count("cannot reach") == 1
 
 
 def test_contract_suite_skips_without_a_target(pytester: pytest.Pytester) -> None:
