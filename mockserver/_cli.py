@@ -29,8 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     validate = commands.add_parser(
         "validate", help="check request bodies against the document before sending them",
-        description="Check JSON request bodies against the document. Exit 0: all valid; 1: "
-                    "violations (one per line); 2: usage error.")
+        description="Check JSON request bodies against the document; every file is reported. "
+                    "Exit 0: all valid; 1: violations (one per line); 2: a file could not be "
+                    "read, or a usage error.")
     validate.add_argument("files", nargs="+", metavar="FILE",
                           help="JSON files with a request body (an array of tasks); - for stdin")
     validate.add_argument("--spec", metavar="PATH", help="OpenAPI document (default: bundled)")
@@ -126,26 +127,32 @@ def _validate(args: argparse.Namespace) -> int:
     except openapi.SpecError as exc:
         print(f"runware-kit: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    reports = []
-    for name in args.files:
+    reports: list[tuple[str, list[Violation] | None, str | None]] = []
+    for name in args.files:  # every file is reported, the unreadable ones too
         label = "<stdin>" if name == "-" else name
         try:
             body = _read(name)
         except OSError as exc:
-            print(f"runware-kit: cannot read {label}: {exc.strerror}", file=sys.stderr)
-            return EXIT_USAGE
-        reports.append((label, check_request(body, spec=spec)))
+            reports.append((label, None, f"cannot read {label}: {exc.strerror}"))
+            continue
+        reports.append((label, check_request(body, spec=spec), None))
     if args.json:
         print(json.dumps({"spec": spec.source, "model": spec.model_id, "files": [
+            {"file": label, "error": problem} if found is None else
             {"file": label, "valid": not found, "violations": [_violation_json(v) for v in found]}
-            for label, found in reports]}, indent=2))
+            for label, found, problem in reports]}, indent=2))
     else:
-        for label, found in reports:
+        for label, found, problem in reports:
+            if problem is not None:
+                print(f"runware-kit: {problem}", file=sys.stderr)
+                continue
             if not found and not args.quiet:
                 print(f"{label}: valid")
             for violation in found:
                 print(f"{label}: {violation}")
-    return EXIT_VIOLATIONS if any(found for _, found in reports) else EXIT_OK
+    if any(found is None for _, found, _ in reports):
+        return EXIT_USAGE
+    return EXIT_VIOLATIONS if any(found for _, found, _ in reports) else EXIT_OK
 
 
 def _sample(args: argparse.Namespace) -> int:

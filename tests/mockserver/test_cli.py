@@ -132,3 +132,22 @@ def test_sample_with_the_second_document(capsys: pytest.CaptureFixture[str]) -> 
         assert tasks
         assert all(task["model"] == "minimax:m2.7@0" for task in tasks)
         assert check_request(line.encode(), spec=second) == []
+
+
+def test_validate_reports_every_file_the_unreadable_too(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write(tmp_path, "ok.json", VALID)
+    body = json.loads(VALID)
+    body[0]["settings"] = {"temperature": 5}
+    bad = write(tmp_path, "bad.json", json.dumps(body))
+    missing = str(tmp_path / "missing.json")
+    assert main(["validate", good, missing, bad]) == 2  # an unreadable file wins
+    out = capsys.readouterr()
+    assert out.out.splitlines()[0] == f"{good}: valid"
+    assert out.out.splitlines()[1].startswith(f"{bad}: task 0: settings.temperature")
+    assert out.err.strip() == f"runware-kit: cannot read {missing}: No such file or directory"
+    assert main(["validate", "--json", good, missing]) == 2
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert files == [{"file": good, "valid": True, "violations": []},
+                     {"file": missing, "error": f"cannot read {missing}: No such file or "
+                                                "directory"}]
