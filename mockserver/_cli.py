@@ -143,7 +143,7 @@ def _validate(args: argparse.Namespace) -> int:
             for label, found, problem in reports]}, indent=2))
     else:
         for label, found, problem in reports:
-            if problem is not None:
+            if found is None:
                 print(f"runware-kit: {problem}", file=sys.stderr)
                 continue
             if not found and not args.quiet:
