@@ -1,5 +1,6 @@
 """The mock's configuration: a frozen object, from keyword arguments or a JSON/TOML file.
 
+docs/config.md explains every key; examples/mock.toml lists them with their defaults.
 File keys (all optional)::
 
     api_keys = ["key-1"]            # accepted keys; empty: any non-empty key
