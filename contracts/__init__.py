@@ -8,6 +8,7 @@
 from ._json import JSONProblem, parse_json
 from ._request import check_request, validate_request
 from ._response import check_response
+from ._value import check_value
 from ._violation import ContractViolation, Violation
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Violation",
     "check_request",
     "check_response",
+    "check_value",
     "parse_json",
     "validate_request",
 ]

@@ -91,7 +91,7 @@ class ReplyRule:
     narrow it.
     """
 
-    text: str
+    text: str = ""
     match: str | None = None
     regex: str | None = None
     model: str | None = None
@@ -102,11 +102,15 @@ class ReplyRule:
     processing_ms: int | None = None
     ttft_ms: int | None = None
     tokens_per_second: float | None = None
+    json: Any = None  # a JSON value to reply with instead of text (a JSON-mode task)
     _compiled: Pattern | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
             raise ConfigError(f"a reply's text must be a string, not {self.text!r}", key="text")
+        if (self.json is None) == (self.text == ""):
+            raise ConfigError("a reply needs exactly one of text (prose) and json (a JSON "
+                              "value, for tasks that ask for JSON output)", key="text")
         if self.regex is not None:
             if not isinstance(self.regex, str):
                 raise ConfigError(f"a reply's regex must be a string, not {self.regex!r}",
@@ -196,7 +200,7 @@ class MockConfig:
         return MockConfig(**fields)
 
 
-_RULE_KEYS = {"text", "match", "regex", "model", "delivery_method", "reasoning",
+_RULE_KEYS = {"text", "json", "match", "regex", "model", "delivery_method", "reasoning",
               "finish_reason", "usage", "processing_ms", "ttft_ms", "tokens_per_second"}
 _NUMBER_KEYS: dict[str, type | tuple[type, ...]] = {
     "processing_ms": int, "ttft_ms": int, "tokens_per_second": (int, float),
@@ -235,8 +239,8 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
     for index, rule in enumerate(_require(list, data.get("replies", []), "replies")):
         rule = _require(dict, rule, f"replies[{index}]")
         extra = set(rule) - _RULE_KEYS
-        if extra or "text" not in rule:
-            raise ConfigError(f"replies[{index}] needs 'text' and takes only "
+        if extra or ("text" not in rule and "json" not in rule):
+            raise ConfigError(f"replies[{index}] needs 'text' (or 'json') and takes only "
                               f"{sorted(_RULE_KEYS)}; got {sorted(rule)}", key=f"replies[{index}]")
         rules.append(ReplyRule(**rule))
     keys = [_require(str, k, "api_keys[]") for k in _require(list, data.get("api_keys", []),

@@ -16,6 +16,8 @@ from typing import Any
 from openapi import Spec
 
 from ._config import MockConfig, ReplyRule
+from ._json_output import draw_json, json_option
+from ._json_output import dumps as dumps_json
 from ._text import (
     Reply,
     cached_count,
@@ -25,6 +27,7 @@ from ._text import (
     reasoning_for,
     reply_for,
     take_tokens,
+    topic_words,
 )
 
 __all__ = ["IMAGE_PROMPT_TOKENS", "Generation", "SeedSource", "generate", "last_user_message",
@@ -63,6 +66,9 @@ class Generation:
     completion_tokens: int
     thinking_tokens: int
     rule: ReplyRule | None = None
+    # A scripted JSON reply that does not fit the request's jsonSchema: the journal's
+    # violation about it (the script is wrong, and the test that set it should know).
+    problem: dict[str, Any] | None = None
 
     def item(self, task: Mapping[str, Any], *, config: MockConfig) -> dict[str, Any]:
         """The sync result item (also the ``success`` body of async and webhook results)."""
@@ -147,6 +153,12 @@ def _settings(task: Mapping[str, Any], spec: Spec) -> dict[str, Any]:
 _SETTINGS_DEFAULTS = "mockserver.settings-defaults"
 
 
+def _fits(schema: Mapping[str, Any], value: Any) -> bool:
+    from contracts import check_value
+
+    return not check_value(value, schema=schema)
+
+
 def _as_int(value: Any, default: int) -> int:
     # JSON Schema counts 1.0 as an integer: so does the emulation.
     return default if value is None else int(value)
@@ -226,13 +238,37 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
     cap = settings.get("maxTokens")
     max_tokens = None if cap is None else int(cap)
     stops = settings.get("stopSequences") or ()
+    option = json_option(spec)
+    schema = option.schema(task) if option is not None and option.wanted(task) else None
     results: list[Generation] = []
     seen: set[str] = set()
     for index in range(count):
         seed = (base_seed + index) % UINT32
         reasoning: str | None = None
         thinking_tokens = 0
-        if rule is not None:
+        problem = None
+        if rule is not None and rule.json is not None:
+            # A scripted JSON reply, sent as written; checked against the request's schema.
+            written = dumps_json(rule.json)
+            text, tokens, finish = _cut(Reply(written, count_tokens(written), ()), stops,
+                                        max_tokens)
+            if schema is not None and not _fits(schema, rule.json):
+                problem = {"code": "scriptedReplyMismatch", "parameter": "jsonSchema",
+                           "message": "The scripted reply's JSON does not fit the request's "
+                                      "jsonSchema: fix the reply rule (json = …) or the "
+                                      "schema the client sends."}
+            if not off and rule.reasoning is not None:
+                reasoning = rule.reasoning
+                thinking_tokens = count_tokens(reasoning)
+        elif schema is not None and rule is None:
+            # JSON mode: a value drawn from the request's own schema, as text; maxTokens
+            # may cut it mid-value (finishReason "length"), as a real model's is.
+            written = dumps_json(draw_json(schema, seed=seed, words=topic_words(topics)))
+            text, tokens, finish = _cut(Reply(written, count_tokens(written), ()), stops,
+                                        max_tokens)
+            if thinks:
+                reasoning, thinking_tokens = reasoning_for(topics, seed)
+        elif rule is not None:
             # Sent as written, also for numberResults > 1: the user chose the text.
             reply = Reply(rule.text, count_tokens(rule.text), ())
             text, tokens, finish = _cut(reply, stops, max_tokens)
@@ -261,5 +297,5 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
             completion_tokens=usage.get("completionTokens", tokens),
             # Thinking off: no reasoning and no thinking tokens, whatever a rule's usage says.
             thinking_tokens=0 if off else usage.get("thinkingTokens", thinking_tokens),
-            rule=rule))
+            rule=rule, problem=problem))
     return results

@@ -34,6 +34,7 @@ from ._faults import (
 )
 from ._inference import Generation, SeedSource, generate, last_user_message
 from ._journal import Journal
+from ._json_output import JsonOutputError
 from ._store import Store, open_store
 from ._webhook import WebhookSender
 
@@ -70,6 +71,9 @@ class TaskReply:
     failed: list[dict[str, Any]] = field(default_factory=list)
     stream_fault: Fault | None = None  # how its stream breaks (a processing failure)
     failure: Fault | None = None       # the processing-phase fault that failed it
+    # What the mock's own scripts got wrong about this task (a JSON reply that does not fit
+    # the request's jsonSchema): journaled as violations, though the client did no wrong.
+    problems: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _owner(task: Mapping[str, Any], account: str) -> str:
@@ -123,13 +127,15 @@ class MockServer:
 
     # -- the Python API ------------------------------------------------------------------
 
-    def reply(self, *, text: str, match: str | None = None, regex: str | None = None,
+    def reply(self, *, text: str = "", json: Any = None, match: str | None = None,
+              regex: str | None = None,
               model: str | None = None, delivery_method: str | None = None,
               reasoning: str | None = None, finish_reason: str | None = None,
               usage: Mapping[str, int] | None = None, processing_ms: int | None = None,
               ttft_ms: int | None = None, tokens_per_second: float | None = None) -> ReplyRule:
-        """Script a reply; rules added here are tried before the config's, oldest first."""
-        rule = ReplyRule(text=text, match=match, regex=regex, model=model,
+        """Script a reply (``text``, or ``json`` for tasks that ask for JSON output); rules
+        added here are tried before the config's, oldest first."""
+        rule = ReplyRule(text=text, json=json, match=match, regex=regex, model=model,
                          delivery_method=delivery_method, reasoning=reasoning,
                          finish_reason=finish_reason, usage=usage, processing_ms=processing_ms,
                          ttft_ms=ttft_ms, tokens_per_second=tokens_per_second)
@@ -277,7 +283,7 @@ class MockServer:
                 await self._keep(*reply.pending)
             if reply.delay:
                 await asyncio.sleep(reply.delay)
-            return Outcome(200, {"data": reply.items})
+            return Outcome(200, {"data": reply.items}, violations=tuple(reply.problems))
         errors = [e for r in replies for e in r.errors]
         if errors:
             for reply in replies:  # refused as a whole: give back what was reserved
@@ -296,8 +302,9 @@ class MockServer:
                 broken = reply.stream_fault or stream_fault
                 if broken is not None and broken.kind is not None:
                     return Outcome(200, None, fault=(reply.failure or broken).describe(),
-                                   events=broken_stream(events, broken, task))
-                return Outcome(200, None, events=events)
+                                   events=broken_stream(events, broken, task),
+                                   violations=tuple(reply.problems))
+                return Outcome(200, None, events=events, violations=tuple(reply.problems))
         delay = max((r.delay for r in replies), default=0.0)
         if delay:
             await asyncio.sleep(delay)
@@ -305,8 +312,9 @@ class MockServer:
         failed = [e for r in replies for e in r.failed]
         fired = "; ".join(dict.fromkeys(r.failure.describe() for r in replies
                                         if r.failure is not None)) or None
+        problems = tuple(p for r in replies for p in r.problems)
         if not failed:  # (an async task's failure shows when it is polled)
-            return Outcome(200, {"data": data}, fault=fired)
+            return Outcome(200, {"data": data}, fault=fired, violations=problems)
         if data:
             # Runware: "errors are scoped to the specific task that failed, while other tasks
             # in the same request may still succeed". A 2xx, because the SDKs raise on any
@@ -340,8 +348,24 @@ class MockServer:
         # A webhookURL outside the allowlist is accepted as Runware would accept it; the
         # sender records its delivery as not attempted (see _webhook).
         webhook = task.get("webhookURL")
-        generations = generate(task, spec=self.spec, config=self.config, rules=self.rules,
-                               seeds=self._seeds)
+        try:
+            generations = generate(task, spec=self.spec, config=self.config,
+                                   rules=self.rules, seeds=self._seeds)
+        except JsonOutputError as exc:  # the task's jsonSchema cannot be answered
+            return TaskReply(errors=[error_item(
+                "invalidParameter", str(exc), parameter=exc.parameter,
+                task_type=str(task_type), task_uuid=task.get("taskUUID"))])
+        reply = await self._deliver(task, generations, delivery=delivery, webhook=webhook,
+                                    key=key, websocket=websocket, streamable=streamable,
+                                    defer=defer, failure=failure)
+        reply.problems = [g.problem for g in generations if g.problem is not None]
+        return reply
+
+    async def _deliver(self, task: Mapping[str, Any], generations: Sequence[Generation], *,
+                       delivery: str, webhook: Any, key: str | None, websocket: bool,
+                       streamable: bool, defer: bool, failure: Fault | None) -> TaskReply:
+        """One accepted inference task's generations, shaped for its delivery method."""
+        task_type = task.get("taskType")
         if delivery == "stream" and not webhook and streamable:
             if websocket:
                 return TaskReply(errors=[error_item(

@@ -132,6 +132,16 @@ class _Sentences:
     thoughts: tuple[Sentence, ...]
 
 
+_PLAIN_WORDS = ("report", "summary", "value", "item", "detail", "sample", "record", "note",
+                "city", "river", "project", "answer", "example", "result", "topic", "list")
+
+
+def topic_words(prompt: str) -> tuple[str, ...]:
+    """Words a reply about ``prompt`` may use: the prompt's own first, then plain ones."""
+    words = [w.lower() for w in _WORD.findall(prompt[:4096]) if w.lower() not in _STOPWORDS]
+    return tuple(dict.fromkeys((*words[:12], *_PLAIN_WORDS)))
+
+
 def _sentences(prompt: str) -> _Sentences:
     """Every sentence a reply about ``prompt`` may use, formatted once."""
     words = [w.lower() for w in _WORD.findall(prompt) if w.lower() not in _STOPWORDS]

@@ -52,6 +52,14 @@ _LOWER = "abcdefghijklmnopqrstuvwxyz0123456789"
 _UNRESERVED = _LOWER + "ABCDEFGHIJKLMNOPQRSTUVWXYZ-._~"
 
 
+def _fit(words: list[str], *, low: int, high: int) -> str:
+    """Words joined by spaces, cut or stretched (the words again) to ``low``..``high``."""
+    text = " ".join(words)
+    while len(text) < low:
+        text = f"{text} {text}" if text else "a" * low
+    return text[:high].rstrip() if len(text[:high].rstrip()) >= low else text[:high]
+
+
 def _hosts() -> st.SearchStrategy[str]:
     # st.text over a small alphabet draws far cheaper than st.from_regex.
     label = st.text(_LOWER, min_size=1, max_size=10)
@@ -111,10 +119,14 @@ class SchemaStrategies:
     """
 
     def __init__(self, resolver: Resolver[Any],
-                 predicate: Callable[[Any, Resolver[Any]], Callable[[Any], bool]]) -> None:
+                 predicate: Callable[[Any, Resolver[Any]], Callable[[Any], bool]], *,
+                 words: tuple[str, ...] = ()) -> None:
         self._resolver = resolver
         self.predicate = predicate
         self._building: dict[int, st.SearchStrategy[Any]] = {}
+        # Plausible text: free strings are drawn as runs of these words (the mock's JSON
+        # replies); without any, as arbitrary text (the fuzzing strategies).
+        self._words = words
 
     def for_schema(self, schema: Any, resolver: Resolver[Any] | None = None, *,
                    overrides: Mapping[str, st.SearchStrategy[Any]] | None = None
@@ -236,6 +248,11 @@ class SchemaStrategies:
         low = int(schema.get("minLength", 0))
         high = schema.get("maxLength")
         spread = low + _SPREAD if high is None else min(int(high), low + _SPREAD)
+        if self._words:
+            # JSON Schema lengths count code points, as Python's len() does.
+            words = st.lists(st.sampled_from(self._words), min_size=1, max_size=5).map(
+                functools.partial(_fit, low=low, high=spread))
+            return self._exact(words, schema, resolver) if fmt in FORMATS else words
         text = st.text(_TEXT, min_size=low, max_size=spread)
         options = [text]
         if high is not None and int(high) > spread:
