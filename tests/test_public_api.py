@@ -12,7 +12,7 @@ PUBLIC = {
     "openapi": ["BUNDLED_DOCUMENT", "KitError", "Parameter", "SecurityScheme", "Spec",
                 "SpecError", "load", "protocol_schema"],
     "contracts": ["ContractViolation", "JSONProblem", "Violation", "check_request",
-                  "check_response", "parse_json", "validate_request"],
+                  "check_response", "check_value", "parse_json", "validate_request"],
     "contracts.strategies": ["RESPONSE_KINDS", "InvalidCase", "invalid_requests", "requests",
                              "responses", "tasks"],
     "mockserver": ["ConfigError", "MockConfig", "MockServer", "ReplyRule", "create_app",
