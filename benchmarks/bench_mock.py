@@ -18,8 +18,10 @@ For each it measures:
   10 ms, given up after 10 s); target for the mock: under 1 s;
 * throughput: ``wrk -t1 -cC -dSs --latency`` POSTing a realistic, valid one-task
   ``textInference`` request (``Authorization: Bearer k``), after a 1 s warm-up. The servers
-  are measured alternately (mock, bare, mock, bare) and the best run of each counts; p50 and
-  p99 latency come from that run. Target: mock req/s at least 0.6x the bare app's.
+  are measured alternately, 5 rounds (mock, quiet, bare, mock, ...): ``quiet`` is the mock
+  with ``--quiet``, so the difference is the cost of its console line per request. Each
+  round's mock/bare ratio compares runs seconds apart; the figure is the median of the
+  rounds' ratios, printed with their range. Target: mock (console on) at least 0.8x.
 
 Before any load, one POST to the mock must answer 200 with a body that
 ``contracts.check_response`` accepts. A run with non-2xx answers or socket errors is
@@ -29,7 +31,7 @@ and usually the bottleneck itself: its figures are not comparable with wrk's.
 
 Run it from the repository root, in the project's environment::
 
-    python benchmarks/bench_mock.py                      # ~25 s
+    python benchmarks/bench_mock.py                      # ~100 s
     python benchmarks/bench_mock.py --seconds 2 --connections 16 --json bench-mock.json
 """
 
@@ -41,6 +43,7 @@ import contextlib
 import json
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,12 +70,14 @@ from _servers import (
 import openapi
 from contracts import check_response
 
-RATIO_TARGET = 0.6  # mock req/s / bare req/s, at least
+RATIO_TARGET = 0.8  # mock req/s / bare req/s, at least (issue 18), median of the rounds
 STARTUP_TARGET_S = 1.0  # mock spawn-to-first-200, under
 STARTUP_LIMIT_S = 10.0
 WARMUP_S = 1.0
-ROUNDS = 2
-SERVERS = ("mock", "bare")
+ROUNDS = 5
+# "mock": as users start it, one console line per request (to a log file here); "quiet":
+# with --quiet, the cost of that line shown by the difference.
+SERVERS = ("mock", "quiet", "bare")
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "bottleneck; these figures are not comparable with wrk's")
     else:
         print(f"load    : {wrk} -t1 -c{args.connections} -d{args.seconds}s --latency, "
-              f"{WARMUP_S:g} s warm-up before each run, {ROUNDS} rounds alternating, best kept")
+              f"{WARMUP_S:g} s warm-up before each run, {ROUNDS} rounds alternating, median")
 
     spec = openapi.load()
     payload = request_payload(spec.model_id)
@@ -256,7 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands: dict[str, list[str]] = {}
     with contextlib.ExitStack() as stack:
         servers: dict[str, Server] = {}
-        for name, build in (("mock", mock_command), ("bare", bare_command)):
+        builders = {"mock": mock_command, "quiet": lambda port: mock_command(port, "--quiet"),
+                    "bare": bare_command}
+        for name, build in builders.items():
             port = free_port()
             commands[name] = build(port)
             servers[name] = stack.enter_context(running(name, commands[name], port, lambda: body,
@@ -268,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             replies[name] = len(reply.content)
             if reply.status_code != 200:
                 sys.exit(f"FAIL: {name} answered {reply.status_code}: {reply.text[:500]}")
-            if name == "mock":
+            if name != "bare":
                 problems = check_response(reply.json(), request=payload)
                 if problems:
                     sys.exit("FAIL: the mock's reply breaks the contract:\n"
@@ -276,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"check   : mock answered 200, {replies['mock']} bytes, check_response ok; "
               f"bare answered 200, {replies['bare']} bytes")
         print(f"mock    : {' '.join(commands['mock'])}")
+        print(f"quiet   : {' '.join(commands['quiet'])}")
         print(f"bare    : {' '.join(commands['bare'])}")
         print()
 
@@ -298,21 +306,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"{run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  ({run.requests} "
                       f"requests){flag}", flush=True)
 
+    def rates(name: str) -> list[float]:
+        return [r.requests_per_s for r in runs if r.server == name]
+
+    # A round's ratio compares runs seconds apart (the machine as it was then); the median
+    # of the rounds' ratios is the figure, their range the noise.
+    ratios = {name: [m / b for m, b in zip(rates(name), rates("bare"), strict=True)]
+              for name in ("mock", "quiet")}
+    median = {name: statistics.median(values) for name, values in ratios.items()}
     best = {name: max((r for r in runs if r.server == name), key=lambda r: r.requests_per_s)
             for name in SERVERS}
-    ratio = best["mock"].requests_per_s / best["bare"].requests_per_s
+    ratio = median["mock"]
     ratio_ok = ratio >= RATIO_TARGET
     startup_ok = startup["mock"] < STARTUP_TARGET_S
 
     print()
-    print(f"{'server':<8}{'req/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'start-up s':>13}")
+    print(f"{'server':<8}{'median req/s':>14}{'range':>22}{'start-up s':>13}")
     for name in SERVERS:
-        run = best[name]
-        print(f"{name:<8}{run.requests_per_s:>12,.0f}{run.p50_ms:>10.2f}{run.p99_ms:>10.2f}"
-              f"{startup[name]:>13.3f}")
+        values = rates(name)
+        print(f"{name:<8}{statistics.median(values):>14,.0f}{min(values):>11,.0f} - "
+              f"{max(values):<9,.0f}{startup[name]:>13.3f}")
     print()
-    print(f"ratio mock/bare req/s : {ratio:.2f}x   target >= {RATIO_TARGET:g}x   "
-          f"{verdict(ratio_ok)}")
+    for name in ("mock", "quiet"):
+        print(f"ratio {name}/bare req/s : median {median[name]:.2f}x, range "
+              f"{min(ratios[name]):.2f}-{max(ratios[name]):.2f}x over {ROUNDS} rounds"
+              + (f"   target >= {RATIO_TARGET:g}x   {verdict(ratio_ok)}" if name == "mock"
+                 else ""))
+    print(f"console line cost     : {1 - median['mock'] / median['quiet']:+.1%} of the quiet "
+          "mock's req/s (median ratios)")
     print(f"mock start-up         : {startup['mock']:.3f} s  target < {STARTUP_TARGET_S:g} s"
           f"   {verdict(startup_ok)}")
     if wrk is None:
@@ -337,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "startup_seconds": startup,
             "runs": [asdict(run) for run in runs],
             "best": {name: asdict(run) for name, run in best.items()},
+            "ratios": ratios,
             "ratio": {"value": ratio, "target": RATIO_TARGET, "verdict": verdict(ratio_ok)},
             "startup": {"value": startup["mock"], "target": STARTUP_TARGET_S,
                         "verdict": verdict(startup_ok)},

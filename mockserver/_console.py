@@ -5,13 +5,18 @@
     12:04:33.512 POST /v1        503 valid · fault 503 serviceUnavailable (queued)   0.4 ms
     12:04:35.101 WEBHOOK http://127.0.0.1:9000/hook  0 · not attempted: host …
 
-Lines go to the ``mockserver.requests`` logger at INFO, which ``serve`` points at stderr
-(``--quiet`` turns them off); an app made with ``create_app`` in a test prints nothing.
+``serve`` configures the ``mockserver.requests`` logger with :class:`ConsoleHandler` on
+stderr (``--quiet`` turns it off); an app made with ``create_app`` in a test prints nothing.
 Colours only on a terminal, and never with ``NO_COLOR`` set.
+
+Speed: a request's line skips the logging machinery (a LogRecord, the caller lookup, a
+flush per line cost about a fifth of the mock's throughput): the handler formats the entry
+itself and writes the lines of one event-loop turn in one call.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -20,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._journal import Entry
 
-__all__ = ["REQUESTS", "RequestFormatter", "log_request"]
+__all__ = ["REQUESTS", "ConsoleHandler", "RequestFormatter", "log_request"]
 
 REQUESTS = logging.getLogger("mockserver.requests")
 _SHOWN_VIOLATIONS = 3
@@ -29,10 +34,56 @@ _RESET, _DIM, _GREEN, _YELLOW, _RED, _CYAN = ("\x1b[0m", "\x1b[2m", "\x1b[32m", 
                                               "\x1b[31m", "\x1b[36m")
 
 
+_SINK: ConsoleHandler | None = None  # set by the handler serve configures
+
+
 def log_request(entry: Entry) -> None:
-    """Log one journal entry as a console line (if anyone listens: one check otherwise)."""
-    if REQUESTS.isEnabledFor(logging.INFO):
+    """One journal entry as a console line (if a console listens: one check otherwise)."""
+    sink = _SINK
+    if sink is not None:
+        sink.line(entry)
+    elif REQUESTS.isEnabledFor(logging.INFO):  # a logger set up by someone else
         REQUESTS.info("%s", entry.path, extra={"entry": entry})
+
+
+class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The console: request lines batched per event-loop turn, anything else as usual."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._formatter = RequestFormatter()
+        global _SINK
+        _SINK = self
+
+    def line(self, entry: Entry) -> None:
+        if not REQUESTS.isEnabledFor(logging.INFO):
+            return
+        text = self._formatter.render(entry)
+        if "?" in text:  # a webhook URL's query may hold a token
+            from ._logging import redact
+
+            text = redact(text)
+        pending = self._pending
+        pending.append(text)
+        if len(pending) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush_lines)
+            except RuntimeError:  # no loop: write at once
+                self.flush_lines()
+
+    def flush_lines(self) -> None:
+        lines, self._pending = self._pending, []
+        if lines:
+            self.stream.write("\n".join(lines) + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        self.flush_lines()
+        global _SINK
+        if _SINK is self:
+            _SINK = None
+        super().close()
 
 
 def _status_colour(status: int) -> str:
@@ -48,14 +99,17 @@ class RequestFormatter(logging.Formatter):
         self.use_colors = use_colors
 
     def colours(self) -> bool:
-        if self.use_colors is not None:
-            return self.use_colors
-        return not os.environ.get("NO_COLOR") and os.isatty(2)  # the console is stderr
+        if self.use_colors is None:  # decided once: the console is stderr
+            self.use_colors = not os.environ.get("NO_COLOR") and os.isatty(2)
+        return self.use_colors
 
     def format(self, record: logging.LogRecord) -> str:
         entry: Entry | None = getattr(record, "entry", None)
         if entry is None:
             return super().format(record)
+        return self.render(entry)
+
+    def render(self, entry: Entry) -> str:
         colour = self.colours()
 
         def paint(code: str, text: str) -> str:

@@ -68,8 +68,9 @@ def log_config(*, console: bool = True) -> dict[str, Any]:
         handler.setdefault("filters", []).append("redact")
     config["handlers"]["default"]["filters"].append("drops")
     config["formatters"]["requests"] = {"()": "mockserver._console.RequestFormatter"}
-    config["handlers"]["requests"] = {"formatter": "requests", "class": "logging.StreamHandler",
-                                      "stream": "ext://sys.stderr", "filters": ["redact"]}
+    config["handlers"]["requests"] = {"()": "mockserver._console.ConsoleHandler",
+                                      "formatter": "requests", "stream": "ext://sys.stderr",
+                                      "filters": ["redact"]}
     config["loggers"]["mockserver.requests"] = {
         "handlers": ["requests"], "level": "INFO" if console else "WARNING",
         "propagate": False}
