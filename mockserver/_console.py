@@ -126,6 +126,11 @@ class RequestFormatter(logging.Formatter):
             parts.append(paint(_YELLOW, f"invalid ({len(named)})") + f" {shown}")
         elif entry.method != "WEBHOOK":
             parts.append(paint(_GREEN, "valid"))
+        if entry.drift:  # the proxy's verdict on the upstream's reply: the server's fault
+            named = [str(d.get("parameter") or d.get("code")) for d in entry.drift]
+            shown = ", ".join(named[:_SHOWN_VIOLATIONS]) + (
+                f" +{len(named) - _SHOWN_VIOLATIONS}" if len(named) > _SHOWN_VIOLATIONS else "")
+            parts.append(paint(_RED, f"drift ({len(named)})") + f" {shown}")
         if entry.fault:
             parts.append(paint(_CYAN, f"· {entry.fault}"))
         parts.append(paint(_DIM, f"{entry.latency_ms:.1f} ms"))

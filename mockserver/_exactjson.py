@@ -15,9 +15,9 @@ import orjson
 __all__ = ["dumps"]
 
 
-def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
-    return orjson.dumps(value, default=_exact_number,
-                        option=orjson.OPT_SORT_KEYS if sort_keys else None)
+def dumps(value: Any, *, sort_keys: bool = False, indent: bool = False) -> bytes:
+    option = (orjson.OPT_SORT_KEYS if sort_keys else 0) | (orjson.OPT_INDENT_2 if indent else 0)
+    return orjson.dumps(value, default=_exact_number, option=option or None)
 
 
 def _exact_number(value: Any) -> orjson.Fragment:
