@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import openapi
-from openapi import Spec
+from openapi import Catalog, Spec
 
 from ._engine import ENGINE_KEY, engine_for
 from ._json import JSONProblem, parse_json
 from ._messages import to_violation
-from ._schema._compile import RawError
+from ._routes import Routes, model_violation, routes_for
+from ._schema._compile import RawError, Validate
 from ._violation import ContractViolation, Violation
 
 __all__ = ["check_request", "validate_request"]
@@ -19,7 +20,7 @@ _AUTHENTICATION = "authentication"
 RAW_TYPES = (bytes, bytearray, memoryview, str)
 
 
-def check_request(payload: Any, *, spec: Spec | None = None,
+def check_request(payload: Any, *, spec: Spec | Catalog | None = None,
                   raw: bool | None = None) -> list[Violation]:
     """Every way ``payload`` breaks the document's request contract (empty: it is valid).
 
@@ -28,7 +29,11 @@ def check_request(payload: Any, *, spec: Spec | None = None,
             Raw JSON is parsed strictly: NaN/Infinity, invalid UTF-8, lone surrogates and
             syntax errors are violations, not exceptions. Numbers are judged as the decimals
             the JSON text wrote.
-        spec: the document to check against; the bundled one by default.
+        spec: the document to check against; the bundled one by default. A
+            :class:`~openapi.Catalog` of several documents judges each task by the document
+            of its ``model`` (a task for a model none describes gets one violation naming
+            the nearest known ids; the rules: docs/catalog.md); a catalogue of one is that
+            document.
         raw: ``None`` (default): ``bytes`` and ``str`` are raw JSON text. ``False``: the
             payload is already a parsed JSON value, so a ``str`` is a JSON string (as a
             server that parsed the body itself needs).
@@ -41,8 +46,16 @@ def check_request(payload: Any, *, spec: Spec | None = None,
         >>> check_request([{"taskType": "textInference"}])[0].code
         'missingParameter'
     """
+    routes = None
     if spec is None:
         spec = openapi.load()
+    elif spec.__class__ is Catalog:
+        catalog: Catalog = spec
+        if len(catalog) > 1:
+            routes = routes_for(catalog)
+        spec = catalog.first
+    elif not isinstance(spec, Spec):
+        raise TypeError(f"spec={spec!r} must be an openapi.Spec, an openapi.Catalog or None")
     engine = spec.memo.get(ENGINE_KEY) or engine_for(spec)
     if payload.__class__ is not list and raw is not False and isinstance(payload, RAW_TYPES):
         try:
@@ -50,6 +63,8 @@ def check_request(payload: Any, *, spec: Spec | None = None,
         except JSONProblem as problem:
             return [Violation(pointer="", parameter="", keyword="json",
                               code="invalidRequestBody", message=problem.reason)]
+    if routes is not None and isinstance(payload, list | tuple):
+        return _check_routed(payload, routes)
     violations: list[Violation] = []
     if engine.body is not None or payload.__class__ is not list:
         errs: list[RawError] = []
@@ -84,7 +99,59 @@ def check_request(payload: Any, *, spec: Spec | None = None,
     return violations
 
 
-def validate_request(payload: Any, *, spec: Spec | None = None,
+def _check_routed(payload: list[Any] | tuple[Any, ...], routes: Routes) -> list[Violation]:
+    """``check_request`` for a catalogue of several documents: each task by its model's
+    (the rules: ``_routes``). One pass, as the single-document loop; a dict lookup more."""
+    by_model, first, modelless = routes.by_model, routes.first, routes.modelless
+    violations: list[Violation] = []
+    bodies: list[Validate] = [first.body] if first.body is not None and not payload else []
+    for index, task in enumerate(payload):
+        engine = first
+        task_type = None
+        if task.__class__ is dict or isinstance(task, dict):
+            model = task.get("model")
+            found = by_model.get(model) if model.__class__ is str else None
+            task_type = task.get("taskType")
+            if found is not None:
+                engine = found
+            elif task_type.__class__ is not str or task_type not in modelless:
+                violations.append(model_violation(routes.catalog, task, index))
+                continue
+        if engine.body is not None and all(engine.body is not b for b in bodies):
+            bodies.append(engine.body)
+        if index and task_type == _AUTHENTICATION:
+            violations.append(_late_authentication(index, task))
+        if task_type.__class__ is str:
+            if engine.task_predicates.get(task_type, engine.items_predicate)(task):
+                continue
+            collect = engine.tasks.get(task_type, engine.items)
+        else:
+            if engine.items_predicate(task):
+                continue
+            collect = engine.items
+        violations.extend(_collected(collect, task, index, task_type))
+    if not bodies:
+        return violations
+    limits: list[Violation] = []
+    for body in bodies:  # every document's own limits on a batch that uses it, once each
+        errs: list[RawError] = []
+        body(payload, (), errs)
+        limits.extend(_body_violation(raw) for raw in errs)
+    return limits + violations
+
+
+def _collected(collect: Validate, task: Any, index: int, task_type: Any) -> list[Violation]:
+    """Every violation of one task the predicate refused."""
+    errs: list[RawError] = []
+    collect(task, (index,), errs)
+    uuid = task.get("taskUUID") if isinstance(task, dict) else None
+    kind = task_type if isinstance(task_type, str) else None
+    return [to_violation(raw, root=(index,), task_index=index,
+                         task_uuid=uuid if isinstance(uuid, str) else None, task_type=kind)
+            for raw in errs]
+
+
+def validate_request(payload: Any, *, spec: Spec | Catalog | None = None,
                      raw: bool | None = None) -> None:
     """Raise :class:`ContractViolation` listing every violation unless ``payload`` is valid.
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import openapi
-from openapi import Spec
+from openapi import Catalog, Spec
 
 from ._engine import engine_for
 from ._json import JSONProblem, parse_json
@@ -36,7 +36,8 @@ def classify_item(item: Mapping[str, Any]) -> str:
     return "TextInferenceResult"
 
 
-def check_response(body: Any, *, request: Any = None, spec: Spec | None = None) -> list[Violation]:
+def check_response(body: Any, *, request: Any = None,
+                   spec: Spec | Catalog | None = None) -> list[Violation]:
     """Every way a server reply breaks the response contract (empty: it conforms).
 
     Args:
@@ -45,8 +46,12 @@ def check_response(body: Any, *, request: Any = None, spec: Spec | None = None) 
         request: the request it answers (list of tasks, or raw JSON), to check that replies
             match their tasks: known taskUUIDs, the same taskType, ``cost``/``usage`` when
             ``includeCost``/``includeUsage`` asked for them, ``numberResults`` items.
-        spec: the document; the bundled one by default.
+        spec: the document; the bundled one by default. Replies follow the protocol
+            supplement, the same for every model: with a :class:`~openapi.Catalog`, the
+            first document's ``ErrorResponse`` judges error bodies.
     """
+    if isinstance(spec, Catalog):
+        spec = spec.first
     spec = spec if spec is not None else openapi.load()
     engine = engine_for(spec)
     if isinstance(body, RAW_TYPES):

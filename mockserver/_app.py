@@ -19,7 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 import openapi
 from contracts import JSONProblem, parse_json
 from contracts._engine import engine_for
-from openapi import Spec
+from openapi import Catalog, Spec
 
 from . import _exactjson as exactjson
 from ._config import MockConfig
@@ -27,7 +27,7 @@ from ._errors import error_body
 from ._faults import FaultError, fault_from_mapping
 from ._inspector import inspector_routes
 from ._journal import mask_key, parse_cursor
-from ._openapi import served_document
+from ._openapi import combined_document, model_index, served_document
 from ._rest import RestEndpoint, RestFirst
 from ._server import MockServer
 from ._store import Store, StoreUnavailable
@@ -37,12 +37,14 @@ __all__ = ["create_app"]
 
 
 
-def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
+def create_app(*, spec: Spec | Catalog | None = None, config: MockConfig | None = None,
                store: Store | None = None) -> Starlette:
     """A mock Runware text-inference endpoint.
 
     Args:
-        spec: the document to emulate (``openapi.load(...)``); the bundled one by default.
+        spec: the document to emulate (``openapi.load(...)``), or a catalogue of them, one
+            per model (``openapi.load_catalog(...)``): each task is then judged and answered
+            by its model's. By default the config's ``specs``, else the bundled document.
         config: limits, keys, pricing, timing, store and scripted replies; the defaults work.
         store: a ready store object (overrides ``config.store``), e.g. one shared by tests.
 
@@ -50,12 +52,30 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         A Starlette app; ``app.state.mock`` is its :class:`~mockserver.MockServer`
         (journal, ``reply()``, ``reset()``).
     """
-    mock = MockServer(spec=spec or openapi.load(), config=config or MockConfig(), store=store)
-    engine_for(mock.spec)  # compile the validators now, not on the first request
+    config = config or MockConfig()
+    if spec is None:  # the config's documents (specs = [...]), else the bundled one
+        spec = openapi.load_catalog(*config.specs)
+    mock = MockServer(spec=spec, config=config, store=store)
+    for loaded in mock.catalog:  # compile the validators now, not on the first request
+        engine_for(loaded)
 
     async def document(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
-        return JSONResponse(served_document(mock.spec, base_url=base))
+        return JSONResponse(combined_document(mock.catalog, base_url=base))
+
+    async def model_document(request: Request) -> Response:
+        found = mock.catalog.for_model(request.path_params["model"])
+        if found is None:
+            known = ", ".join(mock.catalog.model_ids)
+            return JSONResponse(error_body(
+                "notFound", f"No loaded document describes model "
+                f"{request.path_params['model']!r}; loaded: {known} (GET /openapi/models)."),
+                status_code=404)
+        return JSONResponse(served_document(found, base_url=str(request.base_url).rstrip("/")))
+
+    async def models(request: Request) -> Response:
+        return JSONResponse(model_index(mock.catalog,
+                                        base_url=str(request.base_url).rstrip("/")))
 
     async def requests(request: Request) -> Response:
         if request.method == "DELETE":
@@ -97,6 +117,7 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
         store_ok = await mock.store.ping()
         return JSONResponse({"status": "ok" if store_ok else "degraded",
                              "model": mock.spec.model_id, "document": mock.spec.title,
+                             "models": list(mock.catalog.model_ids),
                              "source": mock.spec.source, "store": type(mock.store).__name__,
                              "storeReachable": store_ok,
                              "uptimeSeconds": round(time.time() - mock.started, 3)},
@@ -131,6 +152,8 @@ def create_app(*, spec: Spec | None = None, config: MockConfig | None = None,
     routes = [Route(path, rest, methods=["POST"]) for path in rest_paths] + [
         WebSocketRoute(path, ws) for path in ("/v1", "/", "/v1/")] + [
         Route("/openapi.json", document, methods=["GET"]),
+        Route("/openapi/models", models, methods=["GET"]),
+        Route("/openapi/{model:path}.json", model_document, methods=["GET"]),
         Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
         Route("/__mock/health", health, methods=["GET"]),
         Route("/__mock/faults", faults, methods=["GET", "POST", "DELETE"]),

@@ -14,6 +14,8 @@ from typing import Any
 import openapi
 from contracts import Violation, check_request
 
+from ._proxy_cli import add_proxy_command, add_replay_options, replay_options
+
 __all__ = ["main"]
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
@@ -34,17 +36,26 @@ def _parser() -> argparse.ArgumentParser:
                     "read, or a usage error.")
     validate.add_argument("files", nargs="+", metavar="FILE",
                           help="JSON files with a request body (an array of tasks); - for stdin")
-    validate.add_argument("--spec", metavar="PATH", help="OpenAPI document (default: bundled)")
+    validate.add_argument("--spec", metavar="PATH", action="append",
+                          help="OpenAPI document, or a directory of them; repeat it for "
+                               "several models, each task then judged by its model's "
+                               "(default: bundled)")
     validate.add_argument("--json", action="store_true", help="machine-readable output")
     validate.add_argument("-q", "--quiet", action="store_true", help="print only violations")
     validate.set_defaults(run=_validate)
 
     sample = commands.add_parser(
-        "sample", help="print generated requests as JSON lines (valid, or --invalid)",
+        "sample", help="print generated requests as JSON lines (realistic, --fuzz or --invalid)",
         description="Print requests drawn from the document with Hypothesis, one JSON body per "
-                    "line: for curl, and for seeding fixtures. With --invalid each body breaks "
-                    "exactly one rule, which is named on stderr.")
-    sample.add_argument("--invalid", action="store_true", help="bodies that break one rule")
+                    "line: for curl, and for seeding fixtures. By default they are realistic "
+                    "(everyday prompts, settings near their defaults, each line a few hundred "
+                    "bytes, each one answered by the mock). --fuzz draws boundary values "
+                    "instead (lines of megabytes); with --invalid each body breaks exactly one "
+                    "rule, which is named on stderr.")
+    kind = sample.add_mutually_exclusive_group()
+    kind.add_argument("--fuzz", action="store_true",
+                      help="boundary draws (contracts.strategies.requests()), not realistic ones")
+    kind.add_argument("--invalid", action="store_true", help="bodies that break one rule")
     sample.add_argument("-n", type=_positive, default=10, metavar="N", help="how many (10)")
     sample.add_argument("--seed", type=int, metavar="S", help="seed for a reproducible run")
     sample.add_argument("--spec", metavar="PATH", help="OpenAPI document (default: bundled)")
@@ -58,7 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080,
                        help="port (8080; 0 picks a free one, shown in the banner)")
-    serve.add_argument("--spec", metavar="PATH", help="OpenAPI document (default: bundled)")
+    serve.add_argument("--spec", metavar="PATH", action="append",
+                       help="OpenAPI document, or a directory of *.openapi.json; repeat it to "
+                            "serve several models (default: the config's specs, else the "
+                            "bundled document)")
     serve.add_argument("--config", metavar="PATH",
                        help="config file (.toml or .json; see docs/config.md and "
                             "examples/mock.toml)")
@@ -86,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="warning",
                        choices=["critical", "error", "warning", "info", "debug", "trace"],
                        help="uvicorn's own messages (warning)")
+    add_replay_options(serve)
     serve.set_defaults(run=_serve)
+    add_proxy_command(commands)
     return parser
 
 
@@ -123,7 +139,7 @@ def _violation_json(violation: Violation) -> dict[str, Any]:
 
 def _validate(args: argparse.Namespace) -> int:
     try:
-        spec = openapi.load(args.spec)
+        catalog = openapi.load_catalog(*(args.spec or ()))
     except openapi.SpecError as exc:
         print(f"runware-kit: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -135,9 +151,11 @@ def _validate(args: argparse.Namespace) -> int:
         except OSError as exc:
             reports.append((label, None, f"cannot read {label}: {exc.strerror}"))
             continue
-        reports.append((label, check_request(body, spec=spec), None))
+        reports.append((label, check_request(body, spec=catalog), None))
     if args.json:
-        print(json.dumps({"spec": spec.source, "model": spec.model_id, "files": [
+        spec = catalog.first
+        print(json.dumps({"spec": spec.source, "model": spec.model_id,
+                          "models": list(catalog.model_ids), "files": [
             {"file": label, "error": problem} if found is None else
             {"file": label, "valid": not found, "violations": [_violation_json(v) for v in found]}
             for label, found, problem in reports]}, indent=2))
@@ -158,7 +176,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     import random
 
-    from ._sample import draw_examples  # Hypothesis is imported only for this command
+    from ._sample import Kind, draw_examples  # Hypothesis is imported only for this command
 
     try:
         spec = openapi.load(args.spec)
@@ -167,7 +185,8 @@ def _sample(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     print(f"# seed {seed} (pass --seed {seed} to repeat this run)", file=sys.stderr)
-    for drawn in draw_examples(spec, count=args.n, seed=seed, invalid=args.invalid):
+    kind: Kind = "invalid" if args.invalid else "fuzz" if args.fuzz else "realistic"
+    for drawn in draw_examples(spec, count=args.n, seed=seed, kind=kind):
         if args.invalid:
             print(f"# {drawn.violation.keyword} at {drawn.violation.pointer or '/'}: "
                   f"{drawn.violation.message}", file=sys.stderr)
@@ -185,9 +204,10 @@ def _serve(args: argparse.Namespace) -> int:
         overrides = {name: getattr(args, name) for name in (
             "seed", "store", "processing_ms", "ttft_ms", "tokens_per_second",
             "webhook_attempts", "admin_token") if getattr(args, name) is not None}
-        serve(host=args.host, port=args.port, spec_path=args.spec, config_path=args.config,
+        serve(host=args.host, port=args.port, spec_paths=tuple(args.spec or ()),
+              config_path=args.config,
               overrides=overrides, workers=args.workers, log_level=args.log_level,
-              quiet=args.quiet, access_log=args.access_log)
+              quiet=args.quiet, access_log=args.access_log, replay=replay_options(args))
     except (openapi.SpecError, ConfigError) as exc:
         print(f"runware-kit: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -3,6 +3,9 @@
 docs/config.md explains every key; examples/mock.toml lists them with their defaults.
 File keys (all optional)::
 
+    specs = ["qwen.openapi.json", "models/"]  # the OpenAPI documents, one per model: files
+                                    # or directories of *.openapi.json (relative to this
+                                    # file); default: the bundled document
     api_keys = ["key-1"]            # accepted keys; empty: any non-empty key
     seed = 42                       # makes the seeds the mock draws reproducible
     max_body_bytes = 10485760       # larger bodies get 413
@@ -142,6 +145,9 @@ class MockConfig:
     """Everything the mock can be told; every field has a working default."""
 
     api_keys: tuple[str, ...] = ()
+    # The documents to serve (files or directories; docs/catalog.md); empty: the bundled
+    # one. `runware-kit serve --spec` replaces them, as create_app(spec=...) does.
+    specs: tuple[str, ...] = ()
     seed: int | None = None
     max_body_bytes: int = _MAX_BODY
     max_tasks: int = 1000            # tasks in one request; more get 413, like a big body
@@ -212,7 +218,7 @@ _NUMBER_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_header_bytes": int, "header_timeout_s": (int, float),
     "shutdown_timeout_s": (int, float)}
 _POSITIVE_KEYS = {"max_header_bytes", "header_timeout_s"}  # 0 would refuse every request
-_TOP_KEYS = {"api_keys", "seed", "max_body_bytes", "journal_size", "pricing", "replies",
+_TOP_KEYS = {"api_keys", "specs", "seed", "max_body_bytes", "journal_size", "pricing", "replies",
              "store", "webhook_allowlist", "faults", "api_key_profiles", "admin_token",
              "allowed_hosts",
              *_NUMBER_KEYS}
@@ -245,6 +251,8 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
         rules.append(ReplyRule(**rule))
     keys = [_require(str, k, "api_keys[]") for k in _require(list, data.get("api_keys", []),
                                                              "api_keys")]
+    specs = [_require(str, k, "specs[]") for k in _require(list, data.get("specs", []),
+                                                           "specs")]
     seed = data.get("seed")
     numbers = {key: _require(kind, data[key], key) for key, kind in _NUMBER_KEYS.items()
                if key in data}
@@ -274,6 +282,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
         store=None if store is None else _require(str, store, "store"),
         webhook_allowlist=tuple(allow),
         api_keys=tuple(keys),
+        specs=tuple(specs),
         seed=None if seed is None else _require(int, seed, "seed"),
         max_body_bytes=_require(int, data.get("max_body_bytes", _MAX_BODY),
                                 "max_body_bytes"),
@@ -317,4 +326,7 @@ def load_config(path: str | Path) -> MockConfig:
         raise ConfigError(f"config {file} is not valid {kind}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"config {file} must hold an object/table at the top")
-    return config_from_mapping(data)
+    config = config_from_mapping(data)
+    if config.specs:  # relative to the file, as a user writes them next to it
+        config = config.replace(specs=tuple(str(file.parent / spec) for spec in config.specs))
+    return config

@@ -89,6 +89,11 @@ async def config_view(mock: MockServer) -> dict[str, Any]:
         "document": {"title": mock.spec.title, "modelId": mock.spec.model_id,
                      "source": mock.spec.source,
                      "defaultDeliveryMethod": mock.spec.defaults.get("deliveryMethod")},
+        # Every loaded model (the first is "document"): the page's model filter.
+        "models": [{"modelId": model, "title": spec.title, "source": spec.source,
+                    "defaultDeliveryMethod": spec.defaults.get("deliveryMethod")}
+                   for model in mock.catalog.model_ids
+                   if (spec := mock.catalog.for_model(model)) is not None],
         "store": type(mock.store).__name__,
         "config": shown,
         "replies": [_rule(r, "config" if any(r is c for c in config.replies) else "runtime")

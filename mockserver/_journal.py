@@ -72,6 +72,10 @@ class Entry:
     latency_ms: float
     fault: str | None = None
     size: int = 0  # bytes it holds, about: the journal is bounded in bytes, not only count
+    # The proxy's verdict on the reply (the server's side: drift from the contract), and who
+    # answered (the upstream, a cassette); the mock's own entries leave both empty.
+    drift: list[dict[str, Any]] | None = None
+    origin: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         request = _value(self.request)
@@ -80,7 +84,8 @@ class Entry:
                 "latencyMs": round(self.latency_ms, 3), "valid": not self.violations,
                 "violations": self.violations, "tasks": task_summaries(request),
                 "fault": self.fault, "request": _masked(request, self.api_key),
-                "response": _value(self.response)}
+                "response": _value(self.response), "drift": self.drift or [],
+                "origin": self.origin}
 
 
 _KEY_IN_TEXT = re.compile(r'("apiKey"\s*:\s*")((?:[^"\\]|\\.)*)(")')
@@ -224,13 +229,16 @@ class Journal:
 
     async def record(self, *, method: str, path: str, api_key: str | None, request: Any,
                      violations: list[dict[str, Any]], status: int, response: Any,
-                     started: float, fault: str | None = None) -> Entry:
+                     started: float, fault: str | None = None,
+                     drift: list[dict[str, Any]] | None = None,
+                     origin: str | None = None) -> Entry:
         budget = self._entry_bytes
         request, response = bounded(request, budget), bounded(response, budget)
         entry = Entry(id=next(self._ids), received=time.time(), method=method, path=path,
                       api_key=api_key, request=request, violations=violations, status=status,
                       response=response, latency_ms=(time.perf_counter() - started) * 1000,
-                      fault=fault, size=_size(request) + _size(response))
+                      fault=fault, size=_size(request) + _size(response), drift=drift,
+                      origin=origin)
         log_request(entry)
         if self._shared is not None:
             await self._shared.journal_append(entry.to_dict(), self._size)

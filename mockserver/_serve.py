@@ -9,7 +9,7 @@ import os
 import signal
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -22,6 +22,9 @@ from ._config import ConfigError, MockConfig, load_config
 from ._logging import log_config
 from ._protocol import head_limited_protocol
 from ._store import hide_password
+
+if TYPE_CHECKING:
+    from ._proxy_cli import ReplayOptions
 
 __all__ = ["app_from_environment", "serve"]
 
@@ -40,8 +43,15 @@ def app_from_environment() -> Starlette:
     overrides = json.loads(os.environ.get(ENV_OVERRIDES) or "{}")
     if "allowed_hosts" in overrides:  # JSON has no tuples
         overrides["allowed_hosts"] = tuple(overrides["allowed_hosts"])
-    return create_app(spec=openapi.load(os.environ.get(ENV_SPEC) or None),
-                      config=_config(os.environ.get(ENV_CONFIG) or None, overrides))
+    config = _config(os.environ.get(ENV_CONFIG) or None, overrides)
+    paths = json.loads(os.environ.get(ENV_SPEC) or "[]")  # a JSON list of paths
+    return create_app(spec=catalog_for(tuple(paths), config), config=config)
+
+
+def catalog_for(spec_paths: tuple[str, ...], config: MockConfig) -> openapi.Catalog:
+    """The documents to serve: ``--spec`` when given (each a file or a directory), else the
+    config's ``specs``, else the bundled document."""
+    return openapi.load_catalog(*(spec_paths or config.specs))
 
 
 def _is_loopback(host: str) -> bool:
@@ -88,26 +98,48 @@ def _url(host: str, port: int) -> str:
     return f"http://{host if ':' not in host else f'[{host}]'}:{port}"
 
 
-def banner(*, spec: openapi.Spec, config: MockConfig, host: str, port: int) -> str:
+def banner(*, spec: openapi.Spec | openapi.Catalog, config: MockConfig, host: str,
+           port: int) -> str:
     """What ``serve`` prints once it listens: every URL a user needs, and where to read."""
     base = _url(host, port)
-    return (f"runware-kit mock: {spec.title} (model {spec.model_id})\n"
+    catalog = openapi.Catalog.of(spec)
+    first = catalog.first
+    if len(catalog) == 1:
+        head = f"runware-kit mock: {first.title} (model {first.model_id})\n"
+        documents = f"  document  : {first.source}\n"
+    else:
+        head = f"runware-kit mock: {len(catalog)} models, one document each\n"
+        shown = [f"{model}  ({found.title}, {found.source})" for model in
+                 catalog.model_ids[:_BANNER_MODELS] if (found := catalog.for_model(model))]
+        rest = len(catalog.model_ids) - len(shown)
+        if rest > 0:
+            shown.append(f"… and {rest} more: {base}/openapi/models")
+        documents = "".join(f"  {'models' if i == 0 else '':<10}: {line}\n"
+                            for i, line in enumerate(shown))
+    return (head +
             f"  endpoint  : {base}/v1   (also {base}/ and WebSocket ws{base[4:]}/v1)\n"
             f"  inspector : {base}/__mock/   (what the mock saw, live)\n"
             f"  journal   : {base}/__mock/requests\n"
-            f"  openapi   : {base}/openapi.json\n"
-            f"  document  : {spec.source}\n"
+            f"  openapi   : {base}/openapi.json" +
+            (f"   (each model's: {base}/openapi/models)\n" if len(catalog) > 1 else "\n") +
+            documents +
             f"  store     : {hide_password(config.store) or 'memory://'}\n"
             f"One line per request follows (--quiet: none); Ctrl-C stops the mock.")
 
 
-def serve(*, host: str, port: int, spec_path: str | None, config_path: str | None,
-          overrides: dict[str, Any], workers: int, log_level: str, quiet: bool = False,
-          access_log: bool = False) -> None:
+_BANNER_MODELS = 10  # models the banner lists; the index URL has them all
+
+
+def serve(*, host: str, port: int, spec_paths: tuple[str, ...] = (),
+          config_path: str | None, overrides: dict[str, Any], workers: int, log_level: str,
+          quiet: bool = False, access_log: bool = False,
+          replay: ReplayOptions | None = None) -> None:
     """Bind, print where the mock is, then run uvicorn (uvloop and httptools when
-    installed), one process or ``workers``."""
-    spec = openapi.load(spec_path)
+    installed), one process or ``workers``. ``spec_paths``: documents or directories of
+    them (``--spec``); none: the config's ``specs``, else the bundled document. ``replay``:
+    answer from cassettes first (``--replay DIR``, one worker)."""
     config = _config(config_path, overrides)
+    spec = catalog_for(spec_paths, config)
     if workers > 1 and (config.store or "memory://").startswith("memory"):
         print("WARNING: several workers with the memory store each keep their own async "
               "results, sessions and journal; use --store redis://HOST:PORT/DB to share them.",
@@ -127,9 +159,16 @@ def serve(*, host: str, port: int, spec_path: str | None, config_path: str | Non
                   "disabled; pass --admin-token TOKEN to use them from here.",
                   file=sys.stderr, flush=True)
     app: Any = create_app(spec=spec, config=config) if workers == 1 else None
+    if replay is not None and workers > 1:
+        raise ConfigError("--replay serves from one worker: a poll must reach the worker "
+                          "that answered its task; drop --workers", key="workers")
+    replaying = replay.install(app) if replay is not None else None
     sock = _listen(host, port)
-    print(banner(spec=spec, config=config, host=host, port=sock.getsockname()[1]),
-          file=sys.stderr, flush=True)
+    shown = banner(spec=spec, config=config, host=host, port=sock.getsockname()[1])
+    if replaying is not None:  # above the banner's last line, which says what follows
+        head, _, last = shown.rpartition("\n")
+        shown = f"{head}\n{replaying}\n{last}"
+    print(shown, file=sys.stderr, flush=True)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
     # handler that was there before it. A no-op handler there makes the stop a clean exit 0.
     for stop in (signal.SIGINT, signal.SIGTERM):
@@ -137,7 +176,7 @@ def serve(*, host: str, port: int, spec_path: str | None, config_path: str | Non
     options: dict[str, Any] = {"log_level": log_level, "access_log": access_log,
                                "log_config": log_config(console=not quiet), **_limits(config)}
     if workers > 1:
-        os.environ[ENV_SPEC] = spec_path or ""
+        os.environ[ENV_SPEC] = json.dumps(list(spec_paths))
         os.environ[ENV_CONFIG] = config_path or ""
         os.environ[ENV_OVERRIDES] = json.dumps(overrides)
         worker_config = uvicorn.Config("mockserver._serve:app_from_environment", factory=True,

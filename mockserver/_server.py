@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from contracts import check_request
-from openapi import Spec
+from openapi import Catalog, Spec
 
 from . import _exactjson as exactjson
 from ._config import MockConfig, ReplyRule
@@ -96,10 +96,18 @@ def _str(value: Any) -> str | None:
 
 
 class MockServer:
-    """One emulated Runware endpoint for one document and one configuration."""
+    """One emulated Runware endpoint for one catalogue of documents (one per model) and one
+    configuration."""
 
-    def __init__(self, *, spec: Spec, config: MockConfig, store: Store | None = None) -> None:
-        self.spec = spec
+    def __init__(self, *, spec: Spec | Catalog, config: MockConfig,
+                 store: Store | None = None) -> None:
+        # Every task is judged, generated and answered by the document of its model; the
+        # first document (``spec``) by the tasks that name none (getResponse, ping).
+        self.catalog = Catalog.of(spec)
+        self.spec = self.catalog.first
+        # The one object check_request takes: the Spec itself when it is alone, which is
+        # the single-document path exactly.
+        self._judge: Spec | Catalog = self.spec if len(self.catalog) == 1 else self.catalog
         self.config = config
         self.store = store if store is not None else open_store(config.store)
         self.journal = Journal(size=config.journal_size, store=self.store,
@@ -113,8 +121,11 @@ class MockServer:
         self.started = time.time()
         self._seeds = SeedSource(config.seed)
         # Read from the document once: answer() asks for them on every task.
-        self._inference_types = frozenset(spec.inference_task_types)
-        self._default_delivery = str(spec.defaults.get("deliveryMethod", "sync"))
+        self._inference_types = frozenset(t for s in self.catalog for t in s.inference_task_types)
+        self._default_delivery = str(self.spec.defaults.get("deliveryMethod", "sync"))
+        self._delivery_by_model = {model: str(s.defaults.get("deliveryMethod", "sync"))
+                                   for model in self.catalog.model_ids
+                                   if (s := self.catalog.for_model(model)) is not None}
         self._runtime_rules: list[ReplyRule] = []
         self._lock = threading.Lock()
         self.faults = FaultBook(
@@ -183,7 +194,7 @@ class MockServer:
         messages = task.get("messages")
         return RequestFacts(
             key=key, task_type=_str(task.get("taskType")), model=_str(task.get("model")),
-            delivery_method=_str(task.get("deliveryMethod", self._default_delivery)),
+            delivery_method=_str(task.get("deliveryMethod", self._default_for(task))),
             message=last_user_message(messages) if isinstance(messages, list) else "")
 
     async def injected(self, payload: Any, key: str | None,
@@ -259,7 +270,7 @@ class MockServer:
         return None
 
     def violations(self, payload: Any) -> tuple[dict[str, Any], ...]:
-        found = check_request(payload, spec=self.spec, raw=False)
+        found = check_request(payload, spec=self._judge, raw=False)
         return tuple(v.to_error() for v in found) if found else ()
 
     async def run(self, payload: Any, *, key: str | None = None,
@@ -324,9 +335,19 @@ class MockServer:
         return Outcome(first.error_status, {"errors": failed}, fault=fired,
                        headers=first.headers(retry_after_s=self.config.retry_after_s))
 
+    def spec_for(self, task: Mapping[str, Any]) -> Spec:
+        """The document of a task's model (the first document for a task that names none)."""
+        return self.catalog.for_model(task.get("model")) or self.spec
+
+    def _default_for(self, task: Mapping[str, Any]) -> str:
+        """The documented default deliveryMethod of the task's model."""
+        model = task.get("model")
+        found = self._delivery_by_model.get(model) if model.__class__ is str else None
+        return self._default_delivery if found is None else found
+
     def _delivery(self, task: Mapping[str, Any]) -> str:
         method = task.get("deliveryMethod")
-        return self._default_delivery if method is None else str(method)
+        return self._default_for(task) if method is None else str(method)
 
     async def answer(self, task: Mapping[str, Any], *, key: str | None = None,
                      websocket: bool = False, streamable: bool = True, defer: bool = False,
@@ -349,7 +370,7 @@ class MockServer:
         # sender records its delivery as not attempted (see _webhook).
         webhook = task.get("webhookURL")
         try:
-            generations = generate(task, spec=self.spec, config=self.config,
+            generations = generate(task, spec=self.spec_for(task), config=self.config,
                                    rules=self.rules, seeds=self._seeds)
         except JsonOutputError as exc:  # the task's jsonSchema cannot be answered
             return TaskReply(errors=[error_item(

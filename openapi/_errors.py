@@ -28,7 +28,7 @@ class SpecError(KitError):
     Attributes:
         kind: a short machine-readable category (``"json"``, ``"openapi-version"``,
             ``"no-post-operation"``, ``"unresolvable-ref"``, ``"invalid-schema"``,
-            ``"shape"``, ``"io"``).
+            ``"shape"``, ``"io"``; for a catalogue ``"duplicate-model"`` and ``"empty"``).
         pointer: JSON pointer into the document where the problem is (``""`` for the
             whole document).
         source: where the document came from (a path, ``"<dict>"`` or ``"<bundled>"``).

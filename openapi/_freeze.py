@@ -10,13 +10,24 @@ from typing import Any
 __all__ = ["freeze", "thaw"]
 
 
-def freeze(value: Any) -> Any:
-    """Return ``value`` with every dict made a read-only mapping and every list a tuple."""
+def freeze(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """Return ``value`` with every dict made a read-only mapping and every list a tuple.
+
+    ``memo`` (id of a container → its frozen copy), shared by calls over parts of one
+    document, freezes each container once: a subtree frozen before is the same object."""
+    if memo is None:
+        memo = {}
+    found = memo.get(id(value))
+    if found is not None:
+        return found[1]
     if isinstance(value, Mapping):
-        return MappingProxyType({key: freeze(item) for key, item in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(freeze(item) for item in value)
-    return value
+        frozen: Any = MappingProxyType({key: freeze(item, memo) for key, item in value.items()})
+    elif isinstance(value, list | tuple):
+        frozen = tuple(freeze(item, memo) for item in value)
+    else:
+        return value
+    memo[id(value)] = (value, frozen)  # the value kept alive: its id stays its own
+    return frozen
 
 
 def thaw(value: Any) -> Any:

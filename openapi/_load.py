@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from importlib import resources
-from typing import Any
+from typing import Any, NoReturn
 
 import referencing
 import referencing.exceptions
@@ -27,6 +30,11 @@ _PROTOCOL_URI = "urn:runware-contract-kit:protocol"
 Source = str | os.PathLike[str] | Mapping[str, Any] | bytes | None
 
 _bundled_cache: Spec | None = None
+# Digests of schema objects already found valid 2020-12 (see _check_schemas); bounded, since
+# a long test session may load many generated documents.
+_VALID_SCHEMAS: set[bytes] = set()
+_VALID_LIMIT = 10_000
+_VALID_LOCK = threading.Lock()
 
 
 def load(source: Source = None) -> Spec:
@@ -79,9 +87,16 @@ def load(source: Source = None) -> Spec:
 
 def protocol_schema() -> Mapping[str, Any]:
     """The response-side supplement (derived from the protocol reference), frozen."""
+    return _protocol()[1]
+
+
+@functools.cache
+def _protocol() -> tuple[dict[str, Any], Mapping[str, Any]]:
+    """The supplement, parsed once per process: every document's registry shares it (no
+    one writes to it), and every ``Spec`` the same frozen copy."""
     raw = resources.files("openapi").joinpath("data", _PROTOCOL_FILE).read_bytes()
-    frozen: Mapping[str, Any] = freeze(json.loads(raw))
-    return frozen
+    parsed: dict[str, Any] = json.loads(raw)
+    return parsed, freeze(parsed)
 
 
 def _parse(raw: bytes, *, origin: str) -> Any:
@@ -104,8 +119,7 @@ def _build(doc: Any, *, origin: str, check_schemas: bool = True) -> Spec:
                         "(set \"openapi\": \"3.1.0\" if the schemas are JSON Schema 2020-12)",
                         kind="openapi-version", pointer="/openapi", source=origin)
     path, operation = _post_operation(doc, origin)
-    protocol = json.loads(
-        resources.files("openapi").joinpath("data", _PROTOCOL_FILE).read_bytes())
+    protocol, frozen_protocol = _protocol()
     registry = _registry(doc, protocol)
     _check_refs(doc, registry, origin)
     if check_schemas:
@@ -144,10 +158,13 @@ def _build(doc: Any, *, origin: str, check_schemas: bool = True) -> Spec:
     error_schema = _error_schema(responses, schemas, resolver)
     info = doc.get("info", {})
     servers = doc.get("servers") or [{"url": "/"}]
+    # One memo for the document and its parts: each schema is frozen once, and a task
+    # schema is the very object the document holds at its place.
+    frozen: dict[int, Any] = {}
     return Spec(
         source=origin,
-        document=freeze(doc),
-        protocol=freeze(protocol),
+        document=freeze(doc, frozen),
+        protocol=frozen_protocol,
         title=str(info.get("title", "")),
         version=str(info.get("version", "")),
         metadata=freeze({k: v for k, v in info.items() if k.startswith("x-")}),
@@ -155,9 +172,9 @@ def _build(doc: Any, *, origin: str, check_schemas: bool = True) -> Spec:
         operation_path=path,
         operation_id=operation.get("operationId"),
         model_ids=model_ids,
-        request_schema=freeze(body_schema),
-        task_schemas=freeze(task_schemas),
-        error_schema=freeze(error_schema),
+        request_schema=freeze(body_schema, frozen),
+        task_schemas=freeze(task_schemas, frozen),
+        error_schema=freeze(error_schema, frozen),
         status_codes=status_codes,
         security_scheme=_security(doc),
         registry=registry,
@@ -235,19 +252,84 @@ def _schema_locations(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 
 
 def _check_schemas(doc: dict[str, Any], origin: str) -> None:
+    from jsonschema.exceptions import SchemaError
+
+    meta = _meta_validator()
+
+    def check(node: Any, pointer: str) -> None:
+        """Check ``node`` against the 2020-12 meta-schema one schema object at a time.
+
+        A schema is valid when its own keywords are and each of its subschemas is, so each
+        subschema is checked on its own and stands as ``true`` in its parent. Each distinct
+        object is checked once per process: a catalogue's documents share most of their
+        schemas, and the meta-schema check is most of what loading a document costs."""
+        if not isinstance(node, dict):
+            if not isinstance(node, bool):
+                _schema_error(f"{node!r} is not of type 'object', 'boolean'", pointer, origin)
+            return
+        shallow = dict(node)
+        for key, value in node.items():
+            if key in _SUBSCHEMA and isinstance(value, dict):
+                check(value, f"{pointer}/{_escape(key)}")
+                shallow[key] = True
+            elif key in _SUBSCHEMA_LIST and isinstance(value, list):
+                shallow[key] = [True if isinstance(item, dict) else item for item in value]
+                for index, item in enumerate(value):
+                    if isinstance(item, dict):
+                        check(item, f"{pointer}/{_escape(key)}/{index}")
+            elif key in _SUBSCHEMA_MAP and isinstance(value, dict):
+                shallow[key] = {name: True if isinstance(item, dict) else item
+                                for name, item in value.items()}
+                for name, item in value.items():
+                    if isinstance(item, dict):
+                        check(item, f"{pointer}/{_escape(key)}/{_escape(str(name))}")
+        digest = hashlib.blake2b(json.dumps(shallow, sort_keys=True).encode(),
+                                 digest_size=16).digest()
+        if digest in _VALID_SCHEMAS:
+            return
+        # What Draft202012Validator.check_schema does, with one validator for every check
+        # (building it, and resolving the meta-schema's vocabularies, is most of the cost
+        # of checking a small schema).
+        error = next(meta.iter_errors(shallow), None)
+        if error is not None:
+            exc = SchemaError.create_from(error)
+            inner = "".join(f"/{_escape(str(part))}" for part in exc.path)
+            _schema_error(exc.message, pointer + inner, origin, cause=exc)
+        with _VALID_LOCK:
+            if len(_VALID_SCHEMAS) >= _VALID_LIMIT:
+                _VALID_SCHEMAS.clear()
+            _VALID_SCHEMAS.add(digest)
+
+    for pointer, schema in _schema_locations(doc):
+        check(schema, pointer)
+
+
+@functools.cache
+def _meta_validator() -> Any:
+    """A validator of the 2020-12 meta-schema, formats asserted (as ``check_schema``)."""
     # Imported here: jsonschema's format extras take most of a second to import, and the
     # bundled document, checked by the test suite, does not need it at start-up.
     from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
 
-    for pointer, schema in _schema_locations(doc):
-        try:
-            Draft202012Validator.check_schema(schema)
-        except SchemaError as exc:
-            inner = "".join(f"/{_escape(str(part))}" for part in exc.path)
-            raise SpecError(f"not a valid JSON Schema 2020-12 schema: {exc.message}; fix the value "
-                            "to match the 2020-12 meta-schema",
-                            kind="invalid-schema", pointer=pointer + inner, source=origin) from exc
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA,
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+# 2020-12 keywords whose value is a schema, a list of schemas, or a map of names to schemas
+# (the applicator, unevaluated and content vocabularies, and the deprecated "definitions").
+_SUBSCHEMA = frozenset({"additionalProperties", "propertyNames", "items", "contains", "not",
+                        "if", "then", "else", "unevaluatedItems", "unevaluatedProperties",
+                        "contentSchema"})
+_SUBSCHEMA_LIST = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SUBSCHEMA_MAP = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs",
+                            "definitions"})
+
+
+def _schema_error(message: str, pointer: str, origin: str, *,
+                  cause: Exception | None = None) -> NoReturn:
+    raise SpecError(f"not a valid JSON Schema 2020-12 schema: {message}; fix the value to "
+                    "match the 2020-12 meta-schema",
+                    kind="invalid-schema", pointer=pointer, source=origin) from cause
 
 
 def _request_schema(operation: dict[str, Any], resolver: Resolver[Any],

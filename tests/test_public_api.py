@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 PUBLIC = {
-    "openapi": ["BUNDLED_DOCUMENT", "KitError", "Parameter", "SecurityScheme", "Spec",
-                "SpecError", "load", "protocol_schema"],
+    "openapi": ["BUNDLED_DOCUMENT", "Catalog", "KitError", "Parameter", "SecurityScheme", "Spec",
+                "SpecError", "load", "load_catalog", "protocol_schema"],
     "contracts": ["ContractViolation", "JSONProblem", "Violation", "check_request",
                   "check_response", "check_value", "parse_json", "validate_request"],
-    "contracts.strategies": ["RESPONSE_KINDS", "InvalidCase", "invalid_requests", "requests",
-                             "responses", "tasks"],
+    "contracts.strategies": ["RESPONSE_KINDS", "InvalidCase", "invalid_requests",
+                             "realistic_requests", "requests", "responses", "schema_values",
+                             "tasks"],
     "mockserver": ["ConfigError", "MockConfig", "MockServer", "ReplyRule", "create_app",
-                   "load_config", "main"],
+                   "create_proxy_app", "install_replay", "load_config", "main"],
 }
 
 

@@ -1,12 +1,16 @@
 """Hypothesis strategies for Runware requests and replies, compiled from the document.
 
 Imported on its own (``from contracts import strategies``) so that the checks do not pay
-for Hypothesis. Valid draws always pass :func:`contracts.check_request`; each invalid draw
-breaks exactly the rule it is labelled with.
+for Hypothesis. Valid draws always pass :func:`contracts.check_request`: ``requests()``
+hunts boundaries, ``realistic_requests()`` draws what an application sends. Each invalid
+draw breaks exactly the rule it is labelled with.
 """
 
 from ._invalid import InvalidCase, invalid_requests
+from ._realistic import realistic_requests
 from ._responses import RESPONSE_KINDS, responses
 from ._valid import requests, tasks
+from ._values import schema_values
 
-__all__ = ["RESPONSE_KINDS", "InvalidCase", "invalid_requests", "requests", "responses", "tasks"]
+__all__ = ["RESPONSE_KINDS", "InvalidCase", "invalid_requests", "realistic_requests", "requests",
+           "responses", "schema_values", "tasks"]

@@ -23,11 +23,11 @@ from contracts._request import check_request
 from contracts._schema import _numbers
 from contracts._schema._formats import FORMATS
 from contracts._violation import Violation
-from openapi import Spec
+from openapi import Catalog, Spec
 from openapi._freeze import thaw
 
 from ._from_schema import SchemaStrategies, _number
-from ._valid import _spec, _task_strategy, schema_strategies
+from ._valid import _documents, _task_strategy, schema_strategies
 
 __all__ = ["InvalidCase", "invalid_requests", "sites"]
 
@@ -266,8 +266,10 @@ def _break(draw: st.DrawFn, task: dict[str, Any], site: Site, spec: Spec,
 
 
 @st.composite
-def _case(draw: st.DrawFn, /, spec: Spec, only: int | None = None) -> InvalidCase | None:
-    """One attempt at breaking a rule (``only``: that site's index; -1: the body's type)."""
+def _case(draw: st.DrawFn, /, spec: Spec, only: int | None = None,
+          judge: Catalog | None = None) -> InvalidCase | None:
+    """One attempt at breaking a rule (``only``: that site's index; -1: the body's type).
+    ``judge``: the catalogue that checks the payload (default: ``spec`` alone)."""
     catalogue = sites(spec)
     choice = only if only is not None else draw(st.sampled_from(range(-1, len(catalogue))))
     if choice < 0:
@@ -275,7 +277,7 @@ def _case(draw: st.DrawFn, /, spec: Spec, only: int | None = None) -> InvalidCas
         payload: Any = draw(st.sampled_from([{}, 1, None, True, 2.5]))
         if isinstance(payload, dict):
             payload = draw(_task_strategy(spec, None, {}))
-        found = check_request(payload, spec=spec)
+        found = check_request(payload, spec=judge or spec)
         return InvalidCase(payload, found[0]) if len(found) == 1 else None
     site = catalogue[choice]
     body = draw(st.lists(_task_strategy(spec, None, {}), min_size=1, max_size=2,
@@ -286,29 +288,40 @@ def _case(draw: st.DrawFn, /, spec: Spec, only: int | None = None) -> InvalidCas
         _break(draw, body[index], site, spec, schema_strategies(spec))
     else:  # the task itself is not an object
         body[index] = draw(st.sampled_from(["not a task", 7, None, [], True]))
-    found = check_request(body, spec=spec)
+    found = check_request(body, spec=judge or spec)
     pointer = "/" + "/".join(str(p) for p in (index, *site.path))
-    if len(found) != 1 or found[0].keyword != site.keyword or found[0].pointer != pointer:
+    if len(found) != 1 or found[0].pointer != pointer:
+        return None
+    # In a catalogue a model no document fixes is the catalogue's rule (the model ids it
+    # loaded: "enum"), not the document's "const".
+    if found[0].keyword != site.keyword and not (judge is not None and site.path == ("model",)):
         return None
     return InvalidCase(body, found[0])
 
 
 @st.composite
-def invalid_requests(draw: st.DrawFn, /, *, spec: Spec | None = None) -> InvalidCase:
+def invalid_requests(draw: st.DrawFn, /, *,
+                     spec: Spec | Catalog | None = None) -> InvalidCase:
     """A request body that breaks exactly one rule of the document, labelled with it.
 
     Every constraint of the inference task is reachable: missing required parameters, wrong
     types, values outside a minimum or maximum, not a multiple, strings too short or too
     long or not matching a pattern or format, arrays too short, too long or with duplicates,
     values outside an enum or const or matching no anyOf/oneOf branch, unknown parameters,
-    and a body that is not an array at all.
+    and a body that is not an array at all. With a catalogue, a rule of any of its models'
+    documents, labelled with the violation the catalogue reports.
 
     Example:
         >>> from hypothesis import given
         >>> @given(invalid_requests())
         ... def test_refused(case): ...
     """
-    resolved = _spec(spec)
-    case: InvalidCase | None = draw(_case(resolved).filter(lambda c: c is not None))
+    documents = _documents(spec)
+    if len(documents) == 1:
+        case: InvalidCase | None = draw(_case(documents[0]).filter(lambda c: c is not None))
+    else:  # a rule of any model's document, judged as the catalogue judges it
+        assert isinstance(spec, Catalog)
+        chosen = draw(st.sampled_from(documents))
+        case = draw(_case(chosen, judge=spec).filter(lambda c: c is not None))
     assert case is not None
     return case

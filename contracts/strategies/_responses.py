@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from openapi import Spec
+from openapi import Catalog, Spec
 
-from ._valid import _spec, schema_strategies
+from ._valid import _documents, schema_strategies
 
 __all__ = ["RESPONSE_KINDS", "responses"]
 
@@ -50,12 +50,13 @@ def _kind_strategy(spec: Spec, kind: str) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def responses(draw: st.DrawFn, /, *, spec: Spec | None = None,
+def responses(draw: st.DrawFn, /, *, spec: Spec | Catalog | None = None,
               kind: str | None = None) -> dict[str, Any]:
     """A reply body the response contract allows.
 
     Args:
-        spec: the document; the bundled one by default.
+        spec: the document; the bundled one by default; with a catalogue, a reply for any
+            of its documents.
         kind: ``"result"`` (sync results: long texts, ``finishReason: "length"``, optional
             ``usage``/``cost``/``reasoningContent`` present or absent), ``"ack"``,
             ``"poll"`` (getResponse items in every status), ``"chunk"`` (one stream
@@ -64,7 +65,8 @@ def responses(draw: st.DrawFn, /, *, spec: Spec | None = None,
     if kind is not None and kind not in RESPONSE_KINDS:
         raise InvalidArgument(f"kind={kind!r} is not a reply kind; use one of "
                               f"{', '.join(RESPONSE_KINDS)} or None")
-    resolved = _spec(spec)
+    documents = _documents(spec)
+    resolved = documents[0] if len(documents) == 1 else draw(st.sampled_from(documents))
     chosen = kind if kind is not None else draw(st.sampled_from(sorted(RESPONSE_KINDS)))
     body: dict[str, Any] = draw(_kind_strategy(resolved, chosen))
     return body

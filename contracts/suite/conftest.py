@@ -8,6 +8,25 @@ from typing import Any
 import pytest
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that takes ``spec`` runs once per loaded model (``--runware-spec``, given
+    once per document or as a directory): the target must keep every model's contract."""
+    if "spec" in metafunc.fixturenames:
+        from contracts.pytest_plugin import session_catalog
+
+        catalog = session_catalog(metafunc.config)
+        metafunc.parametrize("spec", list(catalog), ids=[s.model_id for s in catalog],
+                             scope="session")
+
+
+@pytest.fixture(scope="session")
+def catalog(pytestconfig: pytest.Config) -> Any:
+    """Every loaded document (the plugin's ``runware_catalog``)."""
+    from contracts.pytest_plugin import session_catalog
+
+    return session_catalog(pytestconfig)
+
+
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config) -> str:
     url = pytestconfig.getoption("--runware-target")

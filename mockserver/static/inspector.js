@@ -26,8 +26,11 @@ const state = {
   loaded: false,      // the first answer has come: until then, no "No requests yet"
   selected: null,     // id of the entry shown in the detail pane
   defaultDelivery: null,
+  models: [],         // the loaded models, [{modelId, title, defaultDeliveryMethod}]
   searchText: new Map(),
 };
+// The model filter's value for tasks whose model no loaded document describes.
+const NOT_LOADED = "\u0000not-loaded";
 
 // -- helpers ------------------------------------------------------------------------------
 
@@ -93,6 +96,7 @@ function filters() {
   return {
     verdict: $("filter-verdict").value,
     status: $("filter-status").value,
+    model: $("filter-model").value,
     text: $("filter-text").value.trim().toLowerCase(),
   };
 }
@@ -103,7 +107,8 @@ function searchable(entry) {
   let text = state.searchText.get(entry.id);
   if (text === undefined) {
     text = [entry.id, entry.path, entry.fault, JSON.stringify(entry.tasks),
-            JSON.stringify(entry.request), JSON.stringify(entry.violations)]
+            JSON.stringify(entry.request), JSON.stringify(entry.violations),
+            JSON.stringify(entry.drift || [])]
       .join("\n").toLowerCase();
     state.searchText.set(entry.id, text);
   }
@@ -114,14 +119,26 @@ function shown(entry, f) {
   if (f.verdict === "valid" && !entry.valid) return false;
   if (f.verdict === "invalid" && entry.valid) return false;
   if (f.status && String(entry.status)[0] !== f.status) return false;
+  if (f.model && !entry.tasks.some((t) => modelMatches(t.model, f.model))) return false;
   return !f.text || searchable(entry).includes(f.text);
+}
+
+function modelMatches(model, wanted) {
+  if (wanted !== NOT_LOADED) return model === wanted;
+  return typeof model === "string" && !state.models.some((m) => m.modelId === model);
+}
+
+// The documented default deliveryMethod of a task's model (the first document's otherwise).
+function defaultDelivery(task) {
+  const own = state.models.find((m) => m.modelId === task.model);
+  return own && own.defaultDeliveryMethod ? own.defaultDeliveryMethod : state.defaultDelivery;
 }
 
 function verdictCell(entry) {
   const cell = el("td", "verdict");
   if (entry.valid) {
     cell.append(el("span", "badge valid", "valid"));
-    return cell;
+    return withDrift(cell, entry);
   }
   entry.violations.slice(0, ROW_VIOLATIONS).forEach((v) => cell.append(violationLine(v)));
   const hidden = entry.violations.length - ROW_VIOLATIONS;
@@ -130,21 +147,41 @@ function verdictCell(entry) {
     more.title = "Open the request to see every violation";
     cell.append(more);
   }
+  return withDrift(cell, entry);
+}
+
+// The proxy's verdict on the server's reply (docs/proxy.md): drift is the server's fault,
+// where violations are the client's. The mock's own entries have none.
+function driftLine(d) {
+  const line = violationLine(d);
+  line.classList.add("drift");
+  return line;
+}
+
+function withDrift(cell, entry) {
+  const drift = entry.drift || [];
+  if (drift.length) {
+    cell.append(el("span", "badge drift", `server drift (${drift.length})`));
+    drift.slice(0, ROW_VIOLATIONS).forEach((d) => cell.append(driftLine(d)));
+  }
   return cell;
 }
 
 function row(entry) {
   const task = entry.tasks[0] || {};
   const extra = entry.tasks.length > 1 ? ` +${entry.tasks.length - 1}` : "";
+  const fallback = defaultDelivery(task);
   const delivery = task.deliveryMethod ||
-    (task.taskType === "textInference" && state.defaultDelivery
-      ? el("span", "muted", state.defaultDelivery, el("span", "default", " (default)"))
+    (task.taskType === "textInference" && fallback
+      ? el("span", "muted", fallback, el("span", "default", " (default)"))
       : "—");
+  // A batch may mix models: each one once.
+  const models = [...new Set(entry.tasks.map((t) => t.model).filter((m) => m))];
   const tr = el("tr", entry.id === state.selected ? "selected" : "",
     textCell("mono", clock(entry.received), new Date(entry.received * 1000).toISOString()),
     textCell("", (task.taskType || "—") + extra),
     textCell("uuid", task.taskUUID || "—"),
-    textCell("", task.model || "—"),
+    textCell("", models.join(", ") || "—"),
     textCell("", delivery),
     verdictCell(entry),
     textCell("", statusBadge(entry.status), ""),
@@ -190,7 +227,9 @@ function openEntry(id) {
   const verdict = entry.valid ? [el("span", "badge valid", "valid")]
     : entry.violations.map((v) => el("div", "", violationLine(v),
         several && v.taskUUID ? el("span", "more", `task ${v.taskUUID}`) : null));
-  $("detail-verdict").replaceChildren(...verdict);
+  const drift = (entry.drift || []).map((d) => el("div", "", driftLine(d),
+    el("span", "more", `server, ${d.where || "reply"}`)));
+  $("detail-verdict").replaceChildren(...verdict, ...drift);
   $("detail-request").textContent = pretty(entry.request);
   $("detail-response").textContent = pretty(entry.response);
 }
@@ -270,7 +309,11 @@ async function refreshConfig() {
     state.defaultDelivery = delivery;
     renderJournal();  // rows drawn before the config came show "(default)" now
   }
-  $("document").textContent = `${view.document.modelId} · ${view.document.title} · ${view.store}`;
+  setModels(view.models || [view.document]);
+  $("document").textContent = state.models.length > 1
+    ? `${state.models.length} models · ${view.store}`
+    : `${view.document.modelId} · ${view.document.title} · ${view.store}`;
+  $("document").title = state.models.map((m) => `${m.modelId} · ${m.title}`).join("\n");
   $("config").replaceChildren(
     section("Queued faults", compact(view.faults.queued)),
     section("Fault rules (config)", compact(view.faults.rules)),
@@ -278,6 +321,26 @@ async function refreshConfig() {
     section("Reply rules", view.replies),
     section("Config", view.config),
     section("Document", view.document));
+}
+
+// The model filter lists the loaded models (shown when there are several), and the tasks
+// for a model none of them is.
+function setModels(models) {
+  const same = models.length === state.models.length &&
+    models.every((m, i) => m.modelId === state.models[i].modelId);
+  state.models = models;
+  if (same) return;
+  const select = $("filter-model");
+  const chosen = select.value;
+  const options = [el("option", "", "all"),
+    ...models.map((m) => el("option", "", m.modelId)), el("option", "", "not loaded")];
+  options[0].value = "";
+  models.forEach((m, i) => { options[i + 1].value = m.modelId; options[i + 1].title = m.title; });
+  options[options.length - 1].value = NOT_LOADED;
+  select.replaceChildren(...options);
+  select.value = [...select.options].some((o) => o.value === chosen) ? chosen : "";
+  $("filter-model-label").hidden = models.length < 2;
+  renderJournal();
 }
 
 // -- admin actions ------------------------------------------------------------------------
@@ -329,7 +392,7 @@ async function clearJournal() {
 // -- wiring -------------------------------------------------------------------------------
 
 function start() {
-  for (const id of ["filter-verdict", "filter-status", "filter-text"]) {
+  for (const id of ["filter-verdict", "filter-status", "filter-model", "filter-text"]) {
     $(id).addEventListener("input", renderJournal);
   }
   const body = $("journal").tBodies[0];

@@ -1,0 +1,244 @@
+"""Benchmark the catalogue: what loading 50 model documents costs, and what it costs a request.
+
+In one run, on one machine, this generates 50 model documents into a temporary directory
+from the two the repository holds (the bundled Qwen3.5-397B and tests/data's MiniMax M2.7),
+each with its own model id and varied limits (``settings.temperature.maximum``,
+``settings.maxTokens.maximum``, ``settings.systemPrompt.maxLength``), enums (the
+``deliveryMethod`` values) and, for every third, an extra setting. "1" is a directory holding
+one of them, "50" the directory holding all. For each, alternately, ``--rounds`` times:
+
+* ``load``: in a fresh interpreter, after its imports, ``openapi.load_catalog(DIR)`` and the
+  compilation of every document's validators -- the work ``serve`` does before it listens;
+* ``start-up``: ``runware-kit serve --spec DIR`` from spawn to the first 200 answer to a
+  valid POST (polled every 10 ms), as ``bench_mock.py`` measures it;
+* ``check_request``: in this process, microseconds per call of ``check_request(raw_bytes,
+  spec=catalog)`` on a valid one-task request (best of 3 timed repeats after a warm-up); with
+  1 loaded that is the single-document path, with 50 the routed one;
+* ``sync req/s``: ``wrk -t1 -c32`` (``--seconds`` each, after a 1 s warm-up) POSTing a valid
+  one-task sync request for one of the loaded models to each server; without wrk, the httpx
+  fallback of ``bench_mock.py`` (client-bound: its figures only compare with each other).
+
+It prints the machine, every round, then for each measure the median and range and the
+ratio of the medians, 50 / 1. A request must pay nothing for the size of the catalogue: the
+check_request and req/s ratios should be about 1.
+
+Run it from the repository root, in the project's environment::
+
+    python benchmarks/bench_catalog.py                   # ~2 min
+    python benchmarks/bench_catalog.py --rounds 3 --seconds 3 --json bench-catalog.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import _machine  # benchmarks/_machine.py: run these as scripts from the repository root
+import httpx
+from _servers import API_KEY, HEADERS, REPO, free_port, mock_command, running
+from bench_mock import LUA, httpx_run, request_payload, wrk_run
+
+import openapi
+from contracts import check_request
+
+DOCUMENTS = 50
+SOURCES = (Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT,
+           REPO / "tests" / "data" / "runware-minimax-m2.7.openapi.json")
+STARTUP_LIMIT_S = 20.0
+WARMUP_S = 1.0
+# What a fresh interpreter does before serve listens, minus uvicorn: import, load, compile.
+LOAD_PROBE = """
+import sys, time
+import openapi
+from contracts._engine import engine_for
+import jsonschema  # imported by the first checked document; not part of what is measured
+started = time.perf_counter()
+catalog = openapi.load_catalog(sys.argv[1])
+for spec in catalog:
+    engine_for(spec)
+print(time.perf_counter() - started, len(catalog))
+"""
+
+
+def variants(folder: Path, count: int) -> list[str]:
+    """Write ``count`` documents into ``folder``; their model ids, in file order."""
+    bases = [json.loads(path.read_text(encoding="utf-8")) for path in SOURCES]
+    models = []
+    for index in range(count):
+        doc = copy.deepcopy(bases[index % 2])
+        items = doc["components"]["schemas"]["RequestBody"]["items"]
+        model = f"{items['properties']['model']['const']}-v{index:02d}"
+        items["properties"]["model"]["const"] = model
+        doc["info"]["x-air-id"] = model
+        doc["info"]["title"] = f"{doc['info']['title']} (variant {index})"
+        settings = items["properties"]["settings"]["properties"]
+        settings["temperature"]["maximum"] = 1 + (index % 10) / 10
+        settings["temperature"]["default"] = min(settings["temperature"].get("default", 0), 1)
+        settings["maxTokens"]["maximum"] = 1024 * (1 + index % 8)
+        settings["systemPrompt"]["maxLength"] = 4096 * (1 + index % 5)
+        delivery = items["properties"]["deliveryMethod"]
+        methods = ["sync", "stream", "async"][: 2 + index % 2]
+        delivery.pop("oneOf", None)
+        delivery["enum"] = methods
+        if index % 3 == 0:
+            settings[f"beamWidth{index}"] = {"type": "integer", "minimum": 0,
+                                             "maximum": 1 + index}
+        (folder / f"model-{index:02d}.openapi.json").write_text(json.dumps(doc),
+                                                                encoding="utf-8")
+        models.append(model)
+    return models
+
+
+def _spread(values: Sequence[float]) -> str:
+    return f"median {statistics.median(values):.4g}  range {min(values):.4g}-{max(values):.4g}"
+
+
+def load_once(folder: Path) -> float:
+    done = subprocess.run([sys.executable, "-c", LOAD_PROBE, str(folder)], capture_output=True,
+                          text=True, timeout=120, check=True, cwd=REPO)
+    seconds, _ = done.stdout.split()
+    return float(seconds)
+
+
+def startup_once(folder: Path, body: bytes) -> float:
+    port = free_port()
+    with running("mock", mock_command(port, "--spec", str(folder), "--quiet"), port,
+                 lambda: body, limit_s=STARTUP_LIMIT_S) as server:
+        return server.startup_s
+
+
+def check_us(catalog: openapi.Catalog, raw: bytes) -> float:
+    """Microseconds per ``check_request(raw, spec=catalog)``, best of 3 repeats."""
+    assert check_request(raw, spec=catalog) == []
+    for _ in range(2000):
+        check_request(raw, spec=catalog)
+    best = float("inf")
+    for _ in range(3):
+        calls = 20_000
+        started = time.perf_counter()
+        for _ in range(calls):
+            check_request(raw, spec=catalog)
+        best = min(best, (time.perf_counter() - started) / calls * 1e6)
+    return best
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of each measure (5)")
+    parser.add_argument("--seconds", type=int, default=5,
+                        help="length of each load run, whole seconds (5)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    parser.add_argument("--loader", choices=("auto", "wrk", "httpx"), default="auto")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.seconds < 1:
+        parser.error("--rounds and --seconds must be at least 1")
+
+    host = _machine.machine("uvicorn", "starlette", "uvloop", "httptools")
+    print(f"machine : {host['cpu']} | nproc {host['nproc']} | {host['platform']}")
+    print(f"python  : {host['python']} | uvicorn {host['uvicorn']} | starlette "
+          f"{host['starlette']}")
+    wrk = shutil.which("wrk") if args.loader != "httpx" else None
+    if args.loader == "wrk" and wrk is None:
+        parser.error("wrk is not on PATH")
+    loader = f"{wrk} -t1 -c{args.connections} -d{args.seconds}s" if wrk else \
+        "httpx fallback (wrk not on PATH): client-bound figures"
+    print(f"load    : {loader}; {args.rounds} rounds, 1 and 50 loaded alternating")
+
+    figures: dict[str, dict[str, list[float]]] = {
+        name: {"1": [], "50": []} for name in ("load_s", "startup_s", "check_us", "sync_rps")}
+    with tempfile.TemporaryDirectory() as temp:
+        many, one = Path(temp) / "50", Path(temp) / "1"
+        many.mkdir()
+        one.mkdir()
+        models = variants(many, DOCUMENTS)
+        # "1": a document of the 50 (a copy, so both are loaded and checked alike).
+        chosen = models[DOCUMENTS // 2]
+        shutil.copy(many / f"model-{DOCUMENTS // 2:02d}.openapi.json", one)
+        payload = request_payload(chosen)
+        payload[0]["settings"]["temperature"] = 0.5  # within every variant's limit
+        payload[0]["deliveryMethod"] = "sync"
+        body = json.dumps(payload).encode()
+        print(f"catalog : {DOCUMENTS} documents generated from {len(SOURCES)}; requests for "
+              f"{chosen}, {len(body)} bytes")
+        folders = {"1": one, "50": many}
+        catalogs = {size: openapi.load_catalog(folder) for size, folder in folders.items()}
+        assert len(catalogs["50"]) == DOCUMENTS
+        assert catalogs["1"].model_ids == (chosen,)
+        print()
+
+        for round_ in range(1, args.rounds + 1):
+            for size, folder in folders.items():
+                figures["load_s"][size].append(load_once(folder))
+                figures["startup_s"][size].append(startup_once(folder, body))
+                figures["check_us"][size].append(check_us(catalogs[size], body))
+                print(f"  round {round_} {size:>2} loaded: load "
+                      f"{figures['load_s'][size][-1]:.3f} s  start-up "
+                      f"{figures['startup_s'][size][-1]:.3f} s  check_request "
+                      f"{figures['check_us'][size][-1]:.2f} us", flush=True)
+
+        script = Path(temp) / "post.lua"
+        script.write_text(LUA.format(body=body.decode(), key=API_KEY), encoding="utf-8")
+        with contextlib.ExitStack() as stack:
+            servers = {}
+            for size, folder in folders.items():
+                port = free_port()
+                servers[size] = stack.enter_context(running(
+                    f"mock-{size}", mock_command(port, "--spec", str(folder), "--quiet"), port,
+                    lambda: body, limit_s=STARTUP_LIMIT_S))
+                reply = httpx.post(servers[size].url(), content=body, headers=HEADERS,
+                                   timeout=5.0)
+                if reply.status_code != 200:
+                    sys.exit(f"FAIL: the mock with {size} loaded answered {reply.status_code}: "
+                             f"{reply.text[:300]}")
+            for round_ in range(1, args.rounds + 1):
+                for size, server in servers.items():
+                    url = server.url()
+                    if wrk is not None:
+                        wrk_run(wrk, script, url, args.connections, WARMUP_S, size, 0)
+                        run = wrk_run(wrk, script, url, args.connections, args.seconds, size,
+                                      round_)
+                    else:
+                        httpx_run(url, body, args.connections, WARMUP_S, size, 0)
+                        run = httpx_run(url, body, args.connections, args.seconds, size, round_)
+                    if run.failed:
+                        _machine.loud(f"{size} loaded, round {round_}: {run.non_2xx} non-2xx, "
+                                      f"socket errors {run.socket_errors}")
+                        return 1
+                    figures["sync_rps"][size].append(run.requests_per_s)
+                    print(f"  round {round_} {size:>2} loaded: {run.requests_per_s:,.0f} req/s  "
+                          f"p50 {run.p50_ms:.2f} ms  p99 {run.p99_ms:.2f} ms", flush=True)
+
+    print()
+    labels = {"load_s": "load + compile, s", "startup_s": "serve start-up, s",
+              "check_us": "check_request, us", "sync_rps": "sync req/s"}
+    summary: dict[str, Any] = {}
+    for name, label in labels.items():
+        one_m = statistics.median(figures[name]["1"])
+        many_m = statistics.median(figures[name]["50"])
+        summary[name] = {"1": one_m, "50": many_m, "ratio_50_to_1": many_m / one_m}
+        print(f"{label:<20}  1: {_spread(figures[name]['1']):<34}  50: "
+              f"{_spread(figures[name]['50']):<34}  50/1 {many_m / one_m:.2f}x")
+    if args.json is not None:
+        args.json.write_text(json.dumps({"machine": host, "loader": "wrk" if wrk else "httpx",
+                                         "rounds": args.rounds, "seconds": args.seconds,
+                                         "documents": DOCUMENTS, "figures": figures,
+                                         "summary": summary}, indent=2) + "\n",
+                             encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
