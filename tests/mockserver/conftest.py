@@ -91,8 +91,18 @@ def live_server() -> Iterator[RunningServer]:
 def serve_cli(*args: str, stderr: Any = subprocess.DEVNULL) -> Iterator[tuple[str, Any]]:
     """`python -m mockserver serve --port P *args` as a user runs it: yields (url, process)
     once /__mock/health answers, and stops it with SIGTERM afterwards."""
+    with run_cli("serve", *args, stderr=stderr) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def run_cli(command: str, *args: str, stderr: Any = subprocess.DEVNULL,
+            describe: Any = None) -> Iterator[tuple[str, Any]]:
+    """`python -m mockserver COMMAND --port P *args` (serve, proxy): yields (url, process)
+    once /__mock/health answers, and stops it with SIGTERM afterwards. ``describe()`` says
+    what went wrong when it does not start (default: the arguments)."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port",
+    process = subprocess.Popen([sys.executable, "-m", "mockserver", command, "--port",
                                 str(port), *args], stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -103,7 +113,8 @@ def serve_cli(*args: str, stderr: Any = subprocess.DEVNULL) -> Iterator[tuple[st
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the mock did not start: {' '.join(args)}") from None
+                    what = describe() if describe is not None else " ".join(args)
+                    raise RuntimeError(f"the mock did not start: {what}") from None
                 time.sleep(0.05)
         yield url, process
     finally:

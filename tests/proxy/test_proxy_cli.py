@@ -7,14 +7,13 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.mockserver.conftest import free_port, serve_cli
+from tests.mockserver.conftest import run_cli, serve_cli
 from tests.proxy.conftest import AUTH, KEY, cassette_files, clear, journal, text_task
 
 
@@ -22,29 +21,9 @@ from tests.proxy.conftest import AUTH, KEY, cassette_files, clear, journal, text
 def proxy_cli(*args: str, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`python -m mockserver proxy --port P *args`: yields (url, process) once it answers;
     stops it with SIGTERM (the test checks the exit status)."""
-    port = free_port()
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "mockserver", "proxy", "--port",
-                                    str(port), *args], stderr=out)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/__mock/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the proxy did not start:\n{log.read_text()}") from None
-                time.sleep(0.05)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with log.open("wb") as out, run_cli("proxy", *args, stderr=out,
+                                        describe=log.read_text) as running:
+        yield running
 
 
 def test_record_with_the_proxy_then_replay_with_serve(upstream: str, tmp_path: Path) -> None:
