@@ -218,3 +218,21 @@ def test_a_document_without_the_option_behaves_as_before(spec: openapi.Spec) -> 
 
     assert json_option(spec) is None
     assert json_option(openapi.load(SECOND_DOCUMENT)) is not None
+
+
+def test_through_a_catalogue_each_model_follows_its_own_document(
+        spec: openapi.Spec, second_spec: openapi.Spec) -> None:
+    """One mock, two models: the one whose document offers JSON output answers in JSON,
+    the other (no such option) in prose, in the same batch."""
+    catalog = openapi.load_catalog(spec, second_spec)
+    with_json = _task(second_spec, seed=2)
+    prose = {**_task(spec, seed=2)}
+    del prose["outputFormat"]
+    assert check_request([with_json, prose], spec=catalog) == []
+    reply, entry = _send(catalog, [with_json, prose])  # type: ignore[arg-type]
+    assert reply.status_code == 200, reply.text
+    items = {i["taskUUID"]: i["text"] for i in reply.json()["data"]}
+    assert isinstance(json.loads(items[with_json["taskUUID"]]), dict)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(items[prose["taskUUID"]])
+    assert entry["valid"] is True
