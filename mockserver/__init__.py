@@ -9,9 +9,12 @@
 from ._app import create_app
 from ._cli import main
 from ._config import ConfigError, MockConfig, ReplyRule, load_config
+from ._faults import FaultError
 from ._proxy import create_proxy_app
 from ._replay import install_replay
 from ._server import MockServer
+from ._store import StoreUnavailable
 
-__all__ = ["ConfigError", "MockConfig", "MockServer", "ReplyRule", "create_app",
-           "create_proxy_app", "install_replay", "load_config", "main"]
+__all__ = ["ConfigError", "FaultError", "MockConfig", "MockServer", "ReplyRule",
+           "StoreUnavailable", "create_app", "create_proxy_app", "install_replay",
+           "load_config", "main"]

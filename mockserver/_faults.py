@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from openapi import KitError
+
 from ._errors import error_item
 from ._journal import mask_key
 from ._pattern import Pattern, PatternError
@@ -53,7 +55,7 @@ _MESSAGES = {
 STREAM_FAULTS = ("disconnect", "error-frame", "truncate", "stall")
 
 
-class FaultError(ValueError):
+class FaultError(KitError, ValueError):
     """A fault description is wrong; the message names the field and the fix."""
 
 

@@ -7,7 +7,12 @@ Every error the kit raises on purpose derives from one root, so callers can catc
     ├── SpecError                 (openapi)    the OpenAPI document cannot drive the kit
     ├── ContractViolation         (contracts)  a payload breaks the contract
     ├── JSONProblem               (contracts)  a body is not strict JSON (also a ValueError)
-    └── ConfigError               (mockserver) the mock's configuration is unusable
+    ├── ConfigError               (mockserver) the mock's configuration is unusable
+    ├── FaultError                (mockserver) a fault's fields are wrong (also a ValueError)
+    └── StoreUnavailable          (mockserver) the shared store cannot be reached
+
+tests/test_public_api.py pins this drawing: each name is exported by its package and
+derives from KitError, and every exception a package exports is drawn here.
 
 Each subclass carries structured fields (a JSON pointer, a ``kind``) beside a message
 that names the value, where it was and how to fix it.

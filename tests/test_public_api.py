@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import re
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ PUBLIC = {
     "contracts.strategies": ["RESPONSE_KINDS", "InvalidCase", "invalid_requests",
                              "realistic_requests", "requests", "responses", "schema_values",
                              "tasks"],
-    "mockserver": ["ConfigError", "MockConfig", "MockServer", "ReplyRule", "create_app",
-                   "create_proxy_app", "install_replay", "load_config", "main"],
+    "mockserver": ["ConfigError", "FaultError", "MockConfig", "MockServer", "ReplyRule",
+                   "StoreUnavailable", "create_app", "create_proxy_app", "install_replay",
+                   "load_config", "main"],
 }
 
 
@@ -47,3 +49,24 @@ def test_one_error_root() -> None:
 
     assert issubclass(openapi.SpecError, openapi.KitError)
     assert issubclass(contracts.ContractViolation, openapi.KitError)
+
+
+def test_the_error_tree_is_the_one_drawn() -> None:
+    """The drawing in openapi/_errors.py is the tree: each drawn class is exported by the
+    package named beside it and derives from KitError, and every exception class a package
+    exports is drawn (no error of ours escapes the root)."""
+    import openapi._errors
+
+    drawn = dict(re.findall(
+        r"^\s*(?:[├└]── )?(\w+)\s+\((\w+)\)", openapi._errors.__doc__ or "",
+        re.MULTILINE))
+    assert drawn["KitError"] == "openapi"
+    assert len(drawn) >= 7, drawn
+    for name, package in drawn.items():
+        cls = getattr(importlib.import_module(package), name)
+        assert name in importlib.import_module(package).__all__, (package, name)
+        assert issubclass(cls, openapi._errors.KitError), name
+    exported = {name for package in PUBLIC for name in PUBLIC[package]
+                if isinstance(cls := getattr(importlib.import_module(package), name), type)
+                and issubclass(cls, BaseException)}
+    assert exported == set(drawn), exported ^ set(drawn)
