@@ -26,33 +26,42 @@ from starlette.routing import Route
 
 __all__ = ["REPLY", "STREAM_EVENTS", "app"]
 
-_TEXT = ("Canberra was chosen as a compromise between Sydney and Melbourne, the two largest "
-         "cities, which both wanted to be the capital of the new federation in 1901. The "
-         "constitution required the capital to be in New South Wales but at least one hundred "
-         "miles from Sydney, and Melbourne hosted parliament until the new city was ready. A "
-         "purpose-built capital also avoided favouring either rival, and the site was picked "
-         "for its climate, water supply and room to grow, then planned by Walter Burley Griffin "
-         "and Marion Mahony Griffin.")
+_TEXT = (
+    "Canberra was chosen as a compromise between Sydney and Melbourne, the two largest "
+    "cities, which both wanted to be the capital of the new federation in 1901. The "
+    "constitution required the capital to be in New South Wales but at least one hundred "
+    "miles from Sydney, and Melbourne hosted parliament until the new city was ready. A "
+    "purpose-built capital also avoided favouring either rival, and the site was picked "
+    "for its climate, water supply and room to grow, then planned by Walter Burley Griffin "
+    "and Marion Mahony Griffin."
+)
 
-REPLY: dict[str, Any] = {"data": [{
-    "taskType": "textInference",
-    "taskUUID": "00000000-0000-4000-8000-000000000000",
-    "text": _TEXT,
-    "finishReason": "stop",
-    "seed": 3337596976,
-    "resultIndex": 0,
-    "usage": {"promptTokens": 32, "completionTokens": 98, "totalTokens": 130},
-}]}
+REPLY: dict[str, Any] = {
+    "data": [
+        {
+            "taskType": "textInference",
+            "taskUUID": "00000000-0000-4000-8000-000000000000",
+            "text": _TEXT,
+            "finishReason": "stop",
+            "seed": 3337596976,
+            "resultIndex": 0,
+            "usage": {"promptTokens": 32, "completionTokens": 98, "totalTokens": 130},
+        }
+    ]
+}
 
 
 _UUID = "00000000-0000-4000-8000-000000000000"
 _HEAD = f'data: {{"taskUUID":"{_UUID}","taskType":"textInference","delta":{{"text":"'
 # Pre-built deltas, one word each (the mock's stream is one event per word); ~125 bytes each.
-STREAM_EVENTS: tuple[str, ...] = tuple(f'{_HEAD}{word} "}},"finishReason":null}}\n\n'
-                                       for word in _TEXT.split())
-_LAST = (f'data: {{"taskUUID":"{_UUID}","taskType":"textInference","delta":{{}},'
-         '"finishReason":"stop","usage":{"promptTokens":4,"completionTokens":96,'
-         '"totalTokens":128,"thinkingTokens":28}}\n\n')
+STREAM_EVENTS: tuple[str, ...] = tuple(
+    f'{_HEAD}{word} "}},"finishReason":null}}\n\n' for word in _TEXT.split()
+)
+_LAST = (
+    f'data: {{"taskUUID":"{_UUID}","taskType":"textInference","delta":{{}},'
+    '"finishReason":"stop","usage":{"promptTokens":4,"completionTokens":96,'
+    '"totalTokens":128,"thinkingTokens":28}}\n\n'
+)
 _DONE = "data: [DONE]\n\n"
 STREAM_DEFAULT = 128
 STREAM_MAX = 100_000
@@ -78,9 +87,11 @@ async def stream(request: Request) -> Response:
     except ValueError:
         return JSONResponse({"error": "n must be an integer"}, status_code=400)
     count = min(max(count, 2), STREAM_MAX)
-    return StreamingResponse(_events(count), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store"})
+    return StreamingResponse(
+        _events(count), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
 
 
-app = Starlette(routes=[Route("/v1", infer, methods=["POST"]),
-                        Route("/stream", stream, methods=["POST"])])
+app = Starlette(
+    routes=[Route("/v1", infer, methods=["POST"]), Route("/stream", stream, methods=["POST"])]
+)

@@ -24,8 +24,20 @@ from typing import IO
 
 import httpx
 
-__all__ = ["API_KEY", "HEADERS", "HOST", "REPO", "Server", "bare_command", "free_port",
-           "mock_command", "running", "stop", "tail", "wrk_ms"]
+__all__ = [
+    "API_KEY",
+    "HEADERS",
+    "HOST",
+    "REPO",
+    "Server",
+    "bare_command",
+    "free_port",
+    "mock_command",
+    "running",
+    "stop",
+    "tail",
+    "wrk_ms",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -48,13 +60,37 @@ def mock_command(port: int, *extra: str) -> list[str]:
     script = shutil.which("runware-kit", path=str(Path(sys.executable).parent))
     start = [script] if script else [sys.executable, "-m", "mockserver"]
     # --processing-ms 0: the emulated generation time would measure a sleep, not the mock.
-    return [*start, "serve", "--host", HOST, "--port", str(port), "--log-level", "warning",
-            "--processing-ms", "0", *extra]
+    return [
+        *start,
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--processing-ms",
+        "0",
+        *extra,
+    ]
 
 
 def bare_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "benchmarks._bare_app:app", "--host", HOST,
-            "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "benchmarks._bare_app:app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -111,9 +147,14 @@ class Server:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         with httpx.Client(timeout=PROBE_TIMEOUT_S) as client:
             started = time.perf_counter()
-            self.process = subprocess.Popen(self.command, cwd=REPO, env=env,
-                                            stdin=subprocess.DEVNULL, stdout=self.log,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
             deadline = started + limit_s
             while True:
                 with contextlib.suppress(httpx.TransportError):
@@ -122,17 +163,26 @@ class Server:
                         self.startup_s = time.perf_counter() - started
                         return
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n"
-                                       f"{tail(self.log)}")
+                    raise RuntimeError(
+                        f"{self.name} exited with {self.process.returncode}:\n{tail(self.log)}"
+                    )
                 if time.perf_counter() > deadline:
-                    raise RuntimeError(f"{self.name} gave no 200 within {limit_s:g} s:\n"
-                                       f"{tail(self.log)}")
+                    raise RuntimeError(
+                        f"{self.name} gave no 200 within {limit_s:g} s:\n{tail(self.log)}"
+                    )
                 time.sleep(POLL_S)
 
 
 @contextlib.contextmanager
-def running(name: str, command: list[str], port: int, probe: Callable[[], bytes], *,
-            probe_path: str = "/v1", limit_s: float) -> Iterator[Server]:
+def running(
+    name: str,
+    command: list[str],
+    port: int,
+    probe: Callable[[], bytes],
+    *,
+    probe_path: str = "/v1",
+    limit_s: float,
+) -> Iterator[Server]:
     """A started server, stopped on exit whatever happens."""
     with tempfile.TemporaryFile() as log:
         server = Server(name, command, port, log)

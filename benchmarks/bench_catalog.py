@@ -53,8 +53,10 @@ import openapi
 from contracts import check_request
 
 DOCUMENTS = 50
-SOURCES = (Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT,
-           REPO / "tests" / "data" / "runware-minimax-m2.7.openapi.json")
+SOURCES = (
+    Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT,
+    REPO / "tests" / "data" / "runware-minimax-m2.7.openapi.json",
+)
 STARTUP_LIMIT_S = 20.0
 WARMUP_S = 1.0
 # What a fresh interpreter does before serve listens, minus uvicorn: import, load, compile.
@@ -92,10 +94,8 @@ def variants(folder: Path, count: int) -> list[str]:
         delivery.pop("oneOf", None)
         delivery["enum"] = methods
         if index % 3 == 0:
-            settings[f"beamWidth{index}"] = {"type": "integer", "minimum": 0,
-                                             "maximum": 1 + index}
-        (folder / f"model-{index:02d}.openapi.json").write_text(json.dumps(doc),
-                                                                encoding="utf-8")
+            settings[f"beamWidth{index}"] = {"type": "integer", "minimum": 0, "maximum": 1 + index}
+        (folder / f"model-{index:02d}.openapi.json").write_text(json.dumps(doc), encoding="utf-8")
         models.append(model)
     return models
 
@@ -105,16 +105,27 @@ def _spread(values: Sequence[float]) -> str:
 
 
 def load_once(folder: Path) -> float:
-    done = subprocess.run([sys.executable, "-c", LOAD_PROBE, str(folder)], capture_output=True,
-                          text=True, timeout=120, check=True, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_PROBE, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=REPO,
+    )
     seconds, _ = done.stdout.split()
     return float(seconds)
 
 
 def startup_once(folder: Path, body: bytes) -> float:
     port = free_port()
-    with running("mock", mock_command(port, "--spec", str(folder), "--quiet"), port,
-                 lambda: body, limit_s=STARTUP_LIMIT_S) as server:
+    with running(
+        "mock",
+        mock_command(port, "--spec", str(folder), "--quiet"),
+        port,
+        lambda: body,
+        limit_s=STARTUP_LIMIT_S,
+    ) as server:
         return server.startup_s
 
 
@@ -136,8 +147,9 @@ def check_us(catalog: openapi.Catalog, raw: bytes) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of each measure (5)")
-    parser.add_argument("--seconds", type=int, default=5,
-                        help="length of each load run, whole seconds (5)")
+    parser.add_argument(
+        "--seconds", type=int, default=5, help="length of each load run, whole seconds (5)"
+    )
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
     parser.add_argument("--loader", choices=("auto", "wrk", "httpx"), default="auto")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
@@ -147,17 +159,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     host = _machine.machine("uvicorn", "starlette", "uvloop", "httptools")
     print(f"machine : {host['cpu']} | nproc {host['nproc']} | {host['platform']}")
-    print(f"python  : {host['python']} | uvicorn {host['uvicorn']} | starlette "
-          f"{host['starlette']}")
+    print(f"python  : {host['python']} | uvicorn {host['uvicorn']} | starlette {host['starlette']}")
     wrk = shutil.which("wrk") if args.loader != "httpx" else None
     if args.loader == "wrk" and wrk is None:
         parser.error("wrk is not on PATH")
-    loader = f"{wrk} -t1 -c{args.connections} -d{args.seconds}s" if wrk else \
-        "httpx fallback (wrk not on PATH): client-bound figures"
+    loader = (
+        f"{wrk} -t1 -c{args.connections} -d{args.seconds}s"
+        if wrk
+        else "httpx fallback (wrk not on PATH): client-bound figures"
+    )
     print(f"load    : {loader}; {args.rounds} rounds, 1 and 50 loaded alternating")
 
     figures: dict[str, dict[str, list[float]]] = {
-        name: {"1": [], "50": []} for name in ("load_s", "startup_s", "check_us", "sync_rps")}
+        name: {"1": [], "50": []} for name in ("load_s", "startup_s", "check_us", "sync_rps")
+    }
     with tempfile.TemporaryDirectory() as temp:
         many, one = Path(temp) / "50", Path(temp) / "1"
         many.mkdir()
@@ -170,8 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         payload[0]["settings"]["temperature"] = 0.5  # within every variant's limit
         payload[0]["deliveryMethod"] = "sync"
         body = json.dumps(payload).encode()
-        print(f"catalog : {DOCUMENTS} documents generated from {len(SOURCES)}; requests for "
-              f"{chosen}, {len(body)} bytes")
+        print(
+            f"catalog : {DOCUMENTS} documents generated from {len(SOURCES)}; requests for "
+            f"{chosen}, {len(body)} bytes"
+        )
         folders = {"1": one, "50": many}
         catalogs = {size: openapi.load_catalog(folder) for size, folder in folders.items()}
         assert len(catalogs["50"]) == DOCUMENTS
@@ -183,10 +200,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 figures["load_s"][size].append(load_once(folder))
                 figures["startup_s"][size].append(startup_once(folder, body))
                 figures["check_us"][size].append(check_us(catalogs[size], body))
-                print(f"  round {round_} {size:>2} loaded: load "
-                      f"{figures['load_s'][size][-1]:.3f} s  start-up "
-                      f"{figures['startup_s'][size][-1]:.3f} s  check_request "
-                      f"{figures['check_us'][size][-1]:.2f} us", flush=True)
+                print(
+                    f"  round {round_} {size:>2} loaded: load "
+                    f"{figures['load_s'][size][-1]:.3f} s  start-up "
+                    f"{figures['startup_s'][size][-1]:.3f} s  check_request "
+                    f"{figures['check_us'][size][-1]:.2f} us",
+                    flush=True,
+                )
 
         script = Path(temp) / "post.lua"
         script.write_text(LUA.format(body=body.decode(), key=API_KEY), encoding="utf-8")
@@ -194,48 +214,78 @@ def main(argv: Sequence[str] | None = None) -> int:
             servers = {}
             for size, folder in folders.items():
                 port = free_port()
-                servers[size] = stack.enter_context(running(
-                    f"mock-{size}", mock_command(port, "--spec", str(folder), "--quiet"), port,
-                    lambda: body, limit_s=STARTUP_LIMIT_S))
-                reply = httpx.post(servers[size].url(), content=body, headers=HEADERS,
-                                   timeout=5.0)
+                servers[size] = stack.enter_context(
+                    running(
+                        f"mock-{size}",
+                        mock_command(port, "--spec", str(folder), "--quiet"),
+                        port,
+                        lambda: body,
+                        limit_s=STARTUP_LIMIT_S,
+                    )
+                )
+                reply = httpx.post(servers[size].url(), content=body, headers=HEADERS, timeout=5.0)
                 if reply.status_code != 200:
-                    sys.exit(f"FAIL: the mock with {size} loaded answered {reply.status_code}: "
-                             f"{reply.text[:300]}")
+                    sys.exit(
+                        f"FAIL: the mock with {size} loaded answered {reply.status_code}: "
+                        f"{reply.text[:300]}"
+                    )
             for round_ in range(1, args.rounds + 1):
                 for size, server in servers.items():
                     url = server.url()
                     if wrk is not None:
                         wrk_run(wrk, script, url, args.connections, WARMUP_S, size, 0)
-                        run = wrk_run(wrk, script, url, args.connections, args.seconds, size,
-                                      round_)
+                        run = wrk_run(
+                            wrk, script, url, args.connections, args.seconds, size, round_
+                        )
                     else:
                         httpx_run(url, body, args.connections, WARMUP_S, size, 0)
                         run = httpx_run(url, body, args.connections, args.seconds, size, round_)
                     if run.failed:
-                        _machine.loud(f"{size} loaded, round {round_}: {run.non_2xx} non-2xx, "
-                                      f"socket errors {run.socket_errors}")
+                        _machine.loud(
+                            f"{size} loaded, round {round_}: {run.non_2xx} non-2xx, "
+                            f"socket errors {run.socket_errors}"
+                        )
                         return 1
                     figures["sync_rps"][size].append(run.requests_per_s)
-                    print(f"  round {round_} {size:>2} loaded: {run.requests_per_s:,.0f} req/s  "
-                          f"p50 {run.p50_ms:.2f} ms  p99 {run.p99_ms:.2f} ms", flush=True)
+                    print(
+                        f"  round {round_} {size:>2} loaded: {run.requests_per_s:,.0f} req/s  "
+                        f"p50 {run.p50_ms:.2f} ms  p99 {run.p99_ms:.2f} ms",
+                        flush=True,
+                    )
 
     print()
-    labels = {"load_s": "load + compile, s", "startup_s": "serve start-up, s",
-              "check_us": "check_request, us", "sync_rps": "sync req/s"}
+    labels = {
+        "load_s": "load + compile, s",
+        "startup_s": "serve start-up, s",
+        "check_us": "check_request, us",
+        "sync_rps": "sync req/s",
+    }
     summary: dict[str, Any] = {}
     for name, label in labels.items():
         one_m = statistics.median(figures[name]["1"])
         many_m = statistics.median(figures[name]["50"])
         summary[name] = {"1": one_m, "50": many_m, "ratio_50_to_1": many_m / one_m}
-        print(f"{label:<20}  1: {_spread(figures[name]['1']):<34}  50: "
-              f"{_spread(figures[name]['50']):<34}  50/1 {many_m / one_m:.2f}x")
+        print(
+            f"{label:<20}  1: {_spread(figures[name]['1']):<34}  50: "
+            f"{_spread(figures[name]['50']):<34}  50/1 {many_m / one_m:.2f}x"
+        )
     if args.json is not None:
-        args.json.write_text(json.dumps({"machine": host, "loader": "wrk" if wrk else "httpx",
-                                         "rounds": args.rounds, "seconds": args.seconds,
-                                         "documents": DOCUMENTS, "figures": figures,
-                                         "summary": summary}, indent=2) + "\n",
-                             encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": host,
+                    "loader": "wrk" if wrk else "httpx",
+                    "rounds": args.rounds,
+                    "seconds": args.seconds,
+                    "documents": DOCUMENTS,
+                    "figures": figures,
+                    "summary": summary,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         print(f"\nwrote {args.json}")
     return 0
 

@@ -113,15 +113,29 @@ T = TypeVar("T")
 
 
 def stream_payload(model: str, task_uuid: str) -> list[dict[str, Any]]:
-    return [{"taskType": "textInference", "taskUUID": task_uuid, "model": model,
-             "messages": [{"role": "user", "content": PROMPT}],
-             "deliveryMethod": "stream", "includeUsage": True}]
+    return [
+        {
+            "taskType": "textInference",
+            "taskUUID": task_uuid,
+            "model": model,
+            "messages": [{"role": "user", "content": PROMPT}],
+            "deliveryMethod": "stream",
+            "includeUsage": True,
+        }
+    ]
 
 
 def async_payload(model: str, task_uuid: str) -> list[dict[str, Any]]:
-    return [{"taskType": "textInference", "taskUUID": task_uuid, "model": model,
-             "messages": [{"role": "user", "content": PROMPT}],
-             "deliveryMethod": "async", "includeUsage": True}]
+    return [
+        {
+            "taskType": "textInference",
+            "taskUUID": task_uuid,
+            "model": model,
+            "messages": [{"role": "user", "content": PROMPT}],
+            "deliveryMethod": "async",
+            "includeUsage": True,
+        }
+    ]
 
 
 def poll_payload(task_uuid: str) -> list[dict[str, Any]]:
@@ -157,17 +171,36 @@ def data_lines(text: str) -> list[str]:
 def redis_server(binary: str) -> Iterator[tuple[int, int]]:
     """A private, non-persistent redis-server on a free loopback port; yields (port, pid)."""
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-redis-") as directory, \
-            tempfile.TemporaryFile() as log:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-redis-") as directory,
+        tempfile.TemporaryFile() as log,
+    ):
         process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no",
-             "--dir", directory],
-            cwd=directory, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                HOST,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                directory,
+            ],
+            cwd=directory,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.perf_counter() + STARTUP_LIMIT_S
             while True:
-                with contextlib.suppress(OSError), \
-                        socket.create_connection((HOST, port), timeout=1.0) as sock:
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection((HOST, port), timeout=1.0) as sock,
+                ):
                     sock.sendall(b"PING\r\n")
                     if sock.recv(64).startswith(b"+PONG"):
                         break
@@ -231,16 +264,18 @@ def percent(cpu: float | None, wall: float) -> float | None:
     return None if cpu is None or wall <= 0 else 100.0 * cpu / wall
 
 
-def measured(server_pid: int, client_cpu: Callable[[], float],
-             action: Callable[[], T]) -> tuple[T, float | None, float | None]:
+def measured(
+    server_pid: int, client_cpu: Callable[[], float], action: Callable[[], T]
+) -> tuple[T, float | None, float | None]:
     """Run ``action``; also return the server's and the client's CPU use, % of one core."""
     server_before, client_before = tree_cpu_s(server_pid), client_cpu()
     started = time.perf_counter()
     result = action()
     wall = time.perf_counter() - started
     server_after, client_after = tree_cpu_s(server_pid), client_cpu()
-    server_cpu = (None if server_before is None or server_after is None
-                  else server_after - server_before)
+    server_cpu = (
+        None if server_before is None or server_after is None else server_after - server_before
+    )
     return result, percent(server_cpu, wall), percent(client_after - client_before, wall)
 
 
@@ -256,8 +291,10 @@ def new_client() -> httpx.AsyncClient:
     """One client per concurrent loop, each with one connection: httpcore's pool gets
     slower with every connection it holds (its request assignment scans them all), so one
     shared 16-connection client is ~2.5x slower here than 16 one-connection clients."""
-    return httpx.AsyncClient(limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-                             timeout=REQUEST_TIMEOUT_S)
+    return httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        timeout=REQUEST_TIMEOUT_S,
+    )
 
 
 def _cheap_sniffio() -> None:
@@ -369,41 +406,82 @@ function done(summary, latency, requests)
 end
 """
 
+
 def parse_wrk(output: str, server: str, clients: int, round_: int) -> StreamRun:
-    bench = re.search(r"^BENCH events=(\d+) streams=(\d+) incomplete=(\d+) failed=(\d+) "
-                      r"duration_us=(\d+)$", output, re.MULTILINE)
+    bench = re.search(
+        r"^BENCH events=(\d+) streams=(\d+) incomplete=(\d+) failed=(\d+) "
+        r"duration_us=(\d+)$",
+        output,
+        re.MULTILINE,
+    )
     if bench is None:
         raise RuntimeError(f"no BENCH line in wrk's output:\n{output}")
     events, streams, incomplete, failed, duration_us = map(int, bench.groups())
     seconds = duration_us / 1e6
     p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
     p99 = re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                       output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return StreamRun(
-        server=server, clients=clients, round=round_, events_per_s=events / seconds,
-        streams=streams, events=events, seconds=seconds,
+        server=server,
+        clients=clients,
+        round=round_,
+        events_per_s=events / seconds,
+        streams=streams,
+        events=events,
+        seconds=seconds,
         p50_ms=wrk_ms(p50.group(1)) if p50 and streams else None,
         p99_ms=wrk_ms(p99.group(1)) if p99 and streams else None,
-        incomplete=incomplete, non_2xx=max(failed, int(non_2xx.group(1)) if non_2xx else 0),
-        socket_errors=dict(zip(("connect", "read", "write", "timeout"),
-                               map(int, errors.groups()), strict=True)) if errors else {},
+        incomplete=incomplete,
+        non_2xx=max(failed, int(non_2xx.group(1)) if non_2xx else 0),
+        socket_errors=dict(
+            zip(("connect", "read", "write", "timeout"), map(int, errors.groups()), strict=True)
+        )
+        if errors
+        else {},
     )
 
 
-def wrk_streams(wrk: str, script_dir: Path, server: Server, path: str, template: Template,
-                clients: int, seconds: int, round_: int) -> StreamRun:
+def wrk_streams(
+    wrk: str,
+    script_dir: Path,
+    server: Server,
+    path: str,
+    template: Template,
+    clients: int,
+    seconds: int,
+    round_: int,
+) -> StreamRun:
     script = script_dir / f"{server.name}-{clients}-{round_}.lua"
-    script.write_text(LUA.format(prefix=template.prefix, suffix=template.suffix, path=path,
-                                 key=API_KEY, seed=random.randrange(1, 2**30)),
-                      encoding="utf-8")
-    command = [wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout",
-               f"{REQUEST_TIMEOUT_S:g}s", "--latency", "-s", str(script), server.url(path)]
+    script.write_text(
+        LUA.format(
+            prefix=template.prefix,
+            suffix=template.suffix,
+            path=path,
+            key=API_KEY,
+            seed=random.randrange(1, 2**30),
+        ),
+        encoding="utf-8",
+    )
+    command = [
+        wrk,
+        "-t1",
+        f"-c{clients}",
+        f"-d{seconds}s",
+        "--timeout",
+        f"{REQUEST_TIMEOUT_S:g}s",
+        "--latency",
+        "-s",
+        str(script),
+        server.url(path),
+    ]
 
     def action() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30,
-                              check=False)
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=seconds + 30, check=False
+        )
 
     done, server_cpu, client_cpu = measured(server.pid, children_cpu_s, action)
     if done.returncode != 0:
@@ -413,10 +491,10 @@ def wrk_streams(wrk: str, script_dir: Path, server: Server, path: str, template:
     return run
 
 
-async def _httpx_streams(url: str, template: Template, clients: int,
-                         seconds: float) -> dict[str, Any]:
-    counts: dict[str, Any] = {"events": 0, "streams": 0, "incomplete": 0, "non_2xx": 0,
-                              "errors": 0}
+async def _httpx_streams(
+    url: str, template: Template, clients: int, seconds: float
+) -> dict[str, Any]:
+    counts: dict[str, Any] = {"events": 0, "streams": 0, "incomplete": 0, "non_2xx": 0, "errors": 0}
     latencies: list[float] = []
     async with contextlib.AsyncExitStack() as stack:
         pool = [await stack.enter_async_context(new_client()) for _ in range(clients)]
@@ -429,8 +507,7 @@ async def _httpx_streams(url: str, template: Template, clients: int,
                 body = template.body(str(uuid.uuid4()))
                 count, last = 0, ""
                 try:
-                    async with client.stream("POST", url, content=body,
-                                             headers=HEADERS) as reply:
+                    async with client.stream("POST", url, content=body, headers=HEADERS) as reply:
                         if reply.status_code != 200:
                             await reply.aread()
                             counts["non_2xx"] += 1
@@ -462,19 +539,30 @@ def _pct(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def httpx_streams(server: Server, path: str, template: Template, clients: int, seconds: int,
-                  round_: int) -> StreamRun:
+def httpx_streams(
+    server: Server, path: str, template: Template, clients: int, seconds: int, round_: int
+) -> StreamRun:
     counts, server_cpu, client_cpu = measured(
-        server.pid, self_cpu_s,
-        lambda: run_async(_httpx_streams(server.url(path), template, clients, seconds)))
+        server.pid,
+        self_cpu_s,
+        lambda: run_async(_httpx_streams(server.url(path), template, clients, seconds)),
+    )
     return StreamRun(
-        server=server.name, clients=clients, round=round_,
-        events_per_s=counts["events"] / counts["elapsed"], streams=counts["streams"],
-        events=counts["events"], seconds=counts["elapsed"],
-        p50_ms=_pct(counts["latencies"], 0.50), p99_ms=_pct(counts["latencies"], 0.99),
-        server_cpu_pct=server_cpu, client_cpu_pct=client_cpu,
-        incomplete=counts["incomplete"], non_2xx=counts["non_2xx"],
-        socket_errors={"httpx": counts["errors"]})
+        server=server.name,
+        clients=clients,
+        round=round_,
+        events_per_s=counts["events"] / counts["elapsed"],
+        streams=counts["streams"],
+        events=counts["events"],
+        seconds=counts["elapsed"],
+        p50_ms=_pct(counts["latencies"], 0.50),
+        p99_ms=_pct(counts["latencies"], 0.99),
+        server_cpu_pct=server_cpu,
+        client_cpu_pct=client_cpu,
+        incomplete=counts["incomplete"],
+        non_2xx=counts["non_2xx"],
+        socket_errors={"httpx": counts["errors"]},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -503,8 +591,9 @@ class AsyncRun:
         return bool(self.failed_round_trips or self.errors)
 
 
-async def _round_trips(url: str, submit: Template, poll: Template, clients: int,
-                       seconds: float) -> dict[str, Any]:
+async def _round_trips(
+    url: str, submit: Template, poll: Template, clients: int, seconds: float
+) -> dict[str, Any]:
     counts: dict[str, Any] = {"ok": 0, "polls": 0, "failed": 0, "errors": 0}
     latencies: list[float] = []
     async with contextlib.AsyncExitStack() as stack:
@@ -549,22 +638,41 @@ async def _round_trips(url: str, submit: Template, poll: Template, clients: int,
     return counts
 
 
-def async_run(server: Server, store: str, submit: Template, poll: Template, clients: int,
-              seconds: float, redis_pid: int | None) -> AsyncRun:
+def async_run(
+    server: Server,
+    store: str,
+    submit: Template,
+    poll: Template,
+    clients: int,
+    seconds: float,
+    redis_pid: int | None,
+) -> AsyncRun:
     redis_before = None if redis_pid is None else tree_cpu_s(redis_pid)
     started = time.perf_counter()
     counts, server_cpu, client_cpu = measured(
-        server.pid, self_cpu_s,
-        lambda: run_async(_round_trips(server.url(), submit, poll, clients, seconds)))
+        server.pid,
+        self_cpu_s,
+        lambda: run_async(_round_trips(server.url(), submit, poll, clients, seconds)),
+    )
     redis_after = None if redis_pid is None else tree_cpu_s(redis_pid)
-    redis_cpu = percent(None if redis_before is None or redis_after is None
-                        else redis_after - redis_before, time.perf_counter() - started)
+    redis_cpu = percent(
+        None if redis_before is None or redis_after is None else redis_after - redis_before,
+        time.perf_counter() - started,
+    )
     return AsyncRun(
-        store=store, round_trips_per_s=counts["ok"] / counts["elapsed"],
-        round_trips=counts["ok"], polls=counts["polls"], seconds=counts["elapsed"],
-        p50_ms=_pct(counts["latencies"], 0.50), p99_ms=_pct(counts["latencies"], 0.99),
-        server_cpu_pct=server_cpu, client_cpu_pct=client_cpu, redis_cpu_pct=redis_cpu,
-        failed_round_trips=counts["failed"], errors=counts["errors"])
+        store=store,
+        round_trips_per_s=counts["ok"] / counts["elapsed"],
+        round_trips=counts["ok"],
+        polls=counts["polls"],
+        seconds=counts["elapsed"],
+        p50_ms=_pct(counts["latencies"], 0.50),
+        p99_ms=_pct(counts["latencies"], 0.99),
+        server_cpu_pct=server_cpu,
+        client_cpu_pct=client_cpu,
+        redis_cpu_pct=redis_cpu,
+        failed_round_trips=counts["failed"],
+        errors=counts["errors"],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -586,28 +694,33 @@ def sample_mock_streams(server: Server, model: str) -> list[int]:
             reply = client.post(server.url(), json=payload, headers=HEADERS)
             kind = reply.headers.get("content-type", "")
             if reply.status_code != 200 or not kind.startswith("text/event-stream"):
-                sys.exit(f"FAIL: mock stream answered {reply.status_code} {kind!r}: "
-                         f"{reply.text[:500]}")
+                sys.exit(
+                    f"FAIL: mock stream answered {reply.status_code} {kind!r}: {reply.text[:500]}"
+                )
             lines = data_lines(reply.text)
             if not lines or lines[-1] != DONE_LINE or DONE_LINE in lines[:-1]:
                 sys.exit(f"FAIL: mock stream does not end with one [DONE]: {reply.text[-500:]}")
             if index == 0:
                 for number, line in enumerate(lines[:-1], 1):
-                    _contract(json.loads(line[len("data:"):]), payload,
-                              f"mock stream chunk {number}/{len(lines) - 1}")
+                    _contract(
+                        json.loads(line[len("data:") :]),
+                        payload,
+                        f"mock stream chunk {number}/{len(lines) - 1}",
+                    )
             counts.append(len(lines))
     return counts
 
 
 def check_bare_stream(server: Server, path: str, body: bytes, expected: int) -> int:
-    reply = httpx.post(server.url(path), content=body, headers=HEADERS,
-                       timeout=REQUEST_TIMEOUT_S)
+    reply = httpx.post(server.url(path), content=body, headers=HEADERS, timeout=REQUEST_TIMEOUT_S)
     lines = data_lines(reply.text)
     if reply.status_code != 200 or len(lines) != expected or lines[-1] != DONE_LINE:
-        sys.exit(f"FAIL: bare stream answered {reply.status_code} with {len(lines)} data "
-                 f"lines (expected {expected}, last [DONE]): {reply.text[-300:]}")
+        sys.exit(
+            f"FAIL: bare stream answered {reply.status_code} with {len(lines)} data "
+            f"lines (expected {expected}, last [DONE]): {reply.text[-300:]}"
+        )
     for line in lines[:-1]:
-        json.loads(line[len("data:"):])
+        json.loads(line[len("data:") :])
     return len(reply.content)
 
 
@@ -622,8 +735,9 @@ def check_round_trip(server: Server, model: str, store: str) -> None:
         for _ in range(MAX_POLLS):
             reply = client.post(server.url(), json=poll_payload(task_uuid), headers=HEADERS)
             if reply.status_code != 200:
-                sys.exit(f"FAIL: {store}: getResponse answered {reply.status_code}: "
-                         f"{reply.text[:500]}")
+                sys.exit(
+                    f"FAIL: {store}: getResponse answered {reply.status_code}: {reply.text[:500]}"
+                )
             body = reply.json()
             status = body["data"][0].get("status")
             if status == "success":
@@ -651,8 +765,9 @@ def _opt_ms(value: float | None) -> str:
 
 
 def _redis_version(binary: str) -> str:
-    done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10,
-                          check=False)
+    done = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
+    )
     found = re.search(r"v=(\S+)", done.stdout)
     return found.group(1) if found else done.stdout.strip()
 
@@ -662,15 +777,26 @@ verdict, loud = _machine.verdict, _machine.loud
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--seconds", type=int, default=4,
-                        help="length of each measured run, whole seconds (default 4)")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="stream rounds per server and client count, best kept (default 2)")
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=4,
+        help="length of each measured run, whole seconds (default 4)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="stream rounds per server and client count, best kept (default 2)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
-    parser.add_argument("--loader", choices=("auto", "wrk", "httpx"), default="auto",
-                        help="stream load generator: wrk when on PATH (auto), or httpx")
-    parser.add_argument("--no-redis", action="store_true",
-                        help="skip the Redis-store async runs")
+    parser.add_argument(
+        "--loader",
+        choices=("auto", "wrk", "httpx"),
+        default="auto",
+        help="stream load generator: wrk when on PATH (auto), or httpx",
+    )
+    parser.add_argument("--no-redis", action="store_true", help="skip the Redis-store async runs")
     args = parser.parse_args(argv)
     if args.seconds < 1 or args.rounds < 1:
         parser.error("--seconds and --rounds must be at least 1")
@@ -678,13 +804,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     host = machine()
     print(f"machine : {host['cpu']} | nproc {host['nproc']} | {host['platform']}")
-    print(f"python  : {host['python']} | uvicorn {host['uvicorn']} | starlette "
-          f"{host['starlette']} | httpx {host['httpx']} | redis-py {host['redis']}")
-    print(f"uvicorn : loop {'uvloop ' + host['uvloop'] if host['uvloop'] else 'asyncio'}, http "
-          f"{'httptools ' + host['httptools'] if host['httptools'] else 'h11'} (auto-picked)")
+    print(
+        f"python  : {host['python']} | uvicorn {host['uvicorn']} | starlette "
+        f"{host['starlette']} | httpx {host['httpx']} | redis-py {host['redis']}"
+    )
+    print(
+        f"uvicorn : loop {'uvloop ' + host['uvloop'] if host['uvloop'] else 'asyncio'}, http "
+        f"{'httptools ' + host['httptools'] if host['httptools'] else 'h11'} (auto-picked)"
+    )
     if host["nproc"] and host["nproc"] < 4:
-        print(f"note    : only {host['nproc']} CPUs -- the load generator shares them with the "
-              "server(s) under test")
+        print(
+            f"note    : only {host['nproc']} CPUs -- the load generator shares them with the "
+            "server(s) under test"
+        )
 
     wrk = shutil.which("wrk") if args.loader != "httpx" else None
     if args.loader == "wrk" and wrk is None:
@@ -696,19 +828,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     stream_template = Template.of(lambda task: stream_payload(model, task))
     submit_template = Template.of(lambda task: async_payload(model, task))
     poll_template = Template.of(poll_payload)
-    print(f"payload : 1 textInference task, model {model}, prompt {PROMPT!r}, includeUsage, "
-          f"fresh taskUUID per request")
+    print(
+        f"payload : 1 textInference task, model {model}, prompt {PROMPT!r}, includeUsage, "
+        f"fresh taskUUID per request"
+    )
     if wrk is None:
-        print("streams : httpx.AsyncClient fallback (wrk not used) -- the client is likely the "
-              "bottleneck; these figures are not comparable with wrk's")
+        print(
+            "streams : httpx.AsyncClient fallback (wrk not used) -- the client is likely the "
+            "bottleneck; these figures are not comparable with wrk's"
+        )
     else:
-        print(f"streams : {wrk} -t1 -cC -d{args.seconds}s + Lua (fresh taskUUID, whole replies "
-              f"read, data: lines counted), C in {STREAM_CLIENTS}, {WARMUP_S:g} s warm-up, "
-              f"{args.rounds} round(s) alternating, best kept")
-    print(f"async   : {ASYNC_CLIENTS} asyncio loops ({'uvloop' if host['uvloop'] else 'asyncio'}"
-          f"), each its own 1-connection httpx.AsyncClient, {args.seconds} s after "
-          f"{WARMUP_S:g} s warm-up, 1 run per store -- one Python client process, likely the "
-          "bottleneck")
+        print(
+            f"streams : {wrk} -t1 -cC -d{args.seconds}s + Lua (fresh taskUUID, whole replies "
+            f"read, data: lines counted), C in {STREAM_CLIENTS}, {WARMUP_S:g} s warm-up, "
+            f"{args.rounds} round(s) alternating, best kept"
+        )
+    print(
+        f"async   : {ASYNC_CLIENTS} asyncio loops ({'uvloop' if host['uvloop'] else 'asyncio'}"
+        f"), each its own 1-connection httpx.AsyncClient, {args.seconds} s after "
+        f"{WARMUP_S:g} s warm-up, 1 run per store -- one Python client process, likely the "
+        "bottleneck"
+    )
 
     stream_runs: list[StreamRun] = []
     async_runs: list[AsyncRun] = []
@@ -726,43 +866,51 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def async_measure(server: Server, store: str, redis_pid: int | None = None) -> None:
         check_round_trip(server, model, store)
-        async_run(server, store, submit_template, poll_template, ASYNC_CLIENTS, WARMUP_S,
-                  redis_pid)
-        run = async_run(server, store, submit_template, poll_template, ASYNC_CLIENTS,
-                        args.seconds, redis_pid)
+        async_run(server, store, submit_template, poll_template, ASYNC_CLIENTS, WARMUP_S, redis_pid)
+        run = async_run(
+            server, store, submit_template, poll_template, ASYNC_CLIENTS, args.seconds, redis_pid
+        )
         async_runs.append(run)
         flag = "  <-- ERRORS" if run.failed else ""
-        print(f"  {store:<9} {run.round_trips_per_s:>8,.0f} round trips/s  p50 "
-              f"{_opt_ms(run.p50_ms)} ms  p99 {_opt_ms(run.p99_ms)} ms  "
-              f"({run.round_trips} round trips, {run.polls / max(run.round_trips, 1):.2f} "
-              f"polls each)  server cpu {_cpu(run.server_cpu_pct)}"
-              + ("" if redis_pid is None else f" (+ redis {_cpu(run.redis_cpu_pct).strip()})")
-              + f"  client cpu {_cpu(run.client_cpu_pct)}{flag}", flush=True)
+        print(
+            f"  {store:<9} {run.round_trips_per_s:>8,.0f} round trips/s  p50 "
+            f"{_opt_ms(run.p50_ms)} ms  p99 {_opt_ms(run.p99_ms)} ms  "
+            f"({run.round_trips} round trips, {run.polls / max(run.round_trips, 1):.2f} "
+            f"polls each)  server cpu {_cpu(run.server_cpu_pct)}"
+            + ("" if redis_pid is None else f" (+ redis {_cpu(run.redis_cpu_pct).strip()})")
+            + f"  client cpu {_cpu(run.client_cpu_pct)}{flag}",
+            flush=True,
+        )
 
     with contextlib.ExitStack() as stack:
         port = free_port()
         commands["mock"] = mock_command(port)
-        mock = stack.enter_context(running("mock", commands["mock"], port, new_stream,
-                                           limit_s=STARTUP_LIMIT_S))
+        mock = stack.enter_context(
+            running("mock", commands["mock"], port, new_stream, limit_s=STARTUP_LIMIT_S)
+        )
         startup["mock"] = mock.startup_s
         sample = sample_mock_streams(mock, model)
         events_n = round(statistics.mean(sample))
         bare_path = f"/stream?n={events_n}"
         port = free_port()
         commands["bare"] = bare_command(port)
-        bare = stack.enter_context(running("bare", commands["bare"], port, lambda: b"{}",
-                                           limit_s=STARTUP_LIMIT_S))
+        bare = stack.enter_context(
+            running("bare", commands["bare"], port, lambda: b"{}", limit_s=STARTUP_LIMIT_S)
+        )
         startup["bare"] = bare.startup_s
         bare_bytes = check_bare_stream(bare, bare_path, new_stream(), events_n)
-        print(f"check   : mock stream chunks pass check_response, ends with [DONE]; "
-              f"{SAMPLE_STREAMS} mock streams have {min(sample)}..{max(sample)} data: lines "
-              f"(mean {statistics.mean(sample):.1f}, [DONE] included) -> N = {events_n}; "
-              f"bare stream {events_n} lines, {bare_bytes} bytes, ends with [DONE]")
+        print(
+            f"check   : mock stream chunks pass check_response, ends with [DONE]; "
+            f"{SAMPLE_STREAMS} mock streams have {min(sample)}..{max(sample)} data: lines "
+            f"(mean {statistics.mean(sample):.1f}, [DONE] included) -> N = {events_n}; "
+            f"bare stream {events_n} lines, {bare_bytes} bytes, ends with [DONE]"
+        )
         print(f"mock    : {' '.join(commands['mock'])}")
         print(f"bare    : {' '.join(commands['bare'])}   (POST {bare_path})")
         print()
-        print("streams (events/s = data: lines of complete streams / run time; stream time "
-              "p50/p99)")
+        print(
+            "streams (events/s = data: lines of complete streams / run time; stream time p50/p99)"
+        )
         servers = {"mock": (mock, "/v1"), "bare": (bare, bare_path)}
         script_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         for clients in STREAM_CLIENTS:
@@ -770,45 +918,71 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for name in SERVERS:
                     server, path = servers[name]
                     if wrk is not None:
-                        wrk_streams(wrk, script_dir, server, path, stream_template, clients,
-                                    round(WARMUP_S), 0)
-                        run = wrk_streams(wrk, script_dir, server, path, stream_template,
-                                          clients, args.seconds, round_)
+                        wrk_streams(
+                            wrk,
+                            script_dir,
+                            server,
+                            path,
+                            stream_template,
+                            clients,
+                            round(WARMUP_S),
+                            0,
+                        )
+                        run = wrk_streams(
+                            wrk,
+                            script_dir,
+                            server,
+                            path,
+                            stream_template,
+                            clients,
+                            args.seconds,
+                            round_,
+                        )
                     else:
-                        httpx_streams(server, path, stream_template, clients, round(WARMUP_S),
-                                      0)
-                        run = httpx_streams(server, path, stream_template, clients,
-                                            args.seconds, round_)
+                        httpx_streams(server, path, stream_template, clients, round(WARMUP_S), 0)
+                        run = httpx_streams(
+                            server, path, stream_template, clients, args.seconds, round_
+                        )
                     stream_runs.append(run)
                     flag = "  <-- ERRORS" if run.failed else ""
-                    print(f"  C={clients:<3} round {round_} {name:<5} {run.events_per_s:>9,.0f}"
-                          f" events/s  {run.streams / run.seconds:>7,.1f} streams/s  p50 "
-                          f"{_opt_ms(run.p50_ms)} ms  p99 {_opt_ms(run.p99_ms)} ms  server "
-                          f"cpu {_cpu(run.server_cpu_pct)}  client cpu "
-                          f"{_cpu(run.client_cpu_pct)}{flag}", flush=True)
+                    print(
+                        f"  C={clients:<3} round {round_} {name:<5} {run.events_per_s:>9,.0f}"
+                        f" events/s  {run.streams / run.seconds:>7,.1f} streams/s  p50 "
+                        f"{_opt_ms(run.p50_ms)} ms  p99 {_opt_ms(run.p99_ms)} ms  server "
+                        f"cpu {_cpu(run.server_cpu_pct)}  client cpu "
+                        f"{_cpu(run.client_cpu_pct)}{flag}",
+                        flush=True,
+                    )
 
     print()
     print(f"async submit + poll round trips ({ASYNC_CLIENTS} concurrent loops)")
     port = free_port()
     commands["memory"] = mock_command(port)
-    with running("memory", commands["memory"], port, new_submit,
-                 limit_s=STARTUP_LIMIT_S) as mock:
+    with running("memory", commands["memory"], port, new_submit, limit_s=STARTUP_LIMIT_S) as mock:
         startup["memory"] = mock.startup_s
         async_measure(mock, "memory")
     if redis_binary is None:
-        print("  redis     skipped (" + ("--no-redis" if args.no_redis
-                                          else "redis-server not on PATH") + ")")
+        print(
+            "  redis     skipped ("
+            + ("--no-redis" if args.no_redis else "redis-server not on PATH")
+            + ")"
+        )
     else:
         with redis_server(redis_binary) as (redis_port, redis_pid):
             store_url = f"redis://{HOST}:{redis_port}/0"
-            print(f"  (redis-server {_redis_version(redis_binary)} on {HOST}:{redis_port}, "
-                  "no persistence)")
-            for store, extra in (("redis", ("--store", store_url)),
-                                 ("redis x2", ("--workers", "2", "--store", store_url))):
+            print(
+                f"  (redis-server {_redis_version(redis_binary)} on {HOST}:{redis_port}, "
+                "no persistence)"
+            )
+            for store, extra in (
+                ("redis", ("--store", store_url)),
+                ("redis x2", ("--workers", "2", "--store", store_url)),
+            ):
                 port = free_port()
                 commands[store] = mock_command(port, *extra)
-                with running(store, commands[store], port, new_submit,
-                             limit_s=STARTUP_LIMIT_S) as mock:
+                with running(
+                    store, commands[store], port, new_submit, limit_s=STARTUP_LIMIT_S
+                ) as mock:
                     startup[store] = mock.startup_s
                     if store == "redis x2":
                         time.sleep(WARMUP_S)  # let the second worker come up too
@@ -816,10 +990,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  mock redis    : {' '.join(commands['redis'])}")
             print(f"  mock redis x2 : {' '.join(commands['redis x2'])}")
 
-    best = {(name, clients): max((r for r in stream_runs
-                                  if r.server == name and r.clients == clients),
-                                 key=lambda r: r.events_per_s)
-            for name in SERVERS for clients in STREAM_CLIENTS}
+    best = {
+        (name, clients): max(
+            (r for r in stream_runs if r.server == name and r.clients == clients),
+            key=lambda r: r.events_per_s,
+        )
+        for name in SERVERS
+        for clients in STREAM_CLIENTS
+    }
     ratios: dict[str, dict[str, Any]] = {}
     print()
     print(f"{'clients':<9}{'mock ev/s':>12}{'bare ev/s':>12}{'ratio':>9}   target")
@@ -829,24 +1007,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratio = mock_rate / bare_rate if bare_rate else 0.0
         ok = ratio >= STREAM_TARGET
         ratios[str(clients)] = {"value": ratio, "target": STREAM_TARGET, "verdict": verdict(ok)}
-        print(f"C={clients:<7}{mock_rate:>12,.0f}{bare_rate:>12,.0f}{ratio:>8.2f}x   >= "
-              f"{STREAM_TARGET:g}x  {verdict(ok)}")
+        print(
+            f"C={clients:<7}{mock_rate:>12,.0f}{bare_rate:>12,.0f}{ratio:>8.2f}x   >= "
+            f"{STREAM_TARGET:g}x  {verdict(ok)}"
+        )
     print()
     for trips in async_runs:
-        print(f"async {trips.store:<9}: {trips.round_trips_per_s:>8,.0f} round trips/s "
-              f"(no target)")
+        print(f"async {trips.store:<9}: {trips.round_trips_per_s:>8,.0f} round trips/s (no target)")
     if wrk is None:
-        print("note: httpx stream fallback -- the client, not the servers, likely sets the "
-              "stream rates, so the ratio understates the gap; install wrk for a real "
-              "comparison")
-    print("note: the async figures come from one Python httpx client process; when its cpu is "
-          "near 100% the client, not the mock, is the limit")
+        print(
+            "note: httpx stream fallback -- the client, not the servers, likely sets the "
+            "stream rates, so the ratio understates the gap; install wrk for a real "
+            "comparison"
+        )
+    print(
+        "note: the async figures come from one Python httpx client process; when its cpu is "
+        "near 100% the client, not the mock, is the limit"
+    )
 
-    failed: list[str] = [f"stream {run.server} C={run.clients} round {run.round}: "
-                         f"{run.incomplete} incomplete, {run.non_2xx} non-2xx, socket errors "
-                         f"{run.socket_errors}" for run in stream_runs if run.failed]
-    failed += [f"async {run.store}: {run.failed_round_trips} failed round trips, {run.errors} "
-               "errors" for run in async_runs if run.failed]
+    failed: list[str] = [
+        f"stream {run.server} C={run.clients} round {run.round}: "
+        f"{run.incomplete} incomplete, {run.non_2xx} non-2xx, socket errors "
+        f"{run.socket_errors}"
+        for run in stream_runs
+        if run.failed
+    ]
+    failed += [
+        f"async {run.store}: {run.failed_round_trips} failed round trips, {run.errors} errors"
+        for run in async_runs
+        if run.failed
+    ]
     for message in failed:
         loud(f"{message} -- its figures are not valid")
     total_s = time.perf_counter() - begun
@@ -866,8 +1056,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "commands": commands,
             "startup_seconds": startup,
             "stream_runs": [asdict(run) for run in stream_runs],
-            "stream_best": {f"{name}@C={clients}": asdict(run)
-                            for (name, clients), run in best.items()},
+            "stream_best": {
+                f"{name}@C={clients}": asdict(run) for (name, clients), run in best.items()
+            },
             "stream_ratio": ratios,
             "async_runs": [asdict(run) for run in async_runs],
             "errors": failed,

@@ -65,8 +65,18 @@ def proxy_command(port: int, upstream_port: int) -> list[str]:
     """``runware-kit proxy`` from this interpreter's environment (else ``-m mockserver``)."""
     script = shutil.which("runware-kit", path=str(Path(sys.executable).parent))
     start = [script] if script else [sys.executable, "-m", "mockserver"]
-    return [*start, "proxy", "--target", f"http://{HOST}:{upstream_port}/v1", "--host", HOST,
-            "--port", str(port), "--log-level", "warning"]
+    return [
+        *start,
+        "proxy",
+        "--target",
+        f"http://{HOST}:{upstream_port}/v1",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
 
 
 def median_range(values: Sequence[float]) -> tuple[float, float, float]:
@@ -75,34 +85,50 @@ def median_range(values: Sequence[float]) -> tuple[float, float, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--seconds", type=int, default=4,
-                        help="length of each measured run, whole seconds (default 4)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating rounds per concurrency (default 3)")
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=4,
+        help="length of each measured run, whole seconds (default 4)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds per concurrency (default 3)"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
-    parser.add_argument("--loader", choices=("auto", "wrk", "httpx"), default="auto",
-                        help="load generator: wrk when on PATH (auto), or the httpx fallback")
+    parser.add_argument(
+        "--loader",
+        choices=("auto", "wrk", "httpx"),
+        default="auto",
+        help="load generator: wrk when on PATH (auto), or the httpx fallback",
+    )
     args = parser.parse_args(argv)
     if args.seconds < 1 or args.rounds < 1:
         parser.error("--seconds and --rounds must be at least 1")
 
-    host = _machine.machine("uvicorn", "starlette", "httpx", "websockets", "uvloop",
-                            "httptools")
+    host = _machine.machine("uvicorn", "starlette", "httpx", "websockets", "uvloop", "httptools")
     print(f"machine : {host['cpu']} | nproc {host['nproc']} | {host['platform']}")
-    print(f"python  : {host['python']} | uvicorn {host['uvicorn']} | starlette "
-          f"{host['starlette']} | httpx {host['httpx']}")
-    print(f"uvicorn : loop {'uvloop ' + host['uvloop'] if host['uvloop'] else 'asyncio'}, http "
-          f"{'httptools ' + host['httptools'] if host['httptools'] else 'h11'} (auto-picked)")
+    print(
+        f"python  : {host['python']} | uvicorn {host['uvicorn']} | starlette "
+        f"{host['starlette']} | httpx {host['httpx']}"
+    )
+    print(
+        f"uvicorn : loop {'uvloop ' + host['uvloop'] if host['uvloop'] else 'asyncio'}, http "
+        f"{'httptools ' + host['httptools'] if host['httptools'] else 'h11'} (auto-picked)"
+    )
     wrk = shutil.which("wrk") if args.loader != "httpx" else None
     if args.loader == "wrk" and wrk is None:
         parser.error("wrk is not on PATH")
     if wrk is None:
-        print("load    : httpx.AsyncClient fallback (wrk not used) -- the client is likely the "
-              "bottleneck; these figures are not comparable with wrk's")
+        print(
+            "load    : httpx.AsyncClient fallback (wrk not used) -- the client is likely the "
+            "bottleneck; these figures are not comparable with wrk's"
+        )
     else:
-        print(f"load    : {wrk} -t1 -c{{{','.join(map(str, CONCURRENCY))}}} -d{args.seconds}s "
-              f"--latency, {WARMUP_S:g} s warm-up before each run, {args.rounds} rounds "
-              "alternating upstream / proxy")
+        print(
+            f"load    : {wrk} -t1 -c{{{','.join(map(str, CONCURRENCY))}}} -d{args.seconds}s "
+            f"--latency, {WARMUP_S:g} s warm-up before each run, {args.rounds} rounds "
+            "alternating upstream / proxy"
+        )
 
     spec = openapi.load()
     payload = request_payload(spec.model_id)
@@ -118,18 +144,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         servers: dict[str, Server] = {}
         for name in SERVERS:
             port = up_port if name == "upstream" else proxy_port
-            servers[name] = stack.enter_context(running(name, commands[name], port,
-                                                        lambda: body, limit_s=STARTUP_LIMIT_S))
+            servers[name] = stack.enter_context(
+                running(name, commands[name], port, lambda: body, limit_s=STARTUP_LIMIT_S)
+            )
         reply = httpx.post(servers["proxy"].url(), content=body, headers=HEADERS, timeout=10)
         problems = check_response(reply.json(), request=payload) if reply.is_success else None
-        entries = httpx.get(servers["proxy"].url("/__mock/requests"), timeout=10).json()[
-            "requests"]
+        entries = httpx.get(servers["proxy"].url("/__mock/requests"), timeout=10).json()["requests"]
         last = entries[-1] if entries else {}
         if reply.status_code != 200 or problems or last.get("violations") or last.get("drift"):
-            sys.exit(f"FAIL: through the proxy: {reply.status_code} {reply.text[:300]}; "
-                     f"check_response: {problems}; journal: {json.dumps(last)[:500]}")
-        print(f"check   : 200 through the proxy, {len(reply.content)} bytes, check_response ok, "
-              "journaled with no violation and no drift")
+            sys.exit(
+                f"FAIL: through the proxy: {reply.status_code} {reply.text[:300]}; "
+                f"check_response: {problems}; journal: {json.dumps(last)[:500]}"
+            )
+        print(
+            f"check   : 200 through the proxy, {len(reply.content)} bytes, check_response ok, "
+            "journaled with no violation and no drift"
+        )
         for name in SERVERS:
             print(f"{name:<8}: {' '.join(commands[name])}")
         print()
@@ -149,10 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         run = httpx_run(url, body, connections, args.seconds, name, round_)
                     runs[connections].append(run)
                     flag = "  <-- ERRORS" if run.failed else ""
-                    print(f"  c={connections:<3} round {round_} {name:<8} "
-                          f"{run.requests_per_s:>9,.0f} req/s  p50 {run.p50_ms:7.3f} ms  "
-                          f"p99 {run.p99_ms:7.3f} ms  ({run.requests} requests){flag}",
-                          flush=True)
+                    print(
+                        f"  c={connections:<3} round {round_} {name:<8} "
+                        f"{run.requests_per_s:>9,.0f} req/s  p50 {run.p50_ms:7.3f} ms  "
+                        f"p99 {run.p99_ms:7.3f} ms  ({run.requests} requests){flag}",
+                        flush=True,
+                    )
 
     summary: dict[str, Any] = {}
     print()
@@ -163,31 +195,52 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate = median_range([r.requests_per_s for r in mine])
             p50 = median_range([r.p50_ms for r in mine])
             summary[f"c{connections}/{name}"] = {"requests_per_s": rate, "p50_ms": p50}
-            print(f"c={connections:<3}{name:<9}{rate[0]:>14,.0f}{f'{rate[1]:,.0f}-{rate[2]:,.0f}':>20}"
-                  f"{p50[0]:>15.3f}{f'{p50[1]:.3f}-{p50[2]:.3f}':>18}")
+            print(
+                f"c={connections:<3}{name:<9}{rate[0]:>14,.0f}{f'{rate[1]:,.0f}-{rate[2]:,.0f}':>20}"
+                f"{p50[0]:>15.3f}{f'{p50[1]:.3f}-{p50[2]:.3f}':>18}"
+            )
     one_up, one_px = summary["c1/upstream"]["p50_ms"], summary["c1/proxy"]["p50_ms"]
     overhead = one_px[0] - one_up[0]
     busy = CONCURRENCY[-1]
-    ratio = (summary[f"c{busy}/proxy"]["requests_per_s"][0] /
-             summary[f"c{busy}/upstream"]["requests_per_s"][0])
+    ratio = (
+        summary[f"c{busy}/proxy"]["requests_per_s"][0]
+        / summary[f"c{busy}/upstream"]["requests_per_s"][0]
+    )
     print()
-    print(f"overhead per request (c=1, p50 proxy - p50 upstream, medians): {overhead:.3f} ms "
-          f"(upstream p50 range {one_up[1]:.3f}-{one_up[2]:.3f} ms, proxy "
-          f"{one_px[1]:.3f}-{one_px[2]:.3f} ms)")
+    print(
+        f"overhead per request (c=1, p50 proxy - p50 upstream, medians): {overhead:.3f} ms "
+        f"(upstream p50 range {one_up[1]:.3f}-{one_up[2]:.3f} ms, proxy "
+        f"{one_px[1]:.3f}-{one_px[2]:.3f} ms)"
+    )
     print(f"throughput through the proxy (c={busy}, medians): {ratio:.2f}x the upstream's")
     if wrk is None:
         print("note: httpx fallback -- the client likely sets these rates")
     failed = [run for c in CONCURRENCY for run in runs[c] if run.failed]
     for run in failed:
-        _machine.loud(f"{run.server} round {run.round}: {run.non_2xx} non-2xx answers, socket "
-                      f"errors {run.socket_errors} -- its figures are not valid")
+        _machine.loud(
+            f"{run.server} round {run.round}: {run.non_2xx} non-2xx answers, socket "
+            f"errors {run.socket_errors} -- its figures are not valid"
+        )
     if args.json is not None:
-        args.json.write_text(json.dumps({
-            "machine": host, "loader": "wrk" if wrk is not None else "httpx",
-            "seconds": args.seconds, "rounds": args.rounds, "commands": commands,
-            "runs": {str(c): [asdict(r) for r in runs[c]] for c in CONCURRENCY},
-            "summary": summary, "overhead_ms": overhead, "throughput_ratio": ratio,
-            "errors": bool(failed)}, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": host,
+                    "loader": "wrk" if wrk is not None else "httpx",
+                    "seconds": args.seconds,
+                    "rounds": args.rounds,
+                    "commands": commands,
+                    "runs": {str(c): [asdict(r) for r in runs[c]] for c in CONCURRENCY},
+                    "summary": summary,
+                    "overhead_ms": overhead,
+                    "throughput_ratio": ratio,
+                    "errors": bool(failed),
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         print(f"\nwrote {args.json}")
     return 1 if failed else 0
 

@@ -83,50 +83,54 @@ class Ratio:
 
 def valid_request(model: str) -> list[dict[str, Any]]:
     """A realistic, valid one-task text-inference request."""
-    return [{
-        "taskType": "textInference",
-        "taskUUID": str(uuid.uuid4()),
-        "model": model,
-        "messages": [
-            {"role": "user", "content": "What is the capital of Australia?"},
-            {"role": "assistant", "content": "The capital of Australia is Canberra."},
-            {"role": "user", "content": "Why was Canberra chosen over Sydney or Melbourne?"},
-        ],
-        "settings": {
-            "systemPrompt": "You are a concise geography tutor. Answer in two sentences.",
-            "temperature": 0.57,
-            "topP": 0.9,
-            "maxTokens": 512,
-            "stopSequences": ["\n\n", "END"],
-        },
-        "deliveryMethod": "sync",
-        "includeUsage": True,
-    }]
+    return [
+        {
+            "taskType": "textInference",
+            "taskUUID": str(uuid.uuid4()),
+            "model": model,
+            "messages": [
+                {"role": "user", "content": "What is the capital of Australia?"},
+                {"role": "assistant", "content": "The capital of Australia is Canberra."},
+                {"role": "user", "content": "Why was Canberra chosen over Sydney or Melbourne?"},
+            ],
+            "settings": {
+                "systemPrompt": "You are a concise geography tutor. Answer in two sentences.",
+                "temperature": 0.57,
+                "topP": 0.9,
+                "maxTokens": 512,
+                "stopSequences": ["\n\n", "END"],
+            },
+            "deliveryMethod": "sync",
+            "includeUsage": True,
+        }
+    ]
 
 
 def invalid_request(model: str) -> list[dict[str, Any]]:
     """The same kind of request, broken in about ten independent ways."""
-    return [{
-        "taskType": "textInference",
-        "taskUUID": "nope",                                            # not a UUID
-        "model": model,
-        "messages": [
-            {"role": "system", "content": "Be brief."},                # role not allowed
-            {"role": "user", "content": ""},                           # empty content
-            {"role": "user", "content": "Why was Canberra chosen?"},
-        ],
-        "settings": {
-            "systemPrompt": "You are a concise geography tutor.",
-            "temperature": 2.5,                                        # above maximum
-            "topP": True,                                              # not a number
-            "maxTokens": 0,                                            # below minimum
-            "stopSequences": ["", "END"],                              # empty stop sequence
-        },
-        "deliveryMethod": "asinc",                                     # not an allowed value
-        "numberResults": 9,                                            # above maximum
-        "includeUsage": True,
-        "temprature": 0.5,                                             # unknown key
-    }]
+    return [
+        {
+            "taskType": "textInference",
+            "taskUUID": "nope",  # not a UUID
+            "model": model,
+            "messages": [
+                {"role": "system", "content": "Be brief."},  # role not allowed
+                {"role": "user", "content": ""},  # empty content
+                {"role": "user", "content": "Why was Canberra chosen?"},
+            ],
+            "settings": {
+                "systemPrompt": "You are a concise geography tutor.",
+                "temperature": 2.5,  # above maximum
+                "topP": True,  # not a number
+                "maxTokens": 0,  # below minimum
+                "stopSequences": ["", "END"],  # empty stop sequence
+            },
+            "deliveryMethod": "asinc",  # not an allowed value
+            "numberResults": 9,  # above maximum
+            "includeUsage": True,
+            "temprature": 0.5,  # unknown key
+        }
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,23 +189,52 @@ def ratios(case: str, rates: dict[str, float]) -> list[Ratio]:
     vs_jsonschema = 20.0 if case == "valid" else 5.0
     json_cost = 2.0 if case == "valid" else None
     return [
-        Ratio(case, "kit(bytes) rate / jsonschema rate",
-              rates["kit_bytes"] / rates["jsonschema"], vs_jsonschema, True),
-        Ratio(case, "kit(parsed) rate / jsonschema rate",
-              rates["kit_parsed"] / rates["jsonschema"], vs_jsonschema, True),
-        Ratio(case, "kit(bytes) time / json.loads time",
-              rates["json_loads"] / rates["kit_bytes"], json_cost, False),
-        Ratio(case, "kit(parsed) time / json.loads time",
-              rates["json_loads"] / rates["kit_parsed"], None, False),
-        Ratio(case, "kit(bytes)+messages rate / jsonschema",
-              rates["kit_prose"] / rates["jsonschema"], None, True),
+        Ratio(
+            case,
+            "kit(bytes) rate / jsonschema rate",
+            rates["kit_bytes"] / rates["jsonschema"],
+            vs_jsonschema,
+            True,
+        ),
+        Ratio(
+            case,
+            "kit(parsed) rate / jsonschema rate",
+            rates["kit_parsed"] / rates["jsonschema"],
+            vs_jsonschema,
+            True,
+        ),
+        Ratio(
+            case,
+            "kit(bytes) time / json.loads time",
+            rates["json_loads"] / rates["kit_bytes"],
+            json_cost,
+            False,
+        ),
+        Ratio(
+            case,
+            "kit(parsed) time / json.loads time",
+            rates["json_loads"] / rates["kit_parsed"],
+            None,
+            False,
+        ),
+        Ratio(
+            case,
+            "kit(bytes)+messages rate / jsonschema",
+            rates["kit_prose"] / rates["jsonschema"],
+            None,
+            True,
+        ),
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--seconds", type=float, default=1.5,
-                        help="time budget per measurement, split over 3 repeats (default 1.5)")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=1.5,
+        help="time budget per measurement, split over 3 repeats (default 1.5)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
     args = parser.parse_args(argv)
     if args.seconds <= 0:
@@ -225,19 +258,26 @@ def main(argv: list[str] | None = None) -> int:
         reference = list(validator.iter_errors(parsed))
         counts[case] = {"bytes": len(raw), "kit": kit_parsed, "jsonschema": len(reference)}
         if kit_bytes != kit_parsed:
-            sys.exit(f"FAIL: {case}: check_request gives {kit_bytes} violations for the bytes "
-                     f"but {kit_parsed} for the parsed list")
+            sys.exit(
+                f"FAIL: {case}: check_request gives {kit_bytes} violations for the bytes "
+                f"but {kit_parsed} for the parsed list"
+            )
         if case == "valid" and kit_parsed:
-            sys.exit(f"FAIL: the valid payload has {kit_parsed} violations: "
-                     f"{check_request(parsed)}")
+            sys.exit(
+                f"FAIL: the valid payload has {kit_parsed} violations: {check_request(parsed)}"
+            )
         low, high = INVALID_RANGE
         if case == "invalid" and not low <= kit_parsed <= high:
-            sys.exit(f"FAIL: the invalid payload has {kit_parsed} violations, "
-                     f"expected {low}..{high}: {check_request(parsed)}")
+            sys.exit(
+                f"FAIL: the invalid payload has {kit_parsed} violations, "
+                f"expected {low}..{high}: {check_request(parsed)}"
+            )
         if case == "valid" and reference:
             reasons = "; ".join(error.message for error in reference)
-            print(f"note    : jsonschema reports the valid payload invalid ({reasons}) -- "
-                  "float multipleOf; timed anyway")
+            print(
+                f"note    : jsonschema reports the valid payload invalid ({reasons}) -- "
+                "float multipleOf; timed anyway"
+            )
 
         fns: dict[str, Callable[[], object]] = {
             "kit_bytes": partial(check_request, raw),
@@ -255,15 +295,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{LABELS[kind]:<38}" + "".join(f"{rates[c][kind]:>14,.0f}" for c in cases))
     print(f"{'  payload bytes':<38}" + "".join(f"{counts[c]['bytes']:>14}" for c in cases))
     print(f"{'  violations: kit':<38}" + "".join(f"{counts[c]['kit']:>14}" for c in cases))
-    print(f"{'  errors: jsonschema':<38}"
-          + "".join(f"{counts[c]['jsonschema']:>14}" for c in cases))
+    print(
+        f"{'  errors: jsonschema':<38}" + "".join(f"{counts[c]['jsonschema']:>14}" for c in cases)
+    )
 
     derived = [ratio for case in cases for ratio in ratios(case, rates[case])]
     print()
     print(f"{'case':<9}{'ratio':<38}{'value':>9}  {'target':<9}verdict")
     for ratio in derived:
-        print(f"{ratio.case:<9}{ratio.name:<38}{ratio.value:>8.2f}x  "
-              f"{ratio.target_text:<9}{ratio.verdict}")
+        print(
+            f"{ratio.case:<9}{ratio.name:<38}{ratio.value:>8.2f}x  "
+            f"{ratio.target_text:<9}{ratio.verdict}"
+        )
 
     if args.json is not None:
         report = {
@@ -279,8 +322,14 @@ def main(argv: list[str] | None = None) -> int:
                 for case in cases
             },
             "ratios": [
-                {"case": r.case, "name": r.name, "value": r.value, "target": r.target,
-                 "higher_is_better": r.higher_is_better, "verdict": r.verdict}
+                {
+                    "case": r.case,
+                    "name": r.name,
+                    "value": r.value,
+                    "target": r.target,
+                    "higher_is_better": r.higher_is_better,
+                    "verdict": r.verdict,
+                }
                 for r in derived
             ],
         }

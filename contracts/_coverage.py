@@ -46,8 +46,11 @@ class Coverage:
                 if task.get("taskType") in _MODELLESS:
                     continue
                 delivery = str(task.get("deliveryMethod", "(default)"))
-                names = [str(name) for name in task.get("settings") or {}] \
-                    if isinstance(task.get("settings"), dict) else []
+                names = (
+                    [str(name) for name in task.get("settings") or {}]
+                    if isinstance(task.get("settings"), dict)
+                    else []
+                )
                 self.delivery_methods[delivery] += 1
                 self.settings.update(names)
                 model = self._model(task.get("model"), catalog)
@@ -67,16 +70,25 @@ class Coverage:
 
     def lines(self) -> list[str]:
         """The table: the run as a whole, then each model."""
-        lines = [_row(title, counter) for title, counter in (
-            ("task types", self.task_types), ("delivery methods", self.delivery_methods),
-            ("settings", self.settings), ("status codes", self.statuses))]
+        lines = [
+            _row(title, counter)
+            for title, counter in (
+                ("task types", self.task_types),
+                ("delivery methods", self.delivery_methods),
+                ("settings", self.settings),
+                ("status codes", self.statuses),
+            )
+        ]
         if not any((self.task_types, self.statuses)):
             lines.append("no request reached a runware_mock in this run")
         for name in sorted(self.models):
             model = self.models[name]
             plural = "s" if model.tasks != 1 else ""
-            known = "" if model.documented is not None or name == "(no model)" else \
-                "; no loaded document describes it"
+            known = (
+                ""
+                if model.documented is not None or name == "(no model)"
+                else "; no loaded document describes it"
+            )
             lines.append(f"-- model {name} ({model.tasks} task{plural}{known})")
             lines.append(_row("delivery methods", model.delivery_methods))
             lines.append(_row("settings", model.settings))
@@ -87,6 +99,7 @@ class Coverage:
 
 
 def _row(title: str, counter: Counter[Any]) -> str:
-    row = ", ".join(f"{name} x{n}" for name, n in sorted(counter.items(),
-                                                         key=lambda kv: str(kv[0])))
+    row = ", ".join(
+        f"{name} x{n}" for name, n in sorted(counter.items(), key=lambda kv: str(kv[0]))
+    )
     return f"{title:<18}| {row or '(none)'}"

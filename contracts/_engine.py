@@ -28,25 +28,34 @@ from ._schema._fallback import jsonschema_fallback
 
 __all__ = ["ENGINE_KEY", "Engine", "engine_for", "schema_digest"]
 
-_PROTOCOL_DEFS = ("TextInferenceResult", "AsyncAcknowledgement", "GetResponseItem",
-                  "StreamChunk", "AuthenticationReply", "PingReply", "ErrorEnvelope",
-                  "DataEnvelope", "PartialEnvelope", "SingularErrorEnvelope")
+_PROTOCOL_DEFS = (
+    "TextInferenceResult",
+    "AsyncAcknowledgement",
+    "GetResponseItem",
+    "StreamChunk",
+    "AuthenticationReply",
+    "PingReply",
+    "ErrorEnvelope",
+    "DataEnvelope",
+    "PartialEnvelope",
+    "SingularErrorEnvelope",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Engine:
     """Every validator the checks need for one document."""
 
-    body: Validate | None           # the body's own keywords beyond "an array"; None: none
-    body_full: Validate             # the body's own keywords, items left out
+    body: Validate | None  # the body's own keywords beyond "an array"; None: none
+    body_full: Validate  # the body's own keywords, items left out
     # Collectors are compiled on first call (_Deferred), predicates at once.
-    tasks: Mapping[str, Validate]   # taskType → collector of that task's errors
-    items: Validate                 # the document's item schema, for unknown taskTypes
+    tasks: Mapping[str, Validate]  # taskType → collector of that task's errors
+    items: Validate  # the document's item schema, for unknown taskTypes
     task_predicates: Mapping[str, Predicate]  # taskType → is this task valid? (hot path)
     items_predicate: Predicate
-    error_response: Validate        # the document's ErrorResponse
+    error_response: Validate  # the document's ErrorResponse
     protocol: Mapping[str, Validate]  # response-side supplement, by $defs name
-    compiler: SchemaCompiler        # for subschemas compiled on demand (strategies)
+    compiler: SchemaCompiler  # for subschemas compiled on demand (strategies)
 
 
 _lock = threading.RLock()  # _build holds it while shared() takes it
@@ -81,13 +90,16 @@ def _build(spec: Spec) -> Engine:
         with _lock:
             known = digests.get((id(schema), base_uri))
             if known is None or known[0] is not schema:
-                known = digests[id(schema), base_uri] = (schema, schema_digest(
-                    schema, spec.registry.resolver(base_uri=base_uri)))
+                known = digests[id(schema), base_uri] = (
+                    schema,
+                    schema_digest(schema, spec.registry.resolver(base_uri=base_uri)),
+                )
             digest = known[1]
             function = _SHARED.get((digest, fast)) if digest is not None else None
             if function is None:
                 function = (compiler.compile_predicate if fast else compiler.compile)(
-                    schema, base_uri=base_uri)
+                    schema, base_uri=base_uri
+                )
                 if digest is not None:
                     _SHARED[digest, fast] = function
             return function
@@ -96,23 +108,35 @@ def _build(spec: Spec) -> Engine:
         return _Deferred(lambda: shared(schema, base_uri, fast=False))
 
     shell = {k: v for k, v in spec.request_schema.items() if k not in ("items", "prefixItems")}
+
     def base(task_type: str) -> str:
         return spec.protocol_uri if task_type in ("getResponse", "ping") else doc
 
-    tasks = {task_type: collector(schema, base(task_type))
-             for task_type, schema in spec.task_schemas.items()}
-    predicates = {task_type: shared(schema, base(task_type), fast=True)
-                  for task_type, schema in spec.task_schemas.items()}
+    tasks = {
+        task_type: collector(schema, base(task_type))
+        for task_type, schema in spec.task_schemas.items()
+    }
+    predicates = {
+        task_type: shared(schema, base(task_type), fast=True)
+        for task_type, schema in spec.task_schemas.items()
+    }
     item_schema = spec.request_schema.get("items", True)
-    protocol = {name: collector({"$ref": f"{spec.protocol_uri}#/$defs/{name}"},
-                                spec.protocol_uri)
-                for name in _PROTOCOL_DEFS}
+    protocol = {
+        name: collector({"$ref": f"{spec.protocol_uri}#/$defs/{name}"}, spec.protocol_uri)
+        for name in _PROTOCOL_DEFS
+    }
     trivial = shell.keys() <= _TRIVIAL_BODY and shell.get("type") == "array"
-    return Engine(body=None if trivial else shared(shell, doc, fast=False),
-                  body_full=collector(shell), tasks=tasks, items=collector(item_schema),
-                  task_predicates=predicates, items_predicate=shared(item_schema, doc, fast=True),
-                  error_response=collector(spec.error_schema), protocol=protocol,
-                  compiler=compiler)
+    return Engine(
+        body=None if trivial else shared(shell, doc, fast=False),
+        body_full=collector(shell),
+        tasks=tasks,
+        items=collector(item_schema),
+        task_predicates=predicates,
+        items_predicate=shared(item_schema, doc, fast=True),
+        error_response=collector(spec.error_schema),
+        protocol=protocol,
+        compiler=compiler,
+    )
 
 
 class _Deferred:

@@ -32,8 +32,9 @@ class JSONProblem(KitError, ValueError):
 
 
 def _constant(name: str) -> Any:
-    raise JSONProblem(f"{name} is not valid JSON (RFC 8259 has no NaN or Infinity); "
-                      "send a finite number or null")
+    raise JSONProblem(
+        f"{name} is not valid JSON (RFC 8259 has no NaN or Infinity); send a finite number or null"
+    )
 
 
 def _exact_float(text: str) -> float | Decimal:
@@ -59,20 +60,23 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(result) != len(pairs):
         seen: set[str] = set()
         duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise JSONProblem(f"the key {duplicate!r} appears twice in one object; JSON objects "
-                          "need unique names (RFC 8259 4, I-JSON): send it once")
+        raise JSONProblem(
+            f"the key {duplicate!r} appears twice in one object; JSON objects "
+            "need unique names (RFC 8259 4, I-JSON): send it once"
+        )
     return result
 
 
 _DECODER = json.JSONDecoder(parse_float=_exact_float, parse_constant=_constant)
-_STRICT_DECODER = json.JSONDecoder(parse_float=_exact_float, parse_constant=_constant,
-                                   object_pairs_hook=_unique_keys)
-_BIG_INT_DECODER = json.JSONDecoder(parse_float=_exact_float, parse_int=_exact_int,
-                                    parse_constant=_constant)
+_STRICT_DECODER = json.JSONDecoder(
+    parse_float=_exact_float, parse_constant=_constant, object_pairs_hook=_unique_keys
+)
+_BIG_INT_DECODER = json.JSONDecoder(
+    parse_float=_exact_float, parse_int=_exact_int, parse_constant=_constant
+)
 
 
-def parse_json(body: bytes | bytearray | memoryview | str, *,
-               unique_keys: bool = False) -> Any:
+def parse_json(body: bytes | bytearray | memoryview | str, *, unique_keys: bool = False) -> Any:
     """Parse one JSON text strictly; raise :class:`JSONProblem` with an actionable reason.
 
     ``unique_keys``: refuse an object that names a key twice (which ``json`` would silently
@@ -85,12 +89,15 @@ def parse_json(body: bytes | bytearray | memoryview | str, *,
             text = str(body, "utf-8")
         except UnicodeDecodeError as exc:
             raw = bytes(body)
-            raise JSONProblem(f"the body is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset "
-                              f"{exc.start}); send UTF-8 encoded JSON",
-                              position=exc.start) from exc
+            raise JSONProblem(
+                f"the body is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset "
+                f"{exc.start}); send UTF-8 encoded JSON",
+                position=exc.start,
+            ) from exc
     if text.startswith("\ufeff"):
-        raise JSONProblem("the body starts with a byte order mark; send JSON without a BOM",
-                          position=0)
+        raise JSONProblem(
+            "the body starts with a byte order mark; send JSON without a BOM", position=0
+        )
     try:
         try:
             value = (_STRICT_DECODER if unique_keys else _DECODER).decode(text)
@@ -100,13 +107,15 @@ def parse_json(body: bytes | bytearray | memoryview | str, *,
             value = _BIG_INT_DECODER.decode(text)  # an integer of over 4300 digits
     except json.JSONDecodeError as exc:
         if not text.strip():
-            raise JSONProblem("the body is empty; send a JSON array of tasks",
-                              position=0) from exc
-        raise JSONProblem(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column "
-                          f"{exc.colno}", position=exc.pos) from exc
+            raise JSONProblem("the body is empty; send a JSON array of tasks", position=0) from exc
+        raise JSONProblem(
+            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            position=exc.pos,
+        ) from exc
     except RecursionError as exc:
-        raise JSONProblem("the body nests too deeply to parse; a Runware request is only a few "
-                          "levels deep") from exc
+        raise JSONProblem(
+            "the body nests too deeply to parse; a Runware request is only a few levels deep"
+        ) from exc
     except ValueError as exc:
         if isinstance(exc, JSONProblem):
             raise
@@ -122,9 +131,11 @@ def _refuse_lone_surrogates(value: Any, pointer: str) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise JSONProblem(f"the string at {pointer or '/'} holds an unpaired surrogate "
-                              f"(\\u{ord(value[exc.start]):04x}); escape whole characters, "
-                              "as a \\uD83D\\uDE00 pair") from None
+            raise JSONProblem(
+                f"the string at {pointer or '/'} holds an unpaired surrogate "
+                f"(\\u{ord(value[exc.start]):04x}); escape whole characters, "
+                "as a \\uD83D\\uDE00 pair"
+            ) from None
     elif isinstance(value, dict):
         for key, item in value.items():
             _refuse_lone_surrogates(key, pointer)

@@ -18,17 +18,27 @@ from ._violation import Violation
 
 __all__ = ["describe", "parameter_name", "pointer_of", "show", "to_violation"]
 
-_TYPE_NAMES = {"object": "an object", "array": "an array", "string": "a string",
-               "number": "a number", "integer": "an integer", "boolean": "a boolean",
-               "null": "null"}
+_TYPE_NAMES = {
+    "object": "an object",
+    "array": "an array",
+    "string": "a string",
+    "number": "a number",
+    "integer": "an integer",
+    "boolean": "a boolean",
+    "null": "null",
+}
 _FORMAT_NAMES = {
     "uuid": "a UUID (hyphenated RFC 4122 form, e.g. str(uuid.uuid4()))",
     "uri": "an absolute URI with a scheme (e.g. https://example.com/hook)",
     "uri-reference": "a URI reference (RFC 3986)",
     "date-time": "an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z)",
-    "date": "an RFC 3339 date (e.g. 2026-01-31)", "time": "an RFC 3339 time",
-    "email": "an e-mail address", "hostname": "a host name", "ipv4": "an IPv4 address",
-    "ipv6": "an IPv6 address", "regex": "an ECMA-262 regular expression",
+    "date": "an RFC 3339 date (e.g. 2026-01-31)",
+    "time": "an RFC 3339 time",
+    "email": "an e-mail address",
+    "hostname": "a host name",
+    "ipv4": "an IPv4 address",
+    "ipv6": "an IPv6 address",
+    "regex": "an ECMA-262 regular expression",
     "duration": "an ISO 8601 duration",
 }
 
@@ -41,7 +51,7 @@ def show(value: Any, limit: int = 60) -> str:
         text = repr(value)
     if isinstance(value, Decimal):
         text = str(value)
-    return text if len(text) <= limit else f"{text[:limit - 1]}…"
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def json_type(value: Any) -> str:
@@ -93,7 +103,8 @@ def describe(schema: Any) -> str:
     types = schema.get("type")
     names = [types] if isinstance(types, str) else list(types or [])
     text = " or ".join(_TYPE_NAMES.get(t, t) for t in names) or (
-        "text" if "pattern" in schema or "format" in schema else "a value")
+        "text" if "pattern" in schema or "format" in schema else "a value"
+    )
     if "format" in schema and schema["format"] in _FORMAT_NAMES:
         text = _FORMAT_NAMES[schema["format"]]
     low = schema.get("minimum", schema.get("exclusiveMinimum"))
@@ -112,7 +123,8 @@ def describe(schema: Any) -> str:
         text += f" of {schema['minLength']} to {schema['maxLength']} characters"
     elif schema.get("minLength"):
         text += f" of at least {schema['minLength']} character" + (
-            "s" if schema["minLength"] != 1 else "")
+            "s" if schema["minLength"] != 1 else ""
+        )
     elif "maxLength" in schema:
         text += f" of at most {schema['maxLength']} characters"
     if "minItems" in schema and "maxItems" in schema:
@@ -167,11 +179,17 @@ def _nearest_multiples(value: Any, step: Any) -> str:
     return f" The nearest allowed values are {_number(low)} and {_number(high)}."
 
 
-def to_violation(raw: RawError, *, root: Sequence[Any] = (), task_index: int | None = None,
-                 task_uuid: str | None = None, task_type: str | None = None) -> Violation:
+def to_violation(
+    raw: RawError,
+    *,
+    root: Sequence[Any] = (),
+    task_index: int | None = None,
+    task_uuid: str | None = None,
+    task_type: str | None = None,
+) -> Violation:
     """A :class:`Violation` for one raw error; ``root`` is the prefix that is not a parameter."""
     keyword, path, value, schema, detail = raw
-    param = parameter_name(path[len(root):])
+    param = parameter_name(path[len(root) :])
 
     def render() -> str:
         message = _explain(keyword, param or "the body", value, schema, detail)
@@ -179,17 +197,30 @@ def to_violation(raw: RawError, *, root: Sequence[Any] = (), task_index: int | N
 
     if keyword == "required":
         value = None
-    elif keyword in ("additionalProperties", "unevaluatedProperties") and \
-            isinstance(value, Mapping):
+    elif keyword in ("additionalProperties", "unevaluatedProperties") and isinstance(
+        value, Mapping
+    ):
         value = value.get(detail)
-    return Violation(pointer=pointer_of(path), parameter=param, keyword=keyword,
-                     code=_CODES.get(keyword, "invalidParameter"), render=render,
-                     task_index=task_index, task_uuid=task_uuid, task_type=task_type, value=value)
+    return Violation(
+        pointer=pointer_of(path),
+        parameter=param,
+        keyword=keyword,
+        code=_CODES.get(keyword, "invalidParameter"),
+        render=render,
+        task_index=task_index,
+        task_uuid=task_uuid,
+        task_type=task_type,
+        value=value,
+    )
 
 
-_CODES = {"required": "missingParameter", "dependentRequired": "missingParameter",
-          "additionalProperties": "unknownParameter", "unevaluatedProperties": "unknownParameter",
-          "false": "unknownParameter"}
+_CODES = {
+    "required": "missingParameter",
+    "dependentRequired": "missingParameter",
+    "additionalProperties": "unknownParameter",
+    "unevaluatedProperties": "unknownParameter",
+    "false": "unknownParameter",
+}
 
 
 def _explain(keyword: str, param: str, value: Any, schema: Any, detail: Any) -> str:
@@ -197,47 +228,50 @@ def _explain(keyword: str, param: str, value: Any, schema: Any, detail: Any) -> 
     shown = show(value)
     expected = describe(s)
     if keyword == "type":
-        return (f"{param} must be {expected}, not {json_type(value)} "
-                                    f"({shown}).")
+        return f"{param} must be {expected}, not {json_type(value)} ({shown})."
     if keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         side = "below the minimum" if "inimum" in keyword else "above the maximum"
         bound = _number(s[keyword])
         strict = " (the bound itself is excluded)" if keyword.startswith("exclusive") else ""
-        return (f"{param} is {shown}, {side} of {bound}{strict}. "
-                                    f"Send {expected}.")
+        return f"{param} is {shown}, {side} of {bound}{strict}. Send {expected}."
     if keyword == "multipleOf":
         step = s["multipleOf"]
-        return (f"{param} is {shown}, not a multiple of {_number(step)}."
-                                    f"{_nearest_multiples(value, step)} Send {expected}.")
+        return (
+            f"{param} is {shown}, not a multiple of {_number(step)}."
+            f"{_nearest_multiples(value, step)} Send {expected}."
+        )
     if keyword == "minLength":
         length = len(value)
         what = "is empty" if length == 0 else f"is {length} characters long"
-        return (f"{param} {what}; it needs at least {s['minLength']} "
-                                    f"character{'s' if s['minLength'] != 1 else ''}.")
+        return (
+            f"{param} {what}; it needs at least {s['minLength']} "
+            f"character{'s' if s['minLength'] != 1 else ''}."
+        )
     if keyword == "maxLength":
-        return (f"{param} is {len(value)} characters long, over the limit "
-                                    f"of {s['maxLength']}; shorten it.")
+        return (
+            f"{param} is {len(value)} characters long, over the limit "
+            f"of {s['maxLength']}; shorten it."
+        )
     if keyword == "pattern":
-        return (f"{param} is {shown}, which does not match the pattern "
-                                    f"/{s['pattern']}/.")
+        return f"{param} is {shown}, which does not match the pattern /{s['pattern']}/."
     if keyword == "format":
         wanted = _FORMAT_NAMES.get(s.get("format", ""), f"a valid {s.get('format')}")
         return f"{param} is {shown}, not {wanted}."
     if keyword == "minItems":
         what = "is empty" if len(value) == 0 else f"has {len(value)} items"
-        return (f"{param} {what}; it needs at least {s['minItems']} "
-                                    f"item{'s' if s['minItems'] != 1 else ''}.")
+        return (
+            f"{param} {what}; it needs at least {s['minItems']} "
+            f"item{'s' if s['minItems'] != 1 else ''}."
+        )
     if keyword == "maxItems":
-        return (f"{param} has {len(value)} items, over the limit of "
-                                    f"{s['maxItems']}; send fewer.")
+        return f"{param} has {len(value)} items, over the limit of {s['maxItems']}; send fewer."
     if keyword == "uniqueItems":
         return f"{param} holds duplicate items; each must be unique."
     if keyword == "required":
         props = s.get("properties") or {}
         sub = props.get(detail, True)
         description = describe(sub)
-        hint = f" It must be {description}." if description not in ("any value", "a value") \
-            else ""
+        hint = f" It must be {description}." if description not in ("any value", "a value") else ""
         return f"Missing required parameter {param}.{hint}"
     if keyword in ("additionalProperties", "unevaluatedProperties"):
         allowed = sorted(s.get("properties") or {})
@@ -246,28 +280,28 @@ def _explain(keyword: str, param: str, value: Any, schema: Any, detail: Any) -> 
         if home:
             hint = f" It belongs under {home.rsplit('.', 1)[0]}: send it as {home}."
         listing = f" Allowed here: {', '.join(allowed)}." if allowed else ""
-        return (f"Unknown parameter {param}: the document does not allow "
-                                    f"it here.{hint}{listing}")
+        return f"Unknown parameter {param}: the document does not allow it here.{hint}{listing}"
     if keyword == "const":
         return f"{param} must be {show(s['const'])}, not {shown}."
     if keyword in ("enum", "oneOf") and _choices(s) is not None:
         choices = [str(c) for c in _choices(s) or () if isinstance(c, str)]
         allowed_text = ", ".join(show(c) for c in _choices(s) or ())
-        return (f"{param} is {shown}; allowed values are {allowed_text}."
-                                    f"{_did_you_mean(value, choices)}")
+        return (
+            f"{param} is {shown}; allowed values are {allowed_text}.{_did_you_mean(value, choices)}"
+        )
     if keyword == "anyOf":
         forms = "; ".join(describe(b) for b in s.get("anyOf", ()))
-        return (f"{param} is {shown}, which matches none of the allowed "
-                                    f"forms: {forms}.")
+        return f"{param} is {shown}, which matches none of the allowed forms: {forms}."
     if keyword == "oneOf":
         matched = detail[0] if isinstance(detail, tuple) else None
         count = f"{matched} of them" if matched else "none of them"
         forms = "; ".join(describe(b) for b in s.get("oneOf", ()))
-        return (f"{param} is {shown}; it must match exactly one of "
-                                    f"these forms and matches {count}: {forms}.")
+        return (
+            f"{param} is {shown}; it must match exactly one of "
+            f"these forms and matches {count}: {forms}."
+        )
     if keyword == "dependentRequired":
-        return (f"Missing parameter {param}: it is required when "
-                                    f"{detail} is sent.")
+        return f"Missing parameter {param}: it is required when {detail} is sent."
     if keyword == "not":
         return f"{param} is {shown}, a value the document excludes."
     if keyword == "false":

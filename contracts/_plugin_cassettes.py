@@ -18,22 +18,41 @@ from typing import Any
 
 import pytest
 
-__all__ = ["MODES", "add_options", "app_factory", "cassette_path", "check_replay",
-           "leaves_the_machine", "mode_of"]
+__all__ = [
+    "MODES",
+    "add_options",
+    "app_factory",
+    "cassette_path",
+    "check_replay",
+    "leaves_the_machine",
+    "mode_of",
+]
 
 MODES = ("none", "once", "new_episodes", "all")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def add_options(group: Any) -> None:
-    group.addoption("--runware-record-mode", choices=MODES, default="none",
-                    help="tests with a cassette: none (replay only, nothing leaves the "
-                         "machine; the default), once (record what has no cassette yet), "
-                         "new_episodes (record what the cassette lacks), all (record anew)")
-    group.addoption("--runware-upstream", metavar="URL", default=None,
-                    help="where recording tests' requests go (e.g. https://api.runware.ai/v1)")
-    group.addoption("--runware-ws-upstream", metavar="URL", default=None,
-                    help="its WebSocket endpoint (default: --runware-upstream as ws(s)://)")
+    group.addoption(
+        "--runware-record-mode",
+        choices=MODES,
+        default="none",
+        help="tests with a cassette: none (replay only, nothing leaves the "
+        "machine; the default), once (record what has no cassette yet), "
+        "new_episodes (record what the cassette lacks), all (record anew)",
+    )
+    group.addoption(
+        "--runware-upstream",
+        metavar="URL",
+        default=None,
+        help="where recording tests' requests go (e.g. https://api.runware.ai/v1)",
+    )
+    group.addoption(
+        "--runware-ws-upstream",
+        metavar="URL",
+        default=None,
+        help="its WebSocket endpoint (default: --runware-upstream as ws(s)://)",
+    )
 
 
 def mode_of(config: pytest.Config) -> str:
@@ -44,8 +63,11 @@ def cassette_path(request: pytest.FixtureRequest, cassette: Any) -> Path:
     """Where a test's cassette lives: ``cassettes/<test module>/<name>.json`` next to the
     test file (``cassette=True``: the test's name); an absolute path as given."""
     if cassette is not True and not isinstance(cassette, str | os.PathLike):
-        pytest.fail(f"@pytest.mark.runware(cassette={cassette!r}): pass True (a cassette "
-                    "named after the test) or a name", pytrace=False)
+        pytest.fail(
+            f"@pytest.mark.runware(cassette={cassette!r}): pass True (a cassette "
+            "named after the test) or a name",
+            pytrace=False,
+        )
     given = Path(cassette) if cassette is not True else None
     if given is not None and given.is_absolute():
         return given
@@ -61,8 +83,9 @@ def leaves_the_machine(mode: str, cassette: Path) -> bool:
     return mode in ("new_episodes", "all") or (mode == "once" and not cassette.exists())
 
 
-def app_factory(request: pytest.FixtureRequest, cassette: Path, *,
-                ignore: tuple[str, ...]) -> tuple[Callable[..., Any], str | None]:
+def app_factory(
+    request: pytest.FixtureRequest, cassette: Path, *, ignore: tuple[str, ...]
+) -> tuple[Callable[..., Any], str | None]:
     """(what builds the test's app from its documents and config; the API key the test's
     client should send: the real one when recording, else None for the mock's).
 
@@ -79,13 +102,18 @@ def app_factory(request: pytest.FixtureRequest, cassette: Path, *,
     ws_upstream = config.getoption("--runware-ws-upstream")
     records = leaves_the_machine(mode, cassette)
     if not records and not cassette.exists():
-        pytest.fail(f"the cassette {cassette} does not exist, and --runware-record-mode "
-                    f"{mode} only replays: record it once with --runware-record-mode once "
-                    "--runware-upstream URL (docs/proxy.md)", pytrace=False)
+        pytest.fail(
+            f"the cassette {cassette} does not exist, and --runware-record-mode "
+            f"{mode} only replays: record it once with --runware-record-mode once "
+            "--runware-upstream URL (docs/proxy.md)",
+            pytrace=False,
+        )
     if records and upstream is None:
-        pytest.fail(f"--runware-record-mode {mode} records {cassette}, but no upstream is "
-                    "set: pass --runware-upstream URL (e.g. https://api.runware.ai/v1)",
-                    pytrace=False)
+        pytest.fail(
+            f"--runware-record-mode {mode} records {cassette}, but no upstream is "
+            "set: pass --runware-upstream URL (e.g. https://api.runware.ai/v1)",
+            pytrace=False,
+        )
 
     def make(*, spec: Any, config: Any) -> Any:
         from mockserver import ConfigError, create_app, create_proxy_app, install_replay
@@ -95,9 +123,14 @@ def app_factory(request: pytest.FixtureRequest, cassette: Path, *,
                 app = create_app(spec=spec, config=config)
                 install_replay(app, cassettes=cassette, miss="error", ignore=ignore)
                 return app
-            app = create_proxy_app(target=upstream, ws_target=ws_upstream, spec=spec,
-                                   config=config, record=cassette,
-                                   append=mode == "new_episodes")
+            app = create_proxy_app(
+                target=upstream,
+                ws_target=ws_upstream,
+                spec=spec,
+                config=config,
+                record=cassette,
+                append=mode == "new_episodes",
+            )
             if mode == "new_episodes" and cassette.exists():
                 install_replay(app, cassettes=cassette, miss="pass", ignore=ignore)
             return app
@@ -119,6 +152,9 @@ def check_replay(app: Any) -> None:
     if proxy is not None:  # new_episodes: the misses were recorded, not failures
         return
     lines = "\n".join(f"  - {message}" for message in replayer.misses)
-    pytest.fail(f"{len(replayer.misses)} request(s) matched no recording of the test's "
-                f"cassette; record it (--runware-record-mode once/new_episodes "
-                f"--runware-upstream URL):\n{lines}", pytrace=False)
+    pytest.fail(
+        f"{len(replayer.misses)} request(s) matched no recording of the test's "
+        f"cassette; record it (--runware-record-mode once/new_episodes "
+        f"--runware-upstream URL):\n{lines}",
+        pytrace=False,
+    )

@@ -20,8 +20,9 @@ _AUTHENTICATION = "authentication"
 RAW_TYPES = (bytes, bytearray, memoryview, str)
 
 
-def check_request(payload: Any, *, spec: Spec | Catalog | None = None,
-                  raw: bool | None = None) -> list[Violation]:
+def check_request(
+    payload: Any, *, spec: Spec | Catalog | None = None, raw: bool | None = None
+) -> list[Violation]:
     """Every way ``payload`` breaks the document's request contract (empty: it is valid).
 
     Args:
@@ -61,8 +62,15 @@ def check_request(payload: Any, *, spec: Spec | Catalog | None = None,
         try:
             payload = parse_json(payload)
         except JSONProblem as problem:
-            return [Violation(pointer="", parameter="", keyword="json",
-                              code="invalidRequestBody", message=problem.reason)]
+            return [
+                Violation(
+                    pointer="",
+                    parameter="",
+                    keyword="json",
+                    code="invalidRequestBody",
+                    message=problem.reason,
+                )
+            ]
     if routes is not None and isinstance(payload, list | tuple):
         return _check_routed(payload, routes)
     violations: list[Violation] = []
@@ -86,16 +94,25 @@ def check_request(payload: Any, *, spec: Spec | Catalog | None = None,
         if valid(task):
             continue
         errs = []
-        collect = engine.tasks.get(task_type, engine.items) if task_type.__class__ is str \
+        collect = (
+            engine.tasks.get(task_type, engine.items)
+            if task_type.__class__ is str
             else engine.items
+        )
         collect(task, (index,), errs)
         if errs:
             uuid = task.get("taskUUID") if isinstance(task, dict) else None
             kind = task_type if isinstance(task_type, str) else None
             violations.extend(
-                to_violation(raw, root=(index,), task_index=index,
-                             task_uuid=uuid if isinstance(uuid, str) else None, task_type=kind)
-                for raw in errs)
+                to_violation(
+                    raw,
+                    root=(index,),
+                    task_index=index,
+                    task_uuid=uuid if isinstance(uuid, str) else None,
+                    task_type=kind,
+                )
+                for raw in errs
+            )
     return violations
 
 
@@ -146,13 +163,21 @@ def _collected(collect: Validate, task: Any, index: int, task_type: Any) -> list
     collect(task, (index,), errs)
     uuid = task.get("taskUUID") if isinstance(task, dict) else None
     kind = task_type if isinstance(task_type, str) else None
-    return [to_violation(raw, root=(index,), task_index=index,
-                         task_uuid=uuid if isinstance(uuid, str) else None, task_type=kind)
-            for raw in errs]
+    return [
+        to_violation(
+            raw,
+            root=(index,),
+            task_index=index,
+            task_uuid=uuid if isinstance(uuid, str) else None,
+            task_type=kind,
+        )
+        for raw in errs
+    ]
 
 
-def validate_request(payload: Any, *, spec: Spec | Catalog | None = None,
-                     raw: bool | None = None) -> None:
+def validate_request(
+    payload: Any, *, spec: Spec | Catalog | None = None, raw: bool | None = None
+) -> None:
     """Raise :class:`ContractViolation` listing every violation unless ``payload`` is valid.
 
     Example:
@@ -166,17 +191,32 @@ def validate_request(payload: Any, *, spec: Spec | Catalog | None = None,
 def _body_violation(raw: RawError) -> Violation:
     violation = to_violation(raw)
     if raw[0] == "type":
-        message = (f"{violation.message} Runware takes a JSON array of task objects: wrap the "
-                   "task in [ ].")
-        return Violation(pointer=violation.pointer, parameter="", keyword="type",
-                         code="invalidRequestBody", message=message, value=violation.value)
+        message = (
+            f"{violation.message} Runware takes a JSON array of task objects: wrap the task in [ ]."
+        )
+        return Violation(
+            pointer=violation.pointer,
+            parameter="",
+            keyword="type",
+            code="invalidRequestBody",
+            message=message,
+            value=violation.value,
+        )
     return violation
 
 
 def _late_authentication(index: int, task: Any) -> Violation:
     return Violation(
-        pointer=f"/{index}/taskType", parameter="taskType", keyword="taskOrder",
-        code="invalidParameter", task_index=index, task_type=_AUTHENTICATION, value=_AUTHENTICATION,
-        message=(f"An authentication task may only come first in the array; this one is at "
-                 f"index {index}. Move it to the front, or send the key as an "
-                 "'Authorization: Bearer' header instead."))
+        pointer=f"/{index}/taskType",
+        parameter="taskType",
+        keyword="taskOrder",
+        code="invalidParameter",
+        task_index=index,
+        task_type=_AUTHENTICATION,
+        value=_AUTHENTICATION,
+        message=(
+            f"An authentication task may only come first in the array; this one is at "
+            f"index {index}. Move it to the front, or send the key as an "
+            "'Authorization: Bearer' header instead."
+        ),
+    )

@@ -36,8 +36,9 @@ def classify_item(item: Mapping[str, Any]) -> str:
     return "TextInferenceResult"
 
 
-def check_response(body: Any, *, request: Any = None,
-                   spec: Spec | Catalog | None = None) -> list[Violation]:
+def check_response(
+    body: Any, *, request: Any = None, spec: Spec | Catalog | None = None
+) -> list[Violation]:
     """Every way a server reply breaks the response contract (empty: it conforms).
 
     Args:
@@ -58,8 +59,15 @@ def check_response(body: Any, *, request: Any = None,
         try:
             body = parse_json(body)
         except JSONProblem as problem:
-            return [Violation(pointer="", parameter="", keyword="json",
-                              code="invalidResponseBody", message=problem.reason)]
+            return [
+                Violation(
+                    pointer="",
+                    parameter="",
+                    keyword="json",
+                    code="invalidResponseBody",
+                    message=problem.reason,
+                )
+            ]
     if isinstance(request, RAW_TYPES):
         try:
             request = parse_json(request)
@@ -67,7 +75,8 @@ def check_response(body: Any, *, request: Any = None,
             request = None
     if isinstance(body, Mapping) and "delta" in body:
         return _run(engine.protocol["StreamChunk"], body, ()) + _against_request(
-            [body], request, ("",), chunks=True)
+            [body], request, ("",), chunks=True
+        )
     if isinstance(body, Mapping) and "errors" in body and "data" in body:
         found = _run(engine.protocol["PartialEnvelope"], body, ())
         items = body["data"] if isinstance(body["data"], list) else []
@@ -97,16 +106,25 @@ def _run(validate: Any, value: Any, root: tuple[Any, ...]) -> list[Violation]:
 
 
 def _violation(pointer: str, parameter: str, keyword: str, message: str) -> Violation:
-    return Violation(pointer=pointer, parameter=parameter, keyword=keyword,
-                     code="invalidResponse", message=message)
+    return Violation(
+        pointer=pointer,
+        parameter=parameter,
+        keyword=keyword,
+        code="invalidResponse",
+        message=message,
+    )
 
 
-def _against_request(items: Sequence[Any], request: Any, root: tuple[str, ...], *,
-                     chunks: bool) -> list[Violation]:
+def _against_request(
+    items: Sequence[Any], request: Any, root: tuple[str, ...], *, chunks: bool
+) -> list[Violation]:
     if not isinstance(request, list | tuple):
         return []
-    tasks = {t.get("taskUUID"): t for t in request
-             if isinstance(t, Mapping) and t.get("taskType") not in ("authentication", "ping")}
+    tasks = {
+        t.get("taskUUID"): t
+        for t in request
+        if isinstance(t, Mapping) and t.get("taskType") not in ("authentication", "ping")
+    }
     found: list[Violation] = []
     results: dict[Any, list[Any]] = {}
     for index, item in enumerate(items):
@@ -117,35 +135,58 @@ def _against_request(items: Sequence[Any], request: Any, root: tuple[str, ...], 
         param = f"data[{index}]" if not chunks else "chunk"
         task = tasks.get(item.get("taskUUID"))
         if task is None:
-            found.append(_violation(f"{pointer}/taskUUID", f"{param}.taskUUID", "x-taskUUID",
-                                    f"{param}.taskUUID {item.get('taskUUID')!r} answers no task "
-                                    "of the request."))
+            found.append(
+                _violation(
+                    f"{pointer}/taskUUID",
+                    f"{param}.taskUUID",
+                    "x-taskUUID",
+                    f"{param}.taskUUID {item.get('taskUUID')!r} answers no task of the request.",
+                )
+            )
             continue
         if task.get("taskType") == "getResponse":
             continue
         if item.get("taskType") != task.get("taskType"):
-            found.append(_violation(f"{pointer}/taskType", f"{param}.taskType", "x-taskType",
-                                    f"{param}.taskType is {item.get('taskType')!r} but the task "
-                                    f"it answers is {task.get('taskType')!r}."))
+            found.append(
+                _violation(
+                    f"{pointer}/taskType",
+                    f"{param}.taskType",
+                    "x-taskType",
+                    f"{param}.taskType is {item.get('taskType')!r} but the task "
+                    f"it answers is {task.get('taskType')!r}.",
+                )
+            )
         final = not chunks or item.get("finishReason") is not None
         is_result = "text" in item or (chunks and final)
         if is_result and final:
             for flag, member in (("includeCost", "cost"), ("includeUsage", "usage")):
                 if task.get(flag) is True and member not in item:
-                    found.append(_violation(pointer, param, f"x-{flag}",
-                                            f"{param} has no {member} although the task set "
-                                            f"{flag}: true."))
+                    found.append(
+                        _violation(
+                            pointer,
+                            param,
+                            f"x-{flag}",
+                            f"{param} has no {member} although the task set {flag}: true.",
+                        )
+                    )
         if "text" in item:
             results.setdefault(item.get("taskUUID"), []).append(item)
     for uuid, group in results.items():
         wanted = tasks[uuid].get("numberResults", 1)
         indices = sorted(i.get("resultIndex", 0) for i in group)
-        if isinstance(wanted, int) and len(group) == wanted and wanted > 1 and \
-                indices != list(range(wanted)):
-            found.append(_violation("", "", "x-resultIndex",
-                                    f"the {wanted} results of task {uuid} carry resultIndex "
-                                    f"{indices}; expected 0..{wanted - 1}, one each."))
+        if (
+            isinstance(wanted, int)
+            and len(group) == wanted
+            and wanted > 1
+            and indices != list(range(wanted))
+        ):
+            found.append(
+                _violation(
+                    "",
+                    "",
+                    "x-resultIndex",
+                    f"the {wanted} results of task {uuid} carry resultIndex "
+                    f"{indices}; expected 0..{wanted - 1}, one each.",
+                )
+            )
     return found
-
-
-

@@ -54,11 +54,12 @@ def routes_for(catalog: Catalog) -> Routes:
                 inference = {t for spec in catalog for t in spec.inference_task_types}
                 routes = catalog.memo[_MEMO] = Routes(
                     catalog=catalog,
-                    by_model={model: engines[spec] for spec in catalog
-                              for model in spec.model_ids},
+                    by_model={model: engines[spec] for spec in catalog for model in spec.model_ids},
                     first=engines[catalog.first],
-                    modelless=frozenset(t for spec in catalog for t in spec.task_schemas
-                                        if t not in inference))
+                    modelless=frozenset(
+                        t for spec in catalog for t in spec.task_schemas if t not in inference
+                    ),
+                )
     return routes
 
 
@@ -72,29 +73,42 @@ def model_violation(catalog: Catalog, task: Mapping[str, Any], index: int) -> Vi
     uuid = task.get("taskUUID")
     task_type = task.get("taskType")
     fields: dict[str, Any] = {
-        "pointer": f"/{index}/model", "parameter": "model", "task_index": index,
+        "pointer": f"/{index}/model",
+        "parameter": "model",
+        "task_index": index,
         "task_uuid": uuid if isinstance(uuid, str) else None,
-        "task_type": task_type if isinstance(task_type, str) else None}
+        "task_type": task_type if isinstance(task_type, str) else None,
+    }
     known = _listing(catalog.model_ids)
     if "model" not in task:
-        return Violation(keyword="required", code="missingParameter", **fields,
-                         message=f"Missing required parameter model. It must name one of the "
-                                 f"loaded models: {known}.")
+        return Violation(
+            keyword="required",
+            code="missingParameter",
+            **fields,
+            message=f"Missing required parameter model. It must name one of the "
+            f"loaded models: {known}.",
+        )
     model = task["model"]
     if not isinstance(model, str):
-        return Violation(keyword="type", code="invalidParameter", value=model, **fields,
-                         message=f"model must be a string naming one of the loaded models "
-                                 f"({known}), not {json_type(model)} ({show(model)}).")
+        return Violation(
+            keyword="type",
+            code="invalidParameter",
+            value=model,
+            **fields,
+            message=f"model must be a string naming one of the loaded models "
+            f"({known}), not {json_type(model)} ({show(model)}).",
+        )
 
     def render() -> str:
         near = catalog.nearest(model)
         hint = f" Did you mean {' or '.join(show(n) for n in near)}?" if near else ""
-        return (f"model is {show(model)}, which no loaded document describes.{hint} Loaded: "
-                f"{known}. To test another model, load its OpenAPI document too (runware-kit "
-                f"serve --spec PATH, once per document or a directory; openapi.load_catalog).")
+        return (
+            f"model is {show(model)}, which no loaded document describes.{hint} Loaded: "
+            f"{known}. To test another model, load its OpenAPI document too (runware-kit "
+            f"serve --spec PATH, once per document or a directory; openapi.load_catalog)."
+        )
 
-    return Violation(keyword="enum", code="invalidParameter", value=model, render=render,
-                     **fields)
+    return Violation(keyword="enum", code="invalidParameter", value=model, render=render, **fields)
 
 
 def _listing(model_ids: tuple[str, ...]) -> str:

@@ -9,8 +9,16 @@ from openapi import KitError
 
 __all__ = ["ContractViolation", "Violation"]
 
-_FIELDS = ("pointer", "parameter", "keyword", "code", "message", "task_index", "task_uuid",
-           "task_type")
+_FIELDS = (
+    "pointer",
+    "parameter",
+    "keyword",
+    "code",
+    "message",
+    "task_index",
+    "task_uuid",
+    "task_type",
+)
 # Runware's errors page: the ``documentation`` link its error objects carry (protocol
 # reference, section 8).
 _DOCUMENTATION = "https://runware.ai/docs/platform/errors"
@@ -36,8 +44,18 @@ class Violation:
         value: the offending value (``None`` for a missing parameter).
     """
 
-    __slots__ = ("_message", "_render", "code", "keyword", "parameter", "pointer", "task_index",
-                 "task_type", "task_uuid", "value")
+    __slots__ = (
+        "_message",
+        "_render",
+        "code",
+        "keyword",
+        "parameter",
+        "pointer",
+        "task_index",
+        "task_type",
+        "task_uuid",
+        "value",
+    )
 
     _message: str | None
     _render: Callable[[], str] | None
@@ -50,10 +68,20 @@ class Violation:
     task_type: str | None
     value: Any
 
-    def __init__(self, *, pointer: str, parameter: str, keyword: str, code: str,
-                 message: str | None = None, task_index: int | None = None,
-                 task_uuid: str | None = None, task_type: str | None = None, value: Any = None,
-                 render: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        pointer: str,
+        parameter: str,
+        keyword: str,
+        code: str,
+        message: str | None = None,
+        task_index: int | None = None,
+        task_uuid: str | None = None,
+        task_type: str | None = None,
+        value: Any = None,
+        render: Callable[[], str] | None = None,
+    ) -> None:
         if message is None and render is None:
             raise TypeError("Violation needs a message or a render callable")
         put = object.__setattr__

@@ -48,13 +48,17 @@ from ._plugin_cassettes import app_factory, cassette_path, check_replay
 
 __all__ = ["JournalEntry", "JournalViolation", "RunwareMock", "RunwareOptions"]
 
-_MARKER = ("runware(spec=None, seed=None, replies=[], faults=[], allow_invalid=False): run "
-           "this test against a mock for another document (or a list of them, one per model) "
-           "or seed, with scripted replies and queued faults; allow_invalid=True lets requests "
-           "that break the contract pass.")
-_MARKER += (" cassette=True (or a name) records this test's traffic once and replays it "
-            "offline (--runware-record-mode, docs/proxy.md); replay_ignore=[FIELD, ...]: "
-            "task fields that change between runs, left out when matching.")
+_MARKER = (
+    "runware(spec=None, seed=None, replies=[], faults=[], allow_invalid=False): run "
+    "this test against a mock for another document (or a list of them, one per model) "
+    "or seed, with scripted replies and queued faults; allow_invalid=True lets requests "
+    "that break the contract pass."
+)
+_MARKER += (
+    " cassette=True (or a name) records this test's traffic once and replays it "
+    "offline (--runware-record-mode, docs/proxy.md); replay_ignore=[FIELD, ...]: "
+    "task fields that change between runs, left out when matching."
+)
 _COVERAGE = pytest.StashKey["Coverage"]()
 _CATALOG = pytest.StashKey[Any]()  # the session's openapi.Catalog, loaded once
 
@@ -76,13 +80,23 @@ class RunwareOptions:
         if marker is None:
             return cls()
         if marker.args:
-            pytest.fail(f"@pytest.mark.runware takes keyword arguments only: {_MARKER}",
-                        pytrace=False)
-        unknown = set(marker.kwargs) - {"spec", "seed", "replies", "faults", "allow_invalid",
-                                        "cassette", "replay_ignore"}
+            pytest.fail(
+                f"@pytest.mark.runware takes keyword arguments only: {_MARKER}", pytrace=False
+            )
+        unknown = set(marker.kwargs) - {
+            "spec",
+            "seed",
+            "replies",
+            "faults",
+            "allow_invalid",
+            "cassette",
+            "replay_ignore",
+        }
         if unknown:
-            pytest.fail(f"@pytest.mark.runware got unknown argument(s) {sorted(unknown)}: "
-                        f"{_MARKER}", pytrace=False)
+            pytest.fail(
+                f"@pytest.mark.runware got unknown argument(s) {sorted(unknown)}: {_MARKER}",
+                pytrace=False,
+            )
         kwargs = dict(marker.kwargs)
         spec = kwargs.get("spec")
         if spec is not None:  # one path, or a list of them
@@ -102,9 +116,14 @@ def _free_port() -> int:
 
 # -- the journal, typed ------------------------------------------------------------------------
 
-_VIOLATION_KEYS = {"code": "code", "message": "message", "parameter": "parameter",
-                   "taskType": "task_type", "taskUUID": "task_uuid",
-                   "documentation": "documentation"}
+_VIOLATION_KEYS = {
+    "code": "code",
+    "message": "message",
+    "parameter": "parameter",
+    "taskType": "task_type",
+    "taskUUID": "task_uuid",
+    "documentation": "documentation",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +153,10 @@ class JournalViolation:
     def from_dict(cls, item: Mapping[str, Any]) -> JournalViolation:
         known = {attr: item[key] for key, attr in _VIOLATION_KEYS.items() if key in item}
         known["parameter"] = known.get("parameter") or ""
-        return cls(**known, details=MappingProxyType(
-            {k: v for k, v in item.items() if k not in _VIOLATION_KEYS}))
+        return cls(
+            **known,
+            details=MappingProxyType({k: v for k, v in item.items() if k not in _VIOLATION_KEYS}),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The item as the journal's JSON has it (fields in Runware's order)."""
@@ -145,10 +166,21 @@ class JournalViolation:
 
 
 # JSON key of GET /__mock/requests → attribute, in the journal's order.
-_ENTRY_KEYS = {"id": "id", "received": "received", "method": "method", "path": "path",
-               "apiKey": "api_key", "status": "status", "latencyMs": "latency_ms",
-               "valid": "valid", "violations": "violations", "tasks": "tasks",
-               "fault": "fault", "request": "request", "response": "response"}
+_ENTRY_KEYS = {
+    "id": "id",
+    "received": "received",
+    "method": "method",
+    "path": "path",
+    "apiKey": "api_key",
+    "status": "status",
+    "latencyMs": "latency_ms",
+    "valid": "valid",
+    "violations": "violations",
+    "tasks": "tasks",
+    "fault": "fault",
+    "request": "request",
+    "response": "response",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,16 +234,22 @@ class JournalEntry(Mapping[str, Any]):
     @classmethod
     def from_dict(cls, entry: Mapping[str, Any]) -> JournalEntry:
         """An entry from one item of ``GET /__mock/requests``'s ``requests``."""
-        return cls(id=entry["id"], received=entry["received"], method=entry["method"],
-                   path=entry["path"], api_key=entry.get("apiKey"), status=entry["status"],
-                   latency_ms=entry["latencyMs"], valid=entry["valid"],
-                   violations=tuple(JournalViolation.from_dict(v)
-                                    for v in entry.get("violations") or ()),
-                   tasks=tuple(MappingProxyType(dict(t)) for t in entry.get("tasks") or ()),
-                   fault=entry.get("fault"), request=entry.get("request"),
-                   response=entry.get("response"),
-                   extra=MappingProxyType({k: v for k, v in entry.items()
-                                           if k not in _ENTRY_KEYS}))
+        return cls(
+            id=entry["id"],
+            received=entry["received"],
+            method=entry["method"],
+            path=entry["path"],
+            api_key=entry.get("apiKey"),
+            status=entry["status"],
+            latency_ms=entry["latencyMs"],
+            valid=entry["valid"],
+            violations=tuple(JournalViolation.from_dict(v) for v in entry.get("violations") or ()),
+            tasks=tuple(MappingProxyType(dict(t)) for t in entry.get("tasks") or ()),
+            fault=entry.get("fault"),
+            request=entry.get("request"),
+            response=entry.get("response"),
+            extra=MappingProxyType({k: v for k, v in entry.items() if k not in _ENTRY_KEYS}),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as ``GET /__mock/requests`` has it (a fresh dict, JSON keys)."""
@@ -229,9 +267,11 @@ class JournalEntry(Mapping[str, Any]):
             return self._json(key)
         if key in self.extra:
             return self.extra[key]
-        raise KeyError(f"{key!r} is not a key of this journal entry; keys: "
-                       f"{', '.join(self)} (or the attributes: "
-                       f"{', '.join(_ENTRY_KEYS.values())})")
+        raise KeyError(
+            f"{key!r} is not a key of this journal entry; keys: "
+            f"{', '.join(self)} (or the attributes: "
+            f"{', '.join(_ENTRY_KEYS.values())})"
+        )
 
     def __iter__(self) -> Iterator[str]:
         yield from _ENTRY_KEYS
@@ -255,30 +295,37 @@ class RunwareMock:
 
     api_key = "pytest-runware-key"
 
-    def __init__(self, *, spec_source: Any = None, seed: int | None,
-                 make_app: Any = None) -> None:
+    def __init__(self, *, spec_source: Any = None, seed: int | None, make_app: Any = None) -> None:
         import uvicorn
 
         import openapi
         from mockserver import MockConfig, create_app
 
         # One source, or several (paths, directories, Specs): one mock serves every model.
-        sources = () if spec_source is None else tuple(spec_source) if isinstance(
-            spec_source, list | tuple) else (spec_source,)
+        sources = (
+            ()
+            if spec_source is None
+            else tuple(spec_source)
+            if isinstance(spec_source, list | tuple)
+            else (spec_source,)
+        )
         self.catalog = openapi.load_catalog(*sources)
         self.spec = self.catalog.first
         # make_app: a cassette's (replay, or a recording proxy), built the same way.
-        self.app = (make_app or create_app)(spec=self.catalog,
-                                            config=MockConfig(seed=seed, processing_ms=0))
+        self.app = (make_app or create_app)(
+            spec=self.catalog, config=MockConfig(seed=seed, processing_ms=0)
+        )
         self.mock = self.app.state.mock
         port = _free_port()
         self.base = f"http://127.0.0.1:{port}"
         self.url = f"{self.base}/v1"
         self.ws_url = f"ws://127.0.0.1:{port}/v1"
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port,
-                                                     log_level="warning", lifespan="on"))
-        self._thread = threading.Thread(target=self._server.run, name="runware-mock",
-                                        daemon=True)
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+            )
+        )
+        self._thread = threading.Thread(target=self._server.run, name="runware-mock", daemon=True)
 
     def start(self) -> RunwareMock:
         self._thread.start()
@@ -298,19 +345,29 @@ class RunwareMock:
         """The journal, oldest first: what each request sent, its verdict, the answer."""
         import httpx
 
-        entries: list[dict[str, Any]] = httpx.get(f"{self.base}/__mock/requests",
-                                                  timeout=15).json()["requests"]
+        entries: list[dict[str, Any]] = httpx.get(
+            f"{self.base}/__mock/requests", timeout=15
+        ).json()["requests"]
         return [JournalEntry.from_dict(entry) for entry in entries]
 
     def reply(self, *, text: str, match: str | None = None, **options: Any) -> Any:
         """Script a reply (see ``MockServer.reply``)."""
         return self.mock.reply(text=text, match=match, **options)
 
-    def fail(self, *, status: int | None = None, times: int | None = None,
-             code: str | None = None, **options: Any) -> Any:
+    def fail(
+        self,
+        *,
+        status: int | None = None,
+        times: int | None = None,
+        code: str | None = None,
+        **options: Any,
+    ) -> Any:
         """Queue a fault for the next matching requests (see docs/errors.md)."""
-        fields = {k: v for k, v in {"status": status, "times": times, "code": code}.items()
-                  if v is not None}
+        fields = {
+            k: v
+            for k, v in {"status": status, "times": times, "code": code}.items()
+            if v is not None
+        }
         return self.mock.fail(**fields, **options)
 
     def reset(self) -> None:
@@ -323,27 +380,59 @@ class RunwareMock:
 
 # -- hooks -----------------------------------------------------------------------------------
 
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("runware", "runware-contract-kit")
-    group.addoption("--runware-spec", metavar="PATH", default=None, action="append",
-                    help="OpenAPI document for the mock, or a directory of them; repeat it "
-                         "for several models (default: the bundled one)")
-    group.addoption("--runware-seed", type=int, metavar="N", default=None,
-                    help="seed for the mock's generated seeds and probabilities")
-    group.addoption("--runware-coverage", action="store_true", default=False,
-                    help="print which task types, delivery methods, settings and statuses "
-                         "the run exercised, and per model which settings it never sent")
-    group.addoption("--runware-target", metavar="URL", default=None,
-                    help="contracts.suite: the server to verify (its REST endpoint)")
-    group.addoption("--runware-api-key", metavar="KEY", default=None,
-                    help="contracts.suite: the API key to send")
+    group.addoption(
+        "--runware-spec",
+        metavar="PATH",
+        default=None,
+        action="append",
+        help="OpenAPI document for the mock, or a directory of them; repeat it "
+        "for several models (default: the bundled one)",
+    )
+    group.addoption(
+        "--runware-seed",
+        type=int,
+        metavar="N",
+        default=None,
+        help="seed for the mock's generated seeds and probabilities",
+    )
+    group.addoption(
+        "--runware-coverage",
+        action="store_true",
+        default=False,
+        help="print which task types, delivery methods, settings and statuses "
+        "the run exercised, and per model which settings it never sent",
+    )
+    group.addoption(
+        "--runware-target",
+        metavar="URL",
+        default=None,
+        help="contracts.suite: the server to verify (its REST endpoint)",
+    )
+    group.addoption(
+        "--runware-api-key",
+        metavar="KEY",
+        default=None,
+        help="contracts.suite: the API key to send",
+    )
     # Here, not in the suite's conftest: with --pyargs that conftest loads only after the
     # command line is parsed, and pytest would refuse the option.
-    group.addoption("--runware-examples", type=int, default=10, metavar="N",
-                    help="contracts.suite: drawn requests per property test (10)")
+    group.addoption(
+        "--runware-examples",
+        type=int,
+        default=10,
+        metavar="N",
+        help="contracts.suite: drawn requests per property test (10)",
+    )
     _add_cassette_options(group)
-    parser.addini("runware_spec", "OpenAPI documents for the mock, one path (or directory) a "
-                  "line", type="linelist", default=[])
+    parser.addini(
+        "runware_spec",
+        "OpenAPI documents for the mock, one path (or directory) a line",
+        type="linelist",
+        default=[],
+    )
     parser.addini("runware_seed", "seed for the mock", default=None)
 
 
@@ -401,19 +490,24 @@ def runware_mock_session(pytestconfig: pytest.Config) -> Iterator[RunwareMock]:
 
 
 @pytest.fixture
-def runware_mock(request: pytest.FixtureRequest,
-                 pytestconfig: pytest.Config) -> Iterator[RunwareMock]:
+def runware_mock(
+    request: pytest.FixtureRequest, pytestconfig: pytest.Config
+) -> Iterator[RunwareMock]:
     """A mock for this test: the session's, reset, with the marker's options applied."""
     options = RunwareOptions.from_marker(request.node.get_closest_marker("runware"))
     own = options.spec is not None or options.seed is not None or options.cassette is not None
     make_app, recording_key = None, None
     if options.cassette is not None:  # replays its cassette, or records it (docs/proxy.md)
         make_app, recording_key = app_factory(
-            request, cassette_path(request, options.cassette), ignore=options.replay_ignore)
+            request, cassette_path(request, options.cassette), ignore=options.replay_ignore
+        )
     if own:  # another document, seed or a cassette: a mock of this test's own
         seed = options.seed if options.seed is not None else _setting(pytestconfig, "seed")
-        mock = _start(options.spec or session_catalog(pytestconfig),
-                      int(seed) if seed is not None else None, make_app)
+        mock = _start(
+            options.spec or session_catalog(pytestconfig),
+            int(seed) if seed is not None else None,
+            make_app,
+        )
         if recording_key is not None:
             mock.api_key = recording_key  # the upstream's key: the test's client sends it
     else:
@@ -441,9 +535,10 @@ def runware_app(pytestconfig: pytest.Config) -> Any:
     from mockserver import MockConfig, create_app
 
     seed = _setting(pytestconfig, "seed")
-    return create_app(spec=session_catalog(pytestconfig),
-                      config=MockConfig(seed=int(seed) if seed is not None else None,
-                                        processing_ms=0))
+    return create_app(
+        spec=session_catalog(pytestconfig),
+        config=MockConfig(seed=int(seed) if seed is not None else None, processing_ms=0),
+    )
 
 
 def _fail_on_invalid(entries: Sequence[Mapping[str, Any]]) -> None:
@@ -454,13 +549,17 @@ def _fail_on_invalid(entries: Sequence[Mapping[str, Any]]) -> None:
     for entry in invalid:
         for violation in entry["violations"]:
             where = violation.get("parameter") or "(body)"
-            lines.append(f"  - {entry['method']} {entry['path']}: {where}: "
-                         f"{violation['message']} [{violation['code']}]")
+            lines.append(
+                f"  - {entry['method']} {entry['path']}: {where}: "
+                f"{violation['message']} [{violation['code']}]"
+            )
     count = sum(len(e["violations"]) for e in invalid)
-    pytest.fail(f"the code under test sent {len(invalid)} request(s) that break the Runware "
-                f"contract ({count} violation(s)); fix the client, or mark the test "
-                f"@pytest.mark.runware(allow_invalid=True):\n" + "\n".join(lines),
-                pytrace=False)
+    pytest.fail(
+        f"the code under test sent {len(invalid)} request(s) that break the Runware "
+        f"contract ({count} violation(s)); fix the client, or mark the test "
+        f"@pytest.mark.runware(allow_invalid=True):\n" + "\n".join(lines),
+        pytrace=False,
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

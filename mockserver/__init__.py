@@ -15,6 +15,16 @@ from ._replay import install_replay
 from ._server import MockServer
 from ._store import StoreUnavailable
 
-__all__ = ["ConfigError", "FaultError", "MockConfig", "MockServer", "ReplyRule",
-           "StoreUnavailable", "create_app", "create_proxy_app", "install_replay",
-           "load_config", "main"]
+__all__ = [
+    "ConfigError",
+    "FaultError",
+    "MockConfig",
+    "MockServer",
+    "ReplyRule",
+    "StoreUnavailable",
+    "create_app",
+    "create_proxy_app",
+    "install_replay",
+    "load_config",
+    "main",
+]

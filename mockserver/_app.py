@@ -36,9 +36,12 @@ from ._websocket import websocket_endpoint
 __all__ = ["create_app"]
 
 
-
-def create_app(*, spec: Spec | Catalog | None = None, config: MockConfig | None = None,
-               store: Store | None = None) -> Starlette:
+def create_app(
+    *,
+    spec: Spec | Catalog | None = None,
+    config: MockConfig | None = None,
+    store: Store | None = None,
+) -> Starlette:
     """A mock Runware text-inference endpoint.
 
     Args:
@@ -67,15 +70,18 @@ def create_app(*, spec: Spec | Catalog | None = None, config: MockConfig | None 
         found = mock.catalog.for_model(request.path_params["model"])
         if found is None:
             known = ", ".join(mock.catalog.model_ids)
-            return JSONResponse(error_body(
-                "notFound", f"No loaded document describes model "
-                f"{request.path_params['model']!r}; loaded: {known} (GET /openapi/models)."),
-                status_code=404)
+            return JSONResponse(
+                error_body(
+                    "notFound",
+                    f"No loaded document describes model "
+                    f"{request.path_params['model']!r}; loaded: {known} (GET /openapi/models).",
+                ),
+                status_code=404,
+            )
         return JSONResponse(served_document(found, base_url=str(request.base_url).rstrip("/")))
 
     async def models(request: Request) -> Response:
-        return JSONResponse(model_index(mock.catalog,
-                                        base_url=str(request.base_url).rstrip("/")))
+        return JSONResponse(model_index(mock.catalog, base_url=str(request.base_url).rstrip("/")))
 
     async def requests(request: Request) -> Response:
         if request.method == "DELETE":
@@ -83,14 +89,17 @@ def create_app(*, spec: Spec | Catalog | None = None, config: MockConfig | None 
             return JSONResponse({"cleared": True})
         since = request.query_params.get("since")
         if since is None:
-            return Response(exactjson.dumps({"requests": await mock.journal.entries()}),
-                            media_type="application/json")
+            return Response(
+                exactjson.dumps({"requests": await mock.journal.entries()}),
+                media_type="application/json",
+            )
         # ?since=CURSOR: what was recorded after it (the inspector polls so), see JournalPage.
         try:
             parse_cursor(since)
         except ValueError as exc:
-            return JSONResponse(error_body("invalidParameter", str(exc), parameter="since"),
-                                status_code=400)
+            return JSONResponse(
+                error_body("invalidParameter", str(exc), parameter="since"), status_code=400
+            )
         page = await mock.journal.entries(since=since)
         return Response(exactjson.dumps(page.to_dict()), media_type="application/json")
 
@@ -108,39 +117,60 @@ def create_app(*, spec: Spec | Catalog | None = None, config: MockConfig | None 
             for fault, fields in zip(queued, given, strict=True):
                 await mock.faults.enqueue(fault, fields)
             return JSONResponse({"queued": [f.to_dict() for f in queued]})
-        return JSONResponse({"queued": [f.to_dict() for f in await mock.faults.queued()],
-                             "rules": [f.to_dict() for f in mock.faults.rules],
-                             "keyProfiles": sorted(mask_key(k) or "" for k in
-                                                   mock.faults.profiles)})
+        return JSONResponse(
+            {
+                "queued": [f.to_dict() for f in await mock.faults.queued()],
+                "rules": [f.to_dict() for f in mock.faults.rules],
+                "keyProfiles": sorted(mask_key(k) or "" for k in mock.faults.profiles),
+            }
+        )
 
     async def health(request: Request) -> Response:
         store_ok = await mock.store.ping()
-        return JSONResponse({"status": "ok" if store_ok else "degraded",
-                             "model": mock.spec.model_id, "document": mock.spec.title,
-                             "models": list(mock.catalog.model_ids),
-                             "source": mock.spec.source, "store": type(mock.store).__name__,
-                             "storeReachable": store_ok,
-                             "uptimeSeconds": round(time.time() - mock.started, 3)},
-                            status_code=200 if store_ok else 503)
+        return JSONResponse(
+            {
+                "status": "ok" if store_ok else "degraded",
+                "model": mock.spec.model_id,
+                "document": mock.spec.title,
+                "models": list(mock.catalog.model_ids),
+                "source": mock.spec.source,
+                "store": type(mock.store).__name__,
+                "storeReachable": store_ok,
+                "uptimeSeconds": round(time.time() - mock.started, 3),
+            },
+            status_code=200 if store_ok else 503,
+        )
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         code = {404: "notFound", 405: "methodNotAllowed"}.get(exc.status_code, "invalidRequest")
-        hint = ("POST a JSON array of tasks to /v1" if exc.status_code in (404, 405)
-                else str(exc.detail))
-        return JSONResponse(error_body(code, f"{request.method} {request.url.path}: {hint}."),
-                            status_code=exc.status_code)
+        hint = (
+            "POST a JSON array of tasks to /v1"
+            if exc.status_code in (404, 405)
+            else str(exc.detail)
+        )
+        return JSONResponse(
+            error_body(code, f"{request.method} {request.url.path}: {hint}."),
+            status_code=exc.status_code,
+        )
 
     async def store_down(request: Request, exc: Exception) -> Response:
-        return JSONResponse(error_body("serviceUnavailable", f"{exc}."), status_code=503,
-                            headers=mock.config.retry_after_headers())
+        return JSONResponse(
+            error_body("serviceUnavailable", f"{exc}."),
+            status_code=503,
+            headers=mock.config.retry_after_headers(),
+        )
 
     async def crash(request: Request, exc: Exception) -> Response:
         # Never a traceback to the client: the mock's own bug is still a Runware-style 500.
-        return JSONResponse(error_body("internalServerError",
-                                       f"The mock failed: {type(exc).__name__}. This is a bug "
-                                       "in runware-contract-kit; please report it."),
-                            status_code=500)
+        return JSONResponse(
+            error_body(
+                "internalServerError",
+                f"The mock failed: {type(exc).__name__}. This is a bug "
+                "in runware-contract-kit; please report it.",
+            ),
+            status_code=500,
+        )
 
     async def ws(websocket: Any) -> None:
         await websocket_endpoint(websocket, mock)
@@ -149,26 +179,44 @@ def create_app(*, spec: Spec | Catalog | None = None, config: MockConfig | None 
     # below even takes its POSTs before routing; the routes stay for 405s and root_path).
     rest = RestEndpoint(mock)
     rest_paths = ("/v1", "/", "/v1/")
-    routes = [Route(path, rest, methods=["POST"]) for path in rest_paths] + [
-        WebSocketRoute(path, ws) for path in ("/v1", "/", "/v1/")] + [
-        Route("/openapi.json", document, methods=["GET"]),
-        Route("/openapi/models", models, methods=["GET"]),
-        Route("/openapi/{model:path}.json", model_document, methods=["GET"]),
-        Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
-        Route("/__mock/health", health, methods=["GET"]),
-        Route("/__mock/faults", faults, methods=["GET", "POST", "DELETE"]),
-    ] + inspector_routes(mock)
+    routes = (
+        [Route(path, rest, methods=["POST"]) for path in rest_paths]
+        + [WebSocketRoute(path, ws) for path in ("/v1", "/", "/v1/")]
+        + [
+            Route("/openapi.json", document, methods=["GET"]),
+            Route("/openapi/models", models, methods=["GET"]),
+            Route("/openapi/{model:path}.json", model_document, methods=["GET"]),
+            Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
+            Route("/__mock/health", health, methods=["GET"]),
+            Route("/__mock/faults", faults, methods=["GET", "POST", "DELETE"]),
+        ]
+        + inspector_routes(mock)
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await mock.close()
 
-    middleware = [Middleware(RestFirst, endpoint=rest, paths=frozenset(rest_paths)),
-                  Middleware(_AdminGuard, token=mock.config.admin_token,
-                             locked=not mock.config.admin_open, hosts=mock.config.allowed_hosts)]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
-                    exception_handlers={HTTPException: http_error,
-                                        StoreUnavailable: store_down, Exception: crash})
+    middleware = [
+        Middleware(RestFirst, endpoint=rest, paths=frozenset(rest_paths)),
+        Middleware(
+            _AdminGuard,
+            token=mock.config.admin_token,
+            locked=not mock.config.admin_open,
+            hosts=mock.config.allowed_hosts,
+        ),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=middleware,
+        exception_handlers={
+            HTTPException: http_error,
+            StoreUnavailable: store_down,
+            Exception: crash,
+        },
+    )
     app.state.mock = mock
     return app
 
@@ -181,8 +229,13 @@ _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
 def _local_name(host: str) -> bool:
-    return host in _LOOPBACK_HOSTS or host.endswith(".localhost") or (
-        "." not in host and ":" not in host and host != "")
+    return (
+        host in _LOOPBACK_HOSTS
+        or host.endswith(".localhost")
+        or ("." not in host and ":" not in host and host != "")
+    )
+
+
 # The page and its script hold no data: they are served to anyone who may reach the mock,
 # so the token can travel in the URL's fragment (#token=…), which no log ever sees.
 _PUBLIC = frozenset({"/__mock/health", "/__mock/", "/__mock"})
@@ -212,8 +265,9 @@ class _AdminGuard:
 
     Health, the inspector page and its static files stay open: they hold no data."""
 
-    def __init__(self, app: Any, *, token: str | None, locked: bool,
-                 hosts: tuple[str, ...]) -> None:
+    def __init__(
+        self, app: Any, *, token: str | None, locked: bool, hosts: tuple[str, ...]
+    ) -> None:
         self.app = app
         self.token = None if token is None else token.encode("utf-8")
         self.locked = locked
@@ -227,8 +281,9 @@ class _AdminGuard:
             if refusal is not None:
                 status, code, message = refusal
                 if scope["type"] == "http":
-                    await JSONResponse(error_body(code, message),
-                                       status_code=status)(scope, receive, send)
+                    await JSONResponse(error_body(code, message), status_code=status)(
+                        scope, receive, send
+                    )
                 else:
                     await send({"type": "websocket.close", "code": 1008})
                 return
@@ -238,34 +293,51 @@ class _AdminGuard:
         headers = dict(scope.get("headers") or [])
         host = _host_name(headers.get(b"host", b"").decode("latin-1"))
         if not (self.any_host or _local_name(host) or host in self.hosts):
-            return (403, "insufficientPermissions",
-                    f"Host {host!r} is not this mock's: /__mock/* answers only to loopback "
-                    "names (localhost, 127.0.0.1, [::1]) and the config's allowed_hosts; add "
-                    "the name to allowed_hosts if you reach the mock under it.")
+            return (
+                403,
+                "insufficientPermissions",
+                f"Host {host!r} is not this mock's: /__mock/* answers only to loopback "
+                "names (localhost, 127.0.0.1, [::1]) and the config's allowed_hosts; add "
+                "the name to allowed_hosts if you reach the mock under it.",
+            )
         origin = headers.get(b"origin")
         # Same origin: the Origin's host and port are the Host header's ("null" never is).
-        if origin is not None and origin.partition(b"://")[2].lower() != \
-                headers.get(b"host", b"").lower():
-            return (403, "insufficientPermissions",
-                    f"Origin {origin.decode('latin-1')!r} is another site: /__mock/* takes "
-                    "requests only from the mock's own pages (or from clients that send no "
-                    "Origin).")
+        if (
+            origin is not None
+            and origin.partition(b"://")[2].lower() != headers.get(b"host", b"").lower()
+        ):
+            return (
+                403,
+                "insufficientPermissions",
+                f"Origin {origin.decode('latin-1')!r} is another site: /__mock/* takes "
+                "requests only from the mock's own pages (or from clients that send no "
+                "Origin).",
+            )
         if path in _PUBLIC or path.startswith("/__mock/static/"):
             return None
         if self.locked:
-            return (403, "insufficientPermissions",
-                    "The mock's admin endpoints are locked: start the mock with "
-                    "--admin-token TOKEN to enable them.")
+            return (
+                403,
+                "insufficientPermissions",
+                "The mock's admin endpoints are locked: start the mock with "
+                "--admin-token TOKEN to enable them.",
+            )
         if self.token is not None and not self._has_token(scope, headers):
-            return (403, "insufficientPermissions",
-                    "The mock's admin endpoints are locked: send the admin token as header "
-                    "X-Runware-Mock-Token (the inspector: open /__mock/#token=TOKEN).")
+            return (
+                403,
+                "insufficientPermissions",
+                "The mock's admin endpoints are locked: send the admin token as header "
+                "X-Runware-Mock-Token (the inspector: open /__mock/#token=TOKEN).",
+            )
         if scope["type"] == "http" and scope.get("method") in _STATE_CHANGING:
             media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             if scope["method"] != "DELETE" and media != b"application/json":
-                return (415, "invalidContentType",
-                        f"{scope['method']} {path} takes a JSON body: send it with "
-                        "Content-Type: application/json.")
+                return (
+                    415,
+                    "invalidContentType",
+                    f"{scope['method']} {path} takes a JSON body: send it with "
+                    "Content-Type: application/json.",
+                )
         return None
 
     def _has_token(self, scope: Any, headers: dict[bytes, bytes]) -> bool:

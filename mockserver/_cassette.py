@@ -42,15 +42,33 @@ from openapi import Catalog, Spec
 from . import _exactjson as exactjson
 from ._config import ConfigError
 
-__all__ = ["FORMAT", "REMOVED", "Cassette", "Recorder", "kept_headers", "load_cassette",
-           "load_cassettes", "scrub", "session_path"]
+__all__ = [
+    "FORMAT",
+    "REMOVED",
+    "Cassette",
+    "Recorder",
+    "kept_headers",
+    "load_cassette",
+    "load_cassettes",
+    "scrub",
+    "session_path",
+]
 
 FORMAT = 1
 REMOVED = "[removed]"
 # Headers worth replaying or reading; everything else (Authorization, cookies, tracing ids,
 # anything a provider adds) stays out, so no secret can slip in under a new name.
-_KEPT_HEADERS = frozenset({"content-type", "accept", "user-agent", "retry-after",
-                           "cache-control", "x-runware-dry-run", "sec-websocket-protocol"})
+_KEPT_HEADERS = frozenset(
+    {
+        "content-type",
+        "accept",
+        "user-agent",
+        "retry-after",
+        "cache-control",
+        "x-runware-dry-run",
+        "sec-websocket-protocol",
+    }
+)
 _SAVE_EVERY_S = 0.25  # a recording session rewrites its file at most this often
 
 
@@ -115,17 +133,25 @@ def load_cassette(path: str | os.PathLike[str]) -> Cassette:
     try:
         data = parse_json(path.read_bytes())
     except OSError as exc:
-        raise ConfigError(f"cannot read the cassette {path}: {exc.strerror}",
-                          key="replay") from exc
+        raise ConfigError(f"cannot read the cassette {path}: {exc.strerror}", key="replay") from exc
     except JSONProblem as exc:
-        raise ConfigError(f"the cassette {path} is not JSON: {exc.reason}; record it again "
-                          "(runware-kit proxy --record DIR)", key="replay") from exc
+        raise ConfigError(
+            f"the cassette {path} is not JSON: {exc.reason}; record it again "
+            "(runware-kit proxy --record DIR)",
+            key="replay",
+        ) from exc
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
-        raise ConfigError(f"{path} is no cassette: it has no 'interactions' list (cassettes "
-                          "are what runware-kit proxy --record writes)", key="replay")
+        raise ConfigError(
+            f"{path} is no cassette: it has no 'interactions' list (cassettes "
+            "are what runware-kit proxy --record writes)",
+            key="replay",
+        )
     if data.get("format") != FORMAT:
-        raise ConfigError(f"the cassette {path} is of format {data.get('format')!r}; this kit "
-                          f"reads format {FORMAT}: record it again", key="replay")
+        raise ConfigError(
+            f"the cassette {path} is of format {data.get('format')!r}; this kit "
+            f"reads format {FORMAT}: record it again",
+            key="replay",
+        )
     meta = {k: v for k, v in data.items() if k != "interactions"}
     return Cassette(path=path, meta=meta, interactions=tuple(data["interactions"]))
 
@@ -140,8 +166,11 @@ def load_cassettes(folder: str | os.PathLike[str]) -> tuple[Cassette, ...]:
     if folder.is_file():
         return (load_cassette(folder),)
     if not folder.is_dir():
-        raise ConfigError(f"--replay {folder}: no such directory; pass the directory "
-                          "runware-kit proxy --record wrote", key="replay")
+        raise ConfigError(
+            f"--replay {folder}: no such directory; pass the directory "
+            "runware-kit proxy --record wrote",
+            key="replay",
+        )
     return tuple(load_cassette(p) for p in sorted(folder.glob("*.json")))
 
 
@@ -160,16 +189,22 @@ class Recorder:
     come first.
     """
 
-    def __init__(self, path: str | Path, *, spec: Spec | Catalog, target: str,
-                 keep: Cassette | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, spec: Spec | Catalog, target: str, keep: Cassette | None = None
+    ) -> None:
         self.path = Path(path)
         first = spec.first if isinstance(spec, Catalog) else spec
-        self.meta = {"format": FORMAT, "kit": _version(), "model": first.model_id,
-                     "document": first.title, "target": target,
-                     "recorded": datetime.datetime.now(datetime.UTC).strftime(
-                         "%Y-%m-%dT%H:%M:%SZ")}
-        self.interactions: list[dict[str, Any]] = [dict(i) for i in keep.interactions] \
-            if keep is not None else []
+        self.meta = {
+            "format": FORMAT,
+            "kit": _version(),
+            "model": first.model_id,
+            "document": first.title,
+            "target": target,
+            "recorded": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        self.interactions: list[dict[str, Any]] = (
+            [dict(i) for i in keep.interactions] if keep is not None else []
+        )
         self._next_id = max((int(i.get("id", 0)) for i in self.interactions), default=0) + 1
         self.started = time.perf_counter()
         self.secrets: set[str] = set()
@@ -178,8 +213,7 @@ class Recorder:
         self._timer: asyncio.TimerHandle | None = None
 
     def elapsed_ms(self, since: float | None = None) -> float:
-        return round((time.perf_counter() - (self.started if since is None else since))
-                     * 1000, 3)
+        return round((time.perf_counter() - (self.started if since is None else since)) * 1000, 3)
 
     def add(self, interaction: dict[str, Any], *, secrets: Iterable[str] = ()) -> None:
         """Record one exchange (its ``startedMs`` set by the caller); secrets removed."""

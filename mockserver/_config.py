@@ -112,12 +112,16 @@ class ReplyRule:
         if not isinstance(self.text, str):
             raise ConfigError(f"a reply's text must be a string, not {self.text!r}", key="text")
         if (self.json is None) == (self.text == ""):
-            raise ConfigError("a reply needs exactly one of text (prose) and json (a JSON "
-                              "value, for tasks that ask for JSON output)", key="text")
+            raise ConfigError(
+                "a reply needs exactly one of text (prose) and json (a JSON "
+                "value, for tasks that ask for JSON output)",
+                key="text",
+            )
         if self.regex is not None:
             if not isinstance(self.regex, str):
-                raise ConfigError(f"a reply's regex must be a string, not {self.regex!r}",
-                                  key="regex")
+                raise ConfigError(
+                    f"a reply's regex must be a string, not {self.regex!r}", key="regex"
+                )
             try:
                 object.__setattr__(self, "_compiled", Pattern(self.regex, field="reply regex"))
             except PatternError as exc:
@@ -150,10 +154,10 @@ class MockConfig:
     specs: tuple[str, ...] = ()
     seed: int | None = None
     max_body_bytes: int = _MAX_BODY
-    max_tasks: int = 1000            # tasks in one request; more get 413, like a big body
+    max_tasks: int = 1000  # tasks in one request; more get 413, like a big body
     journal_size: int = _JOURNAL
-    journal_bytes: int = 64 * 1024 * 1024      # the journal in memory, in bytes
-    journal_entry_bytes: int = 256 * 1024      # a larger body is kept cut, with a marker
+    journal_bytes: int = 64 * 1024 * 1024  # the journal in memory, in bytes
+    journal_entry_bytes: int = 256 * 1024  # a larger body is kept cut, with a marker
     prompt_price_per_token: float = _PROMPT_PRICE
     completion_price_per_token: float = _COMPLETION_PRICE
     replies: tuple[ReplyRule, ...] = ()
@@ -171,13 +175,13 @@ class MockConfig:
     # Retry-After on 429/503 replies that set none of their own; None: no header, as
     # Runware documents none for inference (protocol reference, rate limits).
     retry_after_s: float | None = None
-    stream_keepalive_s: float = 15   # ": keep-alive" comments while the first token waits
+    stream_keepalive_s: float = 15  # ": keep-alive" comments while the first token waits
     faults: tuple[Mapping[str, Any], ...] = ()
     # Host names (besides loopback ones) accepted on /__mock/* — the DNS-rebinding guard;
     # "*" accepts any (the CLI sets it when bound to every address, with a token).
     allowed_hosts: tuple[str, ...] = ()
-    admin_token: str | None = None   # required on /__mock/* when set
-    admin_open: bool = True          # False: /__mock/* refused (non-loopback, no token)
+    admin_token: str | None = None  # required on /__mock/* when set
+    admin_open: bool = True  # False: /__mock/* refused (non-loopback, no token)
     api_key_profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Transport limits (mockserver/_protocol.py, the uvicorn options in _serve.py); WebSocket
     # frames are bounded by max_body_bytes, like REST bodies.
@@ -187,9 +191,12 @@ class MockConfig:
 
     def __post_init__(self) -> None:
         if self.admin_token is not None and not self.admin_token.strip():
-            raise ConfigError("admin_token is empty (an unset shell variable?): pass a "
-                              "non-empty token, or leave it out to keep the admin API on "
-                              "loopback only", key="admin_token")
+            raise ConfigError(
+                "admin_token is empty (an unset shell variable?): pass a "
+                "non-empty token, or leave it out to keep the admin API on "
+                "loopback only",
+                key="admin_token",
+            )
 
     def retry_after_headers(self) -> dict[str, str]:
         """The Retry-After header of a 429/503 that sets none of its own (often none)."""
@@ -206,28 +213,63 @@ class MockConfig:
         return MockConfig(**fields)
 
 
-_RULE_KEYS = {"text", "json", "match", "regex", "model", "delivery_method", "reasoning",
-              "finish_reason", "usage", "processing_ms", "ttft_ms", "tokens_per_second"}
+_RULE_KEYS = {
+    "text",
+    "json",
+    "match",
+    "regex",
+    "model",
+    "delivery_method",
+    "reasoning",
+    "finish_reason",
+    "usage",
+    "processing_ms",
+    "ttft_ms",
+    "tokens_per_second",
+}
 _NUMBER_KEYS: dict[str, type | tuple[type, ...]] = {
-    "processing_ms": int, "ttft_ms": int, "tokens_per_second": (int, float),
-    "result_ttl_s": (int, float), "session_buffer_s": (int, float),
-    "idle_timeout_s": (int, float), "webhook_attempts": int, "webhook_backoff_ms": int,
-    "retry_after_s": (int, float), "stream_keepalive_s": (int, float),
+    "processing_ms": int,
+    "ttft_ms": int,
+    "tokens_per_second": (int, float),
+    "result_ttl_s": (int, float),
+    "session_buffer_s": (int, float),
+    "idle_timeout_s": (int, float),
+    "webhook_attempts": int,
+    "webhook_backoff_ms": int,
+    "retry_after_s": (int, float),
+    "stream_keepalive_s": (int, float),
     "webhook_max_pending": int,
-    "max_tasks": int, "journal_bytes": int, "journal_entry_bytes": int,
-    "max_header_bytes": int, "header_timeout_s": (int, float),
-    "shutdown_timeout_s": (int, float)}
+    "max_tasks": int,
+    "journal_bytes": int,
+    "journal_entry_bytes": int,
+    "max_header_bytes": int,
+    "header_timeout_s": (int, float),
+    "shutdown_timeout_s": (int, float),
+}
 _POSITIVE_KEYS = {"max_header_bytes", "header_timeout_s"}  # 0 would refuse every request
-_TOP_KEYS = {"api_keys", "specs", "seed", "max_body_bytes", "journal_size", "pricing", "replies",
-             "store", "webhook_allowlist", "faults", "api_key_profiles", "admin_token",
-             "allowed_hosts",
-             *_NUMBER_KEYS}
+_TOP_KEYS = {
+    "api_keys",
+    "specs",
+    "seed",
+    "max_body_bytes",
+    "journal_size",
+    "pricing",
+    "replies",
+    "store",
+    "webhook_allowlist",
+    "faults",
+    "api_key_profiles",
+    "admin_token",
+    "allowed_hosts",
+    *_NUMBER_KEYS,
+}
 
 
 def _require(kind: type | tuple[type, ...], value: Any, key: str) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ConfigError(f"{key} is {value!r}; it must be {getattr(kind, '__name__', kind)}",
-                          key=key)
+        raise ConfigError(
+            f"{key} is {value!r}; it must be {getattr(kind, '__name__', kind)}", key=key
+        )
     return value
 
 
@@ -235,8 +277,10 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
     """Build a config from parsed file contents, naming any key that is wrong."""
     unknown = set(data) - _TOP_KEYS
     if unknown:
-        raise ConfigError(f"unknown config key(s) {sorted(unknown)}; known: {sorted(_TOP_KEYS)}",
-                          key=sorted(unknown)[0])
+        raise ConfigError(
+            f"unknown config key(s) {sorted(unknown)}; known: {sorted(_TOP_KEYS)}",
+            key=sorted(unknown)[0],
+        )
     pricing = _require(dict, data.get("pricing", {}), "pricing")
     bad = set(pricing) - {"prompt_per_token", "completion_per_token"}
     if bad:
@@ -246,37 +290,50 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
         rule = _require(dict, rule, f"replies[{index}]")
         extra = set(rule) - _RULE_KEYS
         if extra or ("text" not in rule and "json" not in rule):
-            raise ConfigError(f"replies[{index}] needs 'text' (or 'json') and takes only "
-                              f"{sorted(_RULE_KEYS)}; got {sorted(rule)}", key=f"replies[{index}]")
+            raise ConfigError(
+                f"replies[{index}] needs 'text' (or 'json') and takes only "
+                f"{sorted(_RULE_KEYS)}; got {sorted(rule)}",
+                key=f"replies[{index}]",
+            )
         rules.append(ReplyRule(**rule))
-    keys = [_require(str, k, "api_keys[]") for k in _require(list, data.get("api_keys", []),
-                                                             "api_keys")]
-    specs = [_require(str, k, "specs[]") for k in _require(list, data.get("specs", []),
-                                                           "specs")]
+    keys = [
+        _require(str, k, "api_keys[]") for k in _require(list, data.get("api_keys", []), "api_keys")
+    ]
+    specs = [_require(str, k, "specs[]") for k in _require(list, data.get("specs", []), "specs")]
     seed = data.get("seed")
-    numbers = {key: _require(kind, data[key], key) for key, kind in _NUMBER_KEYS.items()
-               if key in data}
+    numbers = {
+        key: _require(kind, data[key], key) for key, kind in _NUMBER_KEYS.items() if key in data
+    }
     for key, value in numbers.items():
         if value < 0:
             raise ConfigError(f"{key} is {value}; it must not be negative", key=key)
     for key in sorted(_POSITIVE_KEYS & numbers.keys()):
         if not numbers[key]:
-            raise ConfigError(f"{key} is 0; it must be above zero (0 would refuse every "
-                              "request)", key=key)
-    allow = [_require(str, a, "webhook_allowlist[]")
-             for a in _require(list, data.get("webhook_allowlist", list(_ALLOWLIST)),
-                               "webhook_allowlist")]
+            raise ConfigError(
+                f"{key} is 0; it must be above zero (0 would refuse every request)", key=key
+            )
+    allow = [
+        _require(str, a, "webhook_allowlist[]")
+        for a in _require(
+            list, data.get("webhook_allowlist", list(_ALLOWLIST)), "webhook_allowlist"
+        )
+    ]
     store = data.get("store")
-    faults = tuple(_require(dict, f, f"faults[{i}]")
-                   for i, f in enumerate(_require(list, data.get("faults", []), "faults")))
+    faults = tuple(
+        _require(dict, f, f"faults[{i}]")
+        for i, f in enumerate(_require(list, data.get("faults", []), "faults"))
+    )
     profiles = _require(dict, data.get("api_key_profiles", {}), "api_key_profiles")
     _check_faults(faults, profiles)
     token = data.get("admin_token")
-    hosts = [_require(str, h, "allowed_hosts[]")
-             for h in _require(list, data.get("allowed_hosts", []), "allowed_hosts")]
+    hosts = [
+        _require(str, h, "allowed_hosts[]")
+        for h in _require(list, data.get("allowed_hosts", []), "allowed_hosts")
+    ]
     return MockConfig(
         allowed_hosts=tuple(hosts),
-        faults=faults, api_key_profiles=profiles,
+        faults=faults,
+        api_key_profiles=profiles,
         admin_token=None if token is None else _require(str, token, "admin_token"),
         **numbers,
         store=None if store is None else _require(str, store, "store"),
@@ -284,20 +341,27 @@ def config_from_mapping(data: Mapping[str, Any]) -> MockConfig:
         api_keys=tuple(keys),
         specs=tuple(specs),
         seed=None if seed is None else _require(int, seed, "seed"),
-        max_body_bytes=_require(int, data.get("max_body_bytes", _MAX_BODY),
-                                "max_body_bytes"),
-        journal_size=_require(int, data.get("journal_size", _JOURNAL),
-                              "journal_size"),
-        prompt_price_per_token=float(_require((int, float), pricing.get(
-            "prompt_per_token", _PROMPT_PRICE), "pricing.prompt_per_token")),
-        completion_price_per_token=float(_require((int, float), pricing.get(
-            "completion_per_token", _COMPLETION_PRICE),
-            "pricing.completion_per_token")),
-        replies=tuple(rules))
+        max_body_bytes=_require(int, data.get("max_body_bytes", _MAX_BODY), "max_body_bytes"),
+        journal_size=_require(int, data.get("journal_size", _JOURNAL), "journal_size"),
+        prompt_price_per_token=float(
+            _require(
+                (int, float),
+                pricing.get("prompt_per_token", _PROMPT_PRICE),
+                "pricing.prompt_per_token",
+            )
+        ),
+        completion_price_per_token=float(
+            _require(
+                (int, float),
+                pricing.get("completion_per_token", _COMPLETION_PRICE),
+                "pricing.completion_per_token",
+            )
+        ),
+        replies=tuple(rules),
+    )
 
 
-def _check_faults(faults: tuple[Mapping[str, Any], ...],
-                  profiles: Mapping[str, Any]) -> None:
+def _check_faults(faults: tuple[Mapping[str, Any], ...], profiles: Mapping[str, Any]) -> None:
     from ._faults import FaultError, fault_from_mapping, profile_from_mapping
 
     for index, fault in enumerate(faults):

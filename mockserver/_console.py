@@ -30,8 +30,14 @@ __all__ = ["REQUESTS", "ConsoleHandler", "RequestFormatter", "log_request"]
 REQUESTS = logging.getLogger("mockserver.requests")
 _SHOWN_VIOLATIONS = 3
 
-_RESET, _DIM, _GREEN, _YELLOW, _RED, _CYAN = ("\x1b[0m", "\x1b[2m", "\x1b[32m", "\x1b[33m",
-                                              "\x1b[31m", "\x1b[36m")
+_RESET, _DIM, _GREEN, _YELLOW, _RED, _CYAN = (
+    "\x1b[0m",
+    "\x1b[2m",
+    "\x1b[32m",
+    "\x1b[33m",
+    "\x1b[31m",
+    "\x1b[36m",
+)
 
 
 _SINK: ConsoleHandler | None = None  # set by the handler serve configures
@@ -87,8 +93,15 @@ class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def _status_colour(status: int) -> str:
-    return _GREEN if 200 <= status < 300 else _YELLOW if 400 <= status < 500 else \
-        _RED if status >= 500 or status == 0 else ""
+    return (
+        _GREEN
+        if 200 <= status < 300
+        else _YELLOW
+        if 400 <= status < 500
+        else _RED
+        if status >= 500 or status == 0
+        else ""
+    )
 
 
 class RequestFormatter(logging.Formatter):
@@ -115,21 +128,28 @@ class RequestFormatter(logging.Formatter):
         def paint(code: str, text: str) -> str:
             return f"{code}{text}{_RESET}" if colour and code else text
 
-        stamp = time.strftime("%H:%M:%S", time.localtime(entry.received)) + \
-            f".{int(entry.received * 1000) % 1000:03d}"
-        parts = [paint(_DIM, stamp), f"{entry.method:<7} {entry.path:<8}",
-                 paint(_status_colour(entry.status), str(entry.status))]
+        stamp = (
+            time.strftime("%H:%M:%S", time.localtime(entry.received))
+            + f".{int(entry.received * 1000) % 1000:03d}"
+        )
+        parts = [
+            paint(_DIM, stamp),
+            f"{entry.method:<7} {entry.path:<8}",
+            paint(_status_colour(entry.status), str(entry.status)),
+        ]
         if entry.violations:
             named = [str(v.get("parameter") or v.get("code")) for v in entry.violations]
             shown = ", ".join(named[:_SHOWN_VIOLATIONS]) + (
-                f" +{len(named) - _SHOWN_VIOLATIONS}" if len(named) > _SHOWN_VIOLATIONS else "")
+                f" +{len(named) - _SHOWN_VIOLATIONS}" if len(named) > _SHOWN_VIOLATIONS else ""
+            )
             parts.append(paint(_YELLOW, f"invalid ({len(named)})") + f" {shown}")
         elif entry.method != "WEBHOOK":
             parts.append(paint(_GREEN, "valid"))
         if entry.drift:  # the proxy's verdict on the upstream's reply: the server's fault
             named = [str(d.get("parameter") or d.get("code")) for d in entry.drift]
             shown = ", ".join(named[:_SHOWN_VIOLATIONS]) + (
-                f" +{len(named) - _SHOWN_VIOLATIONS}" if len(named) > _SHOWN_VIOLATIONS else "")
+                f" +{len(named) - _SHOWN_VIOLATIONS}" if len(named) > _SHOWN_VIOLATIONS else ""
+            )
             parts.append(paint(_RED, f"drift ({len(named)})") + f" {shown}")
         if entry.fault:
             parts.append(paint(_CYAN, f"· {entry.fault}"))

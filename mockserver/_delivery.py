@@ -51,12 +51,17 @@ def ack_item(task: Mapping[str, Any]) -> dict[str, Any]:
     return {"taskType": task["taskType"], "taskUUID": task["taskUUID"]}
 
 
-def new_record(task: Mapping[str, Any], generations: Sequence[Generation], *,
-               config: MockConfig) -> dict[str, Any]:
+def new_record(
+    task: Mapping[str, Any], generations: Sequence[Generation], *, config: MockConfig
+) -> dict[str, Any]:
     """What the store keeps for an accepted async task (JSON-able)."""
     ready = time.time() + timing(config, generations, "processing_ms")
-    return {"taskType": task["taskType"], "taskUUID": task["taskUUID"], "readyAt": ready,
-            "items": [g.item(task, config=config) for g in generations]}
+    return {
+        "taskType": task["taskType"],
+        "taskUUID": task["taskUUID"],
+        "readyAt": ready,
+        "items": [g.item(task, config=config) for g in generations],
+    }
 
 
 def poll_items(record: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -64,14 +69,26 @@ def poll_items(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     task that failed while processing is one ``status: "error"`` item with its ``error``
     (protocol reference §3; what py-new and ts-new check for)."""
     if time.time() < record["readyAt"]:
-        return [{"taskType": record["taskType"], "taskUUID": record["taskUUID"],
-                 "status": "processing", "resultIndex": item["resultIndex"]}
-                for item in record["items"]]
+        return [
+            {
+                "taskType": record["taskType"],
+                "taskUUID": record["taskUUID"],
+                "status": "processing",
+                "resultIndex": item["resultIndex"],
+            }
+            for item in record["items"]
+        ]
     failure = record.get("failure")
     if failure is not None:
         error = {k: v for k, v in failure.items() if k not in ("taskType", "taskUUID")}
-        return [{"taskType": record["taskType"], "taskUUID": record["taskUUID"],
-                 "status": "error", "error": error}]
+        return [
+            {
+                "taskType": record["taskType"],
+                "taskUUID": record["taskUUID"],
+                "status": "error",
+                "error": error,
+            }
+        ]
     return [{**item, "status": "success"} for item in record["items"]]
 
 
@@ -79,9 +96,13 @@ def _event(payload: Mapping[str, Any]) -> str:
     return f"data: {orjson.dumps(payload).decode()}\n\n"
 
 
-async def stream_events(task: Mapping[str, Any], generations: Sequence[Generation], *,
-                        config: MockConfig,
-                        keepalive_s: float | None = None) -> AsyncIterator[str]:
+async def stream_events(
+    task: Mapping[str, Any],
+    generations: Sequence[Generation],
+    *,
+    config: MockConfig,
+    keepalive_s: float | None = None,
+) -> AsyncIterator[str]:
     """Server-Sent Events for one stream task, paced by ``ttft_ms``/``tokens_per_second``.
 
     ``keepalive_s``: while the first token is awaited longer than this, a ``: keep-alive``
@@ -96,8 +117,7 @@ async def stream_events(task: Mapping[str, Any], generations: Sequence[Generatio
     rate = timing(config, generations, "tokens_per_second")
     gap = 1 / rate if rate > 0 else 0.0
     if first:
-        every = keepalive_s if keepalive_s is not None else \
-            float(config.stream_keepalive_s)
+        every = keepalive_s if keepalive_s is not None else float(config.stream_keepalive_s)
         if 0 < every < first:
             # The loop's clock, not time.monotonic: tests freeze the module's clock.
             loop = asyncio.get_running_loop()
@@ -108,16 +128,24 @@ async def stream_events(task: Mapping[str, Any], generations: Sequence[Generatio
             first = max(0.0, due - loop.time())
         await asyncio.sleep(first)
     for generation in generations:
-        for kind, text in (("reasoningContent", generation.reasoning or ""),
-                           ("text", generation.text)):
+        for kind, text in (
+            ("reasoningContent", generation.reasoning or ""),
+            ("text", generation.text),
+        ):
             tail = ',"finishReason":null}\n\n' if kind == "text" else "}\n\n"
             prefix = f'{opening}"delta":{{"{kind}":'
             for piece in _PIECE.findall(text):
                 if gap:
                     await asyncio.sleep(gap)
                 yield f"{prefix}{orjson.dumps(piece).decode()}}}{tail}"
-        yield _event({**head, "delta": {}, "finishReason": generation.finish_reason,
-                      **generation.accounting(task, config=config)})
+        yield _event(
+            {
+                **head,
+                "delta": {},
+                "finishReason": generation.finish_reason,
+                **generation.accounting(task, config=config),
+            }
+        )
     yield "data: [DONE]\n\n"
 
 
@@ -125,8 +153,9 @@ class StreamDropped(Exception):
     """Raised inside a stream to drop the connection (the ``disconnect`` fault)."""
 
 
-async def broken_stream(events: AsyncIterator[str], fault: Any,
-                        task: Mapping[str, Any]) -> AsyncIterator[str]:
+async def broken_stream(
+    events: AsyncIterator[str], fault: Any, task: Mapping[str, Any]
+) -> AsyncIterator[str]:
     """The stream of a ``disconnect``/``error-frame``/``truncate``/``stall`` fault: the
     first ``after_chunks`` events, then the break."""
     sent = 0

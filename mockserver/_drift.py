@@ -36,15 +36,19 @@ __all__ = ["SSEParser", "judge_reply", "judge_request", "request_key"]
 _KNOWN = "mockserver._drift.known"  # Spec.memo key: the fields each supplement shape names
 
 
-def judge_request(raw: bytes | str, *, spec: Spec | Catalog) -> \
-        tuple[Any, list[dict[str, Any]]]:
+def judge_request(raw: bytes | str, *, spec: Spec | Catalog) -> tuple[Any, list[dict[str, Any]]]:
     """(the parsed body, or None when it is not JSON; the client's violations, as the
     journal's ``errors`` items)."""
     try:
         payload = parse_json(raw)
     except JSONProblem as problem:
-        return None, [{"code": "invalidRequestBody", "message": problem.reason,
-                       "documentation": "https://runware.ai/docs/platform/errors"}]
+        return None, [
+            {
+                "code": "invalidRequestBody",
+                "message": problem.reason,
+                "documentation": "https://runware.ai/docs/platform/errors",
+            }
+        ]
     found = check_request(payload, spec=spec, raw=False)
     return payload, [v.to_error() for v in found]
 
@@ -56,19 +60,28 @@ def request_key(headers: Mapping[bytes, bytes], payload: Any) -> str | None:
         return key.strip()
     if isinstance(payload, list):
         for task in payload:
-            if isinstance(task, dict) and task.get("taskType") == "authentication" and \
-                    isinstance(task.get("apiKey"), str):
+            if (
+                isinstance(task, dict)
+                and task.get("taskType") == "authentication"
+                and isinstance(task.get("apiKey"), str)
+            ):
                 return str(task["apiKey"])
     return None
 
 
 def _item(violation: Violation, where: str) -> dict[str, Any]:
-    return {"code": violation.code, "message": violation.message,
-            "parameter": violation.parameter, "pointer": violation.pointer, "where": where}
+    return {
+        "code": violation.code,
+        "message": violation.message,
+        "parameter": violation.parameter,
+        "pointer": violation.pointer,
+        "where": where,
+    }
 
 
-def judge_reply(body: Any, *, request: Any, spec: Spec | Catalog,
-                where: str = "body") -> list[dict[str, Any]]:
+def judge_reply(
+    body: Any, *, request: Any, spec: Spec | Catalog, where: str = "body"
+) -> list[dict[str, Any]]:
     """Every way a reply (parsed JSON, or raw text that failed to parse) drifts from the
     response contract, and each field it carries that the contract does not name."""
     first = spec.first if isinstance(spec, Catalog) else spec
@@ -90,15 +103,19 @@ def _known_fields(spec: Spec) -> dict[str, frozenset[str] | None]:
         found = set(schema.get("properties", {}))
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/") and ref not in seen:
-            found |= names(defs.get(ref[len("#/$defs/"):]), seen | {ref})
+            found |= names(defs.get(ref[len("#/$defs/") :]), seen | {ref})
         for combinator in ("oneOf", "anyOf", "allOf"):
             for branch in schema.get(combinator, ()):
                 found |= names(branch, seen)
         return found
 
-    known = {name: None if schema.get("additionalProperties") is False
-             else frozenset(names(schema, frozenset()))
-             for name, schema in defs.items() if isinstance(schema, Mapping)}
+    known = {
+        name: None
+        if schema.get("additionalProperties") is False
+        else frozenset(names(schema, frozenset()))
+        for name, schema in defs.items()
+        if isinstance(schema, Mapping)
+    }
     spec.memo[_KNOWN] = known
     return known
 
@@ -123,14 +140,18 @@ def _unknown_fields(body: Any, spec: Spec, where: str) -> list[dict[str, Any]]:
             continue
         for key in item:
             if key not in names:
-                found.append({
-                    "code": "unknownResponseField",
-                    "message": f"{label}.{key} is a field the response contract does not "
-                               f"name ({shape} knows {', '.join(sorted(names))}): the server "
-                               "sends something new; add it to the protocol supplement once "
-                               "it is understood.",
-                    "parameter": f"{label}.{key}", "pointer": f"{pointer}/{pointer_escape(key)}",
-                    "where": where})
+                found.append(
+                    {
+                        "code": "unknownResponseField",
+                        "message": f"{label}.{key} is a field the response contract does not "
+                        f"name ({shape} knows {', '.join(sorted(names))}): the server "
+                        "sends something new; add it to the protocol supplement once "
+                        "it is understood.",
+                        "parameter": f"{label}.{key}",
+                        "pointer": f"{pointer}/{pointer_escape(key)}",
+                        "where": where,
+                    }
+                )
     return found
 
 
@@ -150,12 +171,15 @@ class SSEParser:
         self._buffer += chunk
         while True:
             # Whichever blank line comes first ends the event (\n\n, \r\n\r\n or mixed).
-            ends = [(i, len(sep)) for sep in (b"\n\n", b"\r\n\r\n", b"\r\r")
-                    if (i := self._buffer.find(sep)) >= 0]
+            ends = [
+                (i, len(sep))
+                for sep in (b"\n\n", b"\r\n\r\n", b"\r\r")
+                if (i := self._buffer.find(sep)) >= 0
+            ]
             if not ends:
                 return
             index, size = min(ends)
-            block, self._buffer = self._buffer[:index], self._buffer[index + size:]
+            block, self._buffer = self._buffer[:index], self._buffer[index + size :]
             if block.strip():
                 yield _event(block)
 

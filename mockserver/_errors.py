@@ -15,8 +15,14 @@ __all__ = ["DOCUMENTATION", "error_body", "error_item"]
 DOCUMENTATION = "https://runware.ai/docs/platform/errors"
 
 
-def error_item(code: str, message: str, *, parameter: str | None = None,
-               task_type: str | None = None, task_uuid: str | None = None) -> dict[str, Any]:
+def error_item(
+    code: str,
+    message: str,
+    *,
+    parameter: str | None = None,
+    task_type: str | None = None,
+    task_uuid: str | None = None,
+) -> dict[str, Any]:
     """One item of an ``errors`` array, fields in the order Runware's errors page lists."""
     item: dict[str, Any] = {"code": code, "message": message}
     if parameter:

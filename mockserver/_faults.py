@@ -33,16 +33,36 @@ from ._errors import error_item
 from ._journal import mask_key
 from ._pattern import Pattern, PatternError
 
-__all__ = ["DEFAULT_CODES", "Fault", "FaultBook", "FaultError", "KeyProfile", "Latency",
-           "RequestFacts", "TokenBucket", "fault_from_mapping", "header_fault",
-           "profile_from_mapping"]
+__all__ = [
+    "DEFAULT_CODES",
+    "Fault",
+    "FaultBook",
+    "FaultError",
+    "KeyProfile",
+    "Latency",
+    "RequestFacts",
+    "TokenBucket",
+    "fault_from_mapping",
+    "header_fault",
+    "profile_from_mapping",
+]
 
 HEADER = "x-runware-mock-error"
-DEFAULT_CODES = {400: "invalidParameter", 401: "invalidApiKey", 402: "insufficientCredits",
-                 403: "insufficientPermissions", 404: "notFound", 408: "timeout",
-                 409: "conflictTaskUUID", 413: "payloadTooLarge", 429: "rateLimitExceeded",
-                 500: "internalServerError", 502: "badGateway", 503: "serviceUnavailable",
-                 504: "timeoutProvider"}
+DEFAULT_CODES = {
+    400: "invalidParameter",
+    401: "invalidApiKey",
+    402: "insufficientCredits",
+    403: "insufficientPermissions",
+    404: "notFound",
+    408: "timeout",
+    409: "conflictTaskUUID",
+    413: "payloadTooLarge",
+    429: "rateLimitExceeded",
+    500: "internalServerError",
+    502: "badGateway",
+    503: "serviceUnavailable",
+    504: "timeoutProvider",
+}
 _MESSAGES = {
     "insufficientCredits": "Insufficient credits: top up your Runware balance.",
     "insufficientPermissions": "This API key lacks permission for this request.",
@@ -89,12 +109,12 @@ class Fault:
     code: str | None = None
     message: str | None = None
     latency: Latency | None = None
-    kind: str | None = None          # a stream fault, one of STREAM_FAULTS
+    kind: str | None = None  # a stream fault, one of STREAM_FAULTS
     after_chunks: int = 0
     stall_ms: float = 1000
     retry_after_s: float | None = None  # a Retry-After header, only when asked for
-    phase: str = "request"           # or "processing": the task is accepted, then fails
-    envelope: str = "errors"         # or "error": the singular pre-stream form
+    phase: str = "request"  # or "processing": the task is accepted, then fails
+    envelope: str = "errors"  # or "error": the singular pre-stream form
     times: int | None = None
     probability: float = 1.0
     match: str | None = None
@@ -132,13 +152,19 @@ class Fault:
 
     def error(self, task: Mapping[str, Any]) -> dict[str, Any]:
         """This fault as the error item about one task."""
-        return error_item(self.error_code, self.error_message,
-                          task_type=_text(task.get("taskType")),
-                          task_uuid=_text(task.get("taskUUID")))
+        return error_item(
+            self.error_code,
+            self.error_message,
+            task_type=_text(task.get("taskType")),
+            task_uuid=_text(task.get("taskUUID")),
+        )
 
     def matches(self, request: RequestFacts) -> bool:
-        for wanted, actual in ((self.task_type, request.task_type), (self.model, request.model),
-                               (self.delivery_method, request.delivery_method)):
+        for wanted, actual in (
+            (self.task_type, request.task_type),
+            (self.model, request.model),
+            (self.delivery_method, request.delivery_method),
+        ):
             if wanted is not None and wanted != actual:
                 return False
         if self.match is not None and self.match not in request.message:
@@ -146,21 +172,35 @@ class Fault:
         return self._pattern is None or self._pattern.search(request.message)
 
     def describe(self) -> str:
-        what = (self.kind if self.kind is not None else
-                f"{self.error_status} {self.error_code}" if self.status or self.code else
-                "latency")
+        what = (
+            self.kind
+            if self.kind is not None
+            else f"{self.error_status} {self.error_code}"
+            if self.status or self.code
+            else "latency"
+        )
         if self.phase == "processing":
             what = f"{self.error_code} while processing"
         return f"{what} ({self.label})" if self.label else what
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "code": self.error_code if self.status else None,
-                "fault": self.kind, "afterChunks": self.after_chunks, "times": self.times,
-                "probability": self.probability, "match": self.match, "regex": self.regex,
-                "taskType": self.task_type, "model": self.model,
-                "deliveryMethod": self.delivery_method, "phase": self.phase,
-                "retryAfterS": self.retry_after_s, "envelope": self.envelope,
-                "label": self.label}
+        return {
+            "status": self.status,
+            "code": self.error_code if self.status else None,
+            "fault": self.kind,
+            "afterChunks": self.after_chunks,
+            "times": self.times,
+            "probability": self.probability,
+            "match": self.match,
+            "regex": self.regex,
+            "taskType": self.task_type,
+            "model": self.model,
+            "deliveryMethod": self.delivery_method,
+            "phase": self.phase,
+            "retryAfterS": self.retry_after_s,
+            "envelope": self.envelope,
+            "label": self.label,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,12 +236,36 @@ class TokenBucket:
 
 # Both spellings are accepted: camelCase in the admin API's JSON (as the Runware API writes
 # its fields), snake_case in config files.
-_ALIASES = {"delayMs": "delay_ms", "afterChunks": "after_chunks", "stallMs": "stall_ms",
-            "retryAfterS": "retry_after_s", "taskType": "task_type",
-            "deliveryMethod": "delivery_method", "fault": "kind", "latencyMs": "latency"}
-_FIELDS = {"status", "code", "message", "delay_ms", "latency", "kind", "after_chunks",
-           "stall_ms", "retry_after_s", "times", "probability", "match", "regex", "task_type",
-           "model", "delivery_method", "phase", "envelope"}
+_ALIASES = {
+    "delayMs": "delay_ms",
+    "afterChunks": "after_chunks",
+    "stallMs": "stall_ms",
+    "retryAfterS": "retry_after_s",
+    "taskType": "task_type",
+    "deliveryMethod": "delivery_method",
+    "fault": "kind",
+    "latencyMs": "latency",
+}
+_FIELDS = {
+    "status",
+    "code",
+    "message",
+    "delay_ms",
+    "latency",
+    "kind",
+    "after_chunks",
+    "stall_ms",
+    "retry_after_s",
+    "times",
+    "probability",
+    "match",
+    "regex",
+    "task_type",
+    "model",
+    "delivery_method",
+    "phase",
+    "envelope",
+}
 PHASES = ("request", "processing")
 ENVELOPES = ("errors", "error")
 
@@ -214,16 +278,22 @@ def _latency(value: Any) -> Latency:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return Latency(fixed_ms=float(value))
     if not isinstance(value, Mapping):
-        raise FaultError(f"latency is {value!r}; give {{'fixed_ms': 100}}, "
-                         "{'uniform_ms': [50, 200]} or {'normal_ms': [100, 20]}")
+        raise FaultError(
+            f"latency is {value!r}; give {{'fixed_ms': 100}}, "
+            "{'uniform_ms': [50, 200]} or {'normal_ms': [100, 20]}"
+        )
     names = {str(k).replace("Ms", "_ms").lower(): v for k, v in value.items()}
     if set(names) - {"fixed_ms", "uniform_ms", "normal_ms"} or len(names) != 1:
-        raise FaultError(f"latency {dict(value)!r} needs exactly one of fixed_ms, uniform_ms, "
-                         "normal_ms")
-    (kind, amount), = names.items()
+        raise FaultError(
+            f"latency {dict(value)!r} needs exactly one of fixed_ms, uniform_ms, normal_ms"
+        )
+    ((kind, amount),) = names.items()
     numbers = [amount] if kind == "fixed_ms" else amount
-    if not (isinstance(numbers, list | tuple) and len(numbers) == (1 if kind == "fixed_ms" else 2)
-            and all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers)):
+    if not (
+        isinstance(numbers, list | tuple)
+        and len(numbers) == (1 if kind == "fixed_ms" else 2)
+        and all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers)
+    ):
         wanted = "a number" if kind == "fixed_ms" else "two numbers"
         raise FaultError(f"latency {kind} must be {wanted} of milliseconds, not {amount!r}")
     if kind == "fixed_ms":
@@ -239,46 +309,69 @@ def fault_from_mapping(data: Mapping[str, Any], *, label: str) -> Fault:
     fields = {_ALIASES.get(k, k): v for k, v in data.items()}
     unknown = set(fields) - _FIELDS
     if unknown:
-        raise FaultError(f"unknown fault field(s) {sorted(unknown)}; known: status, code, "
-                         "message, delayMs, latency, fault, afterChunks, stallMs, "
-                         "retryAfterS, times, probability, match, regex, taskType, model, "
-                         "deliveryMethod, phase, envelope")
+        raise FaultError(
+            f"unknown fault field(s) {sorted(unknown)}; known: status, code, "
+            "message, delayMs, latency, fault, afterChunks, stallMs, "
+            "retryAfterS, times, probability, match, regex, taskType, model, "
+            "deliveryMethod, phase, envelope"
+        )
     status = fields.get("status")
-    if status is not None and (not isinstance(status, int) or isinstance(status, bool)
-                               or not 400 <= status <= 599):
+    if status is not None and (
+        not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599
+    ):
         raise FaultError(f"status is {status!r}; give an HTTP error status from 400 to 599")
     kind = fields.get("kind")
     if kind is not None and kind not in STREAM_FAULTS:
         raise FaultError(f"fault is {kind!r}; stream faults are {', '.join(STREAM_FAULTS)}")
-    if status is None and kind is None and fields.get("code") is None and \
-            "delay_ms" not in fields and "latency" not in fields:
-        raise FaultError("a fault needs a status (or an error code), a stream fault ('fault') "
-                         "or a delay ('delayMs' or 'latency')")
+    if (
+        status is None
+        and kind is None
+        and fields.get("code") is None
+        and "delay_ms" not in fields
+        and "latency" not in fields
+    ):
+        raise FaultError(
+            "a fault needs a status (or an error code), a stream fault ('fault') "
+            "or a delay ('delayMs' or 'latency')"
+        )
     phase = fields.get("phase", "request")
     if phase not in PHASES:
-        raise FaultError(f"phase is {phase!r}; give 'request' (the call fails) or "
-                         "'processing' (the task is accepted, then fails)")
-    if phase == "processing" and (kind is not None or (status is None and
-                                                        fields.get("code") is None)):
-        raise FaultError("a fault with phase 'processing' fails the task with an error: give "
-                         "it a status or a code (a stream fault is already mid-processing)")
+        raise FaultError(
+            f"phase is {phase!r}; give 'request' (the call fails) or "
+            "'processing' (the task is accepted, then fails)"
+        )
+    if phase == "processing" and (
+        kind is not None or (status is None and fields.get("code") is None)
+    ):
+        raise FaultError(
+            "a fault with phase 'processing' fails the task with an error: give "
+            "it a status or a code (a stream fault is already mid-processing)"
+        )
     envelope = fields.get("envelope", "errors")
     if envelope not in ENVELOPES:
-        raise FaultError(f"envelope is {envelope!r}; give 'errors' ({{\"errors\": [...]}}) or "
-                         "'error' (the singular pre-stream form)")
+        raise FaultError(
+            f"envelope is {envelope!r}; give 'errors' ({{\"errors\": [...]}}) or "
+            "'error' (the singular pre-stream form)"
+        )
     retry_after = fields.get("retry_after_s")
-    if retry_after is not None and (not isinstance(retry_after, int | float) or
-                                    isinstance(retry_after, bool) or retry_after < 0):
-        raise FaultError(f"retryAfterS is {retry_after!r}; give seconds (or leave it out for "
-                         "no Retry-After header, as Runware sends none)")
+    if retry_after is not None and (
+        not isinstance(retry_after, int | float) or isinstance(retry_after, bool) or retry_after < 0
+    ):
+        raise FaultError(
+            f"retryAfterS is {retry_after!r}; give seconds (or leave it out for "
+            "no Retry-After header, as Runware sends none)"
+        )
     code = fields.get("code")
     if code is not None and not isinstance(code, str):
-        raise FaultError(f"code is {code!r}; give a Runware error code such as "
-                         "'serviceUnavailable'")
+        raise FaultError(
+            f"code is {code!r}; give a Runware error code such as 'serviceUnavailable'"
+        )
     times = fields.get("times")
     if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
-        raise FaultError(f"times is {times!r}; give a positive whole number (or leave it out "
-                         "for every matching request)")
+        raise FaultError(
+            f"times is {times!r}; give a positive whole number (or leave it out "
+            "for every matching request)"
+        )
     probability = fields.get("probability", 1.0)
     if not isinstance(probability, int | float) or not 0 <= probability <= 1:
         raise FaultError(f"probability is {probability!r}; give a number from 0 to 1")
@@ -297,15 +390,27 @@ def fault_from_mapping(data: Mapping[str, Any], *, label: str) -> Fault:
         except PatternError as exc:
             raise FaultError(str(exc)) from exc
     try:
-        return Fault(status=status, code=code, message=fields.get("message"), latency=latency,
-                     kind=kind, after_chunks=int(fields.get("after_chunks", 0)),
-                     stall_ms=float(fields.get("stall_ms", 1000)),
-                     retry_after_s=None if retry_after is None else float(retry_after),
-                     phase=phase, envelope=envelope, times=times,
-                     probability=float(probability), match=fields.get("match"),
-                     regex=fields.get("regex"), task_type=fields.get("task_type"),
-                     model=fields.get("model"), delivery_method=fields.get("delivery_method"),
-                     label=label, _pattern=pattern)
+        return Fault(
+            status=status,
+            code=code,
+            message=fields.get("message"),
+            latency=latency,
+            kind=kind,
+            after_chunks=int(fields.get("after_chunks", 0)),
+            stall_ms=float(fields.get("stall_ms", 1000)),
+            retry_after_s=None if retry_after is None else float(retry_after),
+            phase=phase,
+            envelope=envelope,
+            times=times,
+            probability=float(probability),
+            match=fields.get("match"),
+            regex=fields.get("regex"),
+            task_type=fields.get("task_type"),
+            model=fields.get("model"),
+            delivery_method=fields.get("delivery_method"),
+            label=label,
+            _pattern=pattern,
+        )
     except (TypeError, ValueError) as exc:
         raise FaultError(f"a fault field has the wrong type: {exc}") from exc
 
@@ -314,10 +419,14 @@ def header_fault(value: str) -> Fault:
     """``X-Runware-Mock-Error: 503`` or ``503:serviceUnavailable``."""
     status_text, _, code = value.strip().partition(":")
     if not (status_text.strip().isascii() and status_text.strip().isdigit()):  # not "²"
-        raise FaultError(f"X-Runware-Mock-Error is {value!r}; send '<status>[:<code>]', "
-                         "e.g. '503' or '402:insufficientCredits'")
-    return fault_from_mapping({"status": int(status_text), "code": code.strip() or None},
-                              label="header X-Runware-Mock-Error")
+        raise FaultError(
+            f"X-Runware-Mock-Error is {value!r}; send '<status>[:<code>]', "
+            "e.g. '503' or '402:insufficientCredits'"
+        )
+    return fault_from_mapping(
+        {"status": int(status_text), "code": code.strip() or None},
+        label="header X-Runware-Mock-Error",
+    )
 
 
 @dataclass
@@ -360,8 +469,14 @@ class FaultBook:
     holds for the whole fleet. Config rules are the same in every worker and count per
     worker."""
 
-    def __init__(self, *, rules: list[Fault], profiles: dict[str, KeyProfile],
-                 seed: int | None, shared: SharedFaults | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        rules: list[Fault],
+        profiles: dict[str, KeyProfile],
+        seed: int | None,
+        shared: SharedFaults | None = None,
+    ) -> None:
         self.rules = rules
         self.profiles = profiles
         self.queue: list[Fault] = []
@@ -380,8 +495,10 @@ class FaultBook:
     def add(self, fault: Fault) -> None:
         """Queue a fault in this process (a memory store: the only process)."""
         if self._shared is not None:
-            raise FaultError("this mock shares its faults through its store: queue them with "
-                             "POST /__mock/faults (or `await mock.queue_fault(...)`)")
+            raise FaultError(
+                "this mock shares its faults through its store: queue them with "
+                "POST /__mock/faults (or `await mock.queue_fault(...)`)"
+            )
         with self._lock:
             self.queue.append(fault)
 
@@ -390,8 +507,7 @@ class FaultBook:
         if self._shared is None:
             self.add(fault)
             return
-        await self._shared.faults_add(json.dumps({"id": uuid.uuid4().hex,
-                                                  "fault": dict(fields)}))
+        await self._shared.faults_add(json.dumps({"id": uuid.uuid4().hex, "fault": dict(fields)}))
 
     def clear(self) -> None:
         with self._lock:
@@ -413,8 +529,8 @@ class FaultBook:
         """Is any processing-phase fault queued or configured? (Else tasks skip the check.)"""
         queued = await self.queued() if self._shared is not None else self.queue
         return any(f.phase == "processing" for f in (*queued, *self.rules)) or any(
-            p.fault is not None and p.fault.phase == "processing"
-            for p in self.profiles.values())
+            p.fault is not None and p.fault.phase == "processing" for p in self.profiles.values()
+        )
 
     async def _refresh(self) -> None:
         assert self._shared is not None
@@ -425,12 +541,14 @@ class FaultBook:
         loaded = []
         for entry in entries:
             data = json.loads(entry)
-            loaded.append(_Queued(entry, data["id"],
-                                  fault_from_mapping(data["fault"], label="queued")))
+            loaded.append(
+                _Queued(entry, data["id"], fault_from_mapping(data["fault"], label="queued"))
+            )
         self._shared_queue, self._version = loaded, version
 
-    def _take(self, faults: list[Fault], request: RequestFacts, *, remove: bool,
-              phase: str) -> Fault | None:
+    def _take(
+        self, faults: list[Fault], request: RequestFacts, *, remove: bool, phase: str
+    ) -> Fault | None:
         for fault in faults:
             if fault.phase != phase or not fault.matches(request):
                 continue
@@ -455,8 +573,7 @@ class FaultBook:
                 continue
             if fault.probability < 1:
                 draw = await shared.count(f"draw:{queued.id}")
-                if random.Random(f"{self._seed}:{queued.id}:{draw}").random() >= \
-                        fault.probability:
+                if random.Random(f"{self._seed}:{queued.id}:{draw}").random() >= fault.probability:
                     continue
             if fault.times is not None:
                 fired = await shared.count(f"fired:{queued.id}")
@@ -467,8 +584,9 @@ class FaultBook:
             return fault
         return None
 
-    async def choose(self, request: RequestFacts, header: str | None, *,
-                     phase: str = "request") -> Fault | None:
+    async def choose(
+        self, request: RequestFacts, header: str | None, *, phase: str = "request"
+    ) -> Fault | None:
         """The fault for this request (``phase`` "request") or for one of its tasks
         ("processing"), most specific trigger first (see the module doc)."""
         if header is not None:
@@ -493,13 +611,21 @@ class FaultBook:
             return None
         if profile.bucket is not None:
             bucket = profile.bucket
-            wait = bucket.take() if self._shared is None else await self._shared.bucket_take(
-                _digest(request.key or ""), bucket.rate, bucket.burst)
+            wait = (
+                bucket.take()
+                if self._shared is None
+                else await self._shared.bucket_take(
+                    _digest(request.key or ""), bucket.rate, bucket.burst
+                )
+            )
             if wait:
-                return Fault(status=429, retry_after_s=profile.retry_after_s,
-                             message=f"Rate limit of {bucket.rate:g} requests a second "
-                                     "exceeded for this key: slow down, and retry with a backoff.",
-                             label="api_key_profiles rate limit")
+                return Fault(
+                    status=429,
+                    retry_after_s=profile.retry_after_s,
+                    message=f"Rate limit of {bucket.rate:g} requests a second "
+                    "exceeded for this key: slow down, and retry with a backoff.",
+                    label="api_key_profiles rate limit",
+                )
         if profile.latency is not None:
             return Fault(latency=profile.latency, label="api_key_profiles latency")
         return None
@@ -529,13 +655,15 @@ def profile_from_mapping(key: str, data: Mapping[str, Any]) -> KeyProfile:
     if rest.keys() <= {"retry_after_s", "retryAfterS"}:
         rest = {}  # only the rate limit's Retry-After: no fault of its own
     fault = fault_from_mapping(rest, label=name) if rest else None
-    if retry_after is not None and (not isinstance(retry_after, int | float) or
-                                    isinstance(retry_after, bool) or retry_after < 0):
+    if retry_after is not None and (
+        not isinstance(retry_after, int | float) or isinstance(retry_after, bool) or retry_after < 0
+    ):
         raise FaultError(f"{name}.retry_after_s is {retry_after!r}; give seconds")
     if rate is not None and (not isinstance(rate, int | float) or rate <= 0):
         raise FaultError(f"{name}.rate_limit_per_second is {rate!r}; give a positive number")
-    return KeyProfile(fault=fault,
-                      retry_after_s=None if retry_after is None else float(retry_after),
-                      bucket=TokenBucket(float(rate), float(burst or rate)) if rate else None,
-                      latency=_latency(latency) if latency is not None else None)
-
+    return KeyProfile(
+        fault=fault,
+        retry_after_s=None if retry_after is None else float(retry_after),
+        bucket=TokenBucket(float(rate), float(burst or rate)) if rate else None,
+        latency=_latency(latency) if latency is not None else None,
+    )

@@ -30,8 +30,14 @@ from ._text import (
     topic_words,
 )
 
-__all__ = ["IMAGE_PROMPT_TOKENS", "Generation", "SeedSource", "generate", "last_user_message",
-           "message_text"]
+__all__ = [
+    "IMAGE_PROMPT_TOKENS",
+    "Generation",
+    "SeedSource",
+    "generate",
+    "last_user_message",
+    "message_text",
+]
 
 UINT32 = 2**32
 # Prompt tokens per image (an image part of a message, or an item of ``inputs.images``): the
@@ -72,9 +78,14 @@ class Generation:
 
     def item(self, task: Mapping[str, Any], *, config: MockConfig) -> dict[str, Any]:
         """The sync result item (also the ``success`` body of async and webhook results)."""
-        item: dict[str, Any] = {"taskType": task["taskType"], "taskUUID": task["taskUUID"],
-                                "text": self.text, "finishReason": self.finish_reason,
-                                "seed": self.seed, "resultIndex": self.result_index}
+        item: dict[str, Any] = {
+            "taskType": task["taskType"],
+            "taskUUID": task["taskUUID"],
+            "text": self.text,
+            "finishReason": self.finish_reason,
+            "seed": self.seed,
+            "resultIndex": self.result_index,
+        }
         if self.reasoning is not None:
             item["reasoningContent"] = self.reasoning
         item.update(self.accounting(task, config=config))
@@ -84,16 +95,19 @@ class Generation:
         """``usage`` and ``cost``, each only when the task asked for it."""
         extra: dict[str, Any] = {}
         if task.get("includeUsage") is True:
-            extra["usage"] = {"promptTokens": self.prompt_tokens,
-                              "completionTokens": self.completion_tokens,
-                              "totalTokens": self.prompt_tokens + self.completion_tokens
-                              + self.thinking_tokens,
-                              "thinkingTokens": self.thinking_tokens}
+            extra["usage"] = {
+                "promptTokens": self.prompt_tokens,
+                "completionTokens": self.completion_tokens,
+                "totalTokens": self.prompt_tokens + self.completion_tokens + self.thinking_tokens,
+                "thinkingTokens": self.thinking_tokens,
+            }
         if task.get("includeCost") is True:
             extra["cost"] = round(
                 self.prompt_tokens * config.prompt_price_per_token
                 + (self.completion_tokens + self.thinking_tokens)
-                * config.completion_price_per_token, 10)
+                * config.completion_price_per_token,
+                10,
+            )
         return extra
 
 
@@ -111,9 +125,11 @@ def message_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(part["text"] for part in content
-                         if isinstance(part, dict) and isinstance(part.get("text"), str)
-                         and not _is_image(part))
+        return "\n".join(
+            part["text"]
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str) and not _is_image(part)
+        )
     return ""
 
 
@@ -144,8 +160,10 @@ def _settings(task: Mapping[str, Any], spec: Spec) -> dict[str, Any]:
     defaults: dict[str, Any] | None = spec.memo.get(_SETTINGS_DEFAULTS)
     if defaults is None:
         defaults = spec.memo[_SETTINGS_DEFAULTS] = {
-            path.split(".", 1)[1]: value for path, value in spec.defaults.items()
-            if path.startswith("settings.")}
+            path.split(".", 1)[1]: value
+            for path, value in spec.defaults.items()
+            if path.startswith("settings.")
+        }
     given = task.get("settings")
     return {**defaults, **given} if given else dict(defaults)
 
@@ -164,8 +182,7 @@ def _as_int(value: Any, default: int) -> int:
     return default if value is None else int(value)
 
 
-def _cut(reply: Reply, stops: Sequence[str],
-         max_tokens: int | None) -> tuple[str, int, str]:
+def _cut(reply: Reply, stops: Sequence[str], max_tokens: int | None) -> tuple[str, int, str]:
     """Apply stop sequences, then the token cap: (text, its tokens, finishReason)."""
     finish = "stop"
     text, tokens = reply.text, reply.tokens
@@ -178,8 +195,14 @@ def _cut(reply: Reply, stops: Sequence[str],
     return text, tokens, finish
 
 
-def _distinct(topics: str, seed: int, stops: Sequence[str], max_tokens: int | None,
-              seen: set[str], results: int) -> tuple[str, int, str] | None:
+def _distinct(
+    topics: str,
+    seed: int,
+    stops: Sequence[str],
+    max_tokens: int | None,
+    seen: set[str],
+    results: int,
+) -> tuple[str, int, str] | None:
     """The first candidate reply for ``seed`` whose text, once cut, no earlier result of the
     task has: some SDKs de-duplicate results by text (js-legacy then waits forever). None
     when every candidate collides (stop sequences that cut every candidate to the same few
@@ -191,8 +214,14 @@ def _distinct(topics: str, seed: int, stops: Sequence[str], max_tokens: int | No
     return None
 
 
-def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
-             rules: Sequence[ReplyRule], seeds: Callable[[], int]) -> list[Generation]:
+def generate(
+    task: Mapping[str, Any],
+    *,
+    spec: Spec,
+    config: MockConfig,
+    rules: Sequence[ReplyRule],
+    seeds: Callable[[], int],
+) -> list[Generation]:
     """Every result a textInference task asks for (``numberResults`` of them)."""
     settings = _settings(task, spec)
     defaults = spec.defaults
@@ -250,13 +279,17 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
         if rule is not None and rule.json is not None:
             # A scripted JSON reply, sent as written; checked against the request's schema.
             written = dumps_json(rule.json)
-            text, tokens, finish = _cut(Reply(written, count_tokens(written), ()), stops,
-                                        max_tokens)
+            text, tokens, finish = _cut(
+                Reply(written, count_tokens(written), ()), stops, max_tokens
+            )
             if schema is not None and not _fits(schema, rule.json):
-                problem = {"code": "scriptedReplyMismatch", "parameter": "jsonSchema",
-                           "message": "The scripted reply's JSON does not fit the request's "
-                                      "jsonSchema: fix the reply rule (json = …) or the "
-                                      "schema the client sends."}
+                problem = {
+                    "code": "scriptedReplyMismatch",
+                    "parameter": "jsonSchema",
+                    "message": "The scripted reply's JSON does not fit the request's "
+                    "jsonSchema: fix the reply rule (json = …) or the "
+                    "schema the client sends.",
+                }
             if not off and rule.reasoning is not None:
                 reasoning = rule.reasoning
                 thinking_tokens = count_tokens(reasoning)
@@ -264,8 +297,9 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
             # JSON mode: a value drawn from the request's own schema, as text; maxTokens
             # may cut it mid-value (finishReason "length"), as a real model's is.
             written = dumps_json(draw_json(schema, seed=seed, words=topic_words(topics)))
-            text, tokens, finish = _cut(Reply(written, count_tokens(written), ()), stops,
-                                        max_tokens)
+            text, tokens, finish = _cut(
+                Reply(written, count_tokens(written), ()), stops, max_tokens
+            )
             if thinks:
                 reasoning, thinking_tokens = reasoning_for(topics, seed)
         elif rule is not None:
@@ -290,12 +324,19 @@ def generate(task: Mapping[str, Any], *, spec: Spec, config: MockConfig,
         if rule is not None and rule.finish_reason is not None:
             finish = rule.finish_reason
         usage = dict(rule.usage) if rule is not None and rule.usage else {}
-        results.append(Generation(
-            result_index=index, seed=seed, text=text, reasoning=reasoning,
-            finish_reason=finish,
-            prompt_tokens=usage.get("promptTokens", prompt_tokens),
-            completion_tokens=usage.get("completionTokens", tokens),
-            # Thinking off: no reasoning and no thinking tokens, whatever a rule's usage says.
-            thinking_tokens=0 if off else usage.get("thinkingTokens", thinking_tokens),
-            rule=rule, problem=problem))
+        results.append(
+            Generation(
+                result_index=index,
+                seed=seed,
+                text=text,
+                reasoning=reasoning,
+                finish_reason=finish,
+                prompt_tokens=usage.get("promptTokens", prompt_tokens),
+                completion_tokens=usage.get("completionTokens", tokens),
+                # Thinking off: no reasoning and no thinking tokens, whatever a rule's usage says.
+                thinking_tokens=0 if off else usage.get("thinkingTokens", thinking_tokens),
+                rule=rule,
+                problem=problem,
+            )
+        )
     return results

@@ -35,14 +35,22 @@ if TYPE_CHECKING:
 
 __all__ = ["config_view", "inspector_routes"]
 
-_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-          ".js": "text/javascript; charset=utf-8"}
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+}
 # The page loads nothing from anywhere else, and no inline script could run if a value ever
 # slipped into the markup: request bodies are attacker-controlled.
-_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer"}
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 _PAGE = "inspector.html"
 # admin_token, any *_password or *_secret; not tokens_per_second or prompt_price_per_token.
 _SECRET_FIELD = re.compile(r"^(admin_token|.*_?(password|secret))$")
@@ -51,8 +59,11 @@ _SECRET_FIELD = re.compile(r"^(admin_token|.*_?(password|secret))$")
 def _assets() -> dict[str, bytes]:
     """The files of ``mockserver/static/``, read once (they are a few kilobytes)."""
     folder = resources.files("mockserver").joinpath("static")
-    return {item.name: item.read_bytes() for item in folder.iterdir()
-            if item.is_file() and any(item.name.endswith(s) for s in _TYPES)}
+    return {
+        item.name: item.read_bytes()
+        for item in folder.iterdir()
+        if item.is_file() and any(item.name.endswith(s) for s in _TYPES)
+    }
 
 
 def _media_type(name: str) -> str:
@@ -69,8 +80,11 @@ def _plain(value: Any) -> Any:
 
 
 def _rule(rule: ReplyRule, origin: str) -> dict[str, Any]:
-    fields = {f.name: getattr(rule, f.name) for f in dataclasses.fields(rule)
-              if not f.name.startswith("_")}
+    fields = {
+        f.name: getattr(rule, f.name)
+        for f in dataclasses.fields(rule)
+        if not f.name.startswith("_")
+    }
     return {"origin": origin, **{k: _plain(v) for k, v in fields.items() if v is not None}}
 
 
@@ -78,31 +92,47 @@ async def config_view(mock: MockServer) -> dict[str, Any]:
     """What ``GET /__mock/config`` answers: nothing in it is a secret."""
     config = mock.config
     # Reply rules, fault rules and key profiles have sections of their own (with live state).
-    shown = {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)
-             if f.name not in ("replies", "faults", "api_key_profiles")}
+    shown = {
+        f.name: _plain(getattr(config, f.name))
+        for f in dataclasses.fields(config)
+        if f.name not in ("replies", "faults", "api_key_profiles")
+    }
     shown["api_keys"] = [mask_key(k) for k in config.api_keys]
     shown["store"] = hide_password(config.store)
     for name, value in shown.items():
         if _SECRET_FIELD.search(name) and value is not None:
             shown[name] = "***"
     return {
-        "document": {"title": mock.spec.title, "modelId": mock.spec.model_id,
-                     "source": mock.spec.source,
-                     "defaultDeliveryMethod": mock.spec.defaults.get("deliveryMethod")},
+        "document": {
+            "title": mock.spec.title,
+            "modelId": mock.spec.model_id,
+            "source": mock.spec.source,
+            "defaultDeliveryMethod": mock.spec.defaults.get("deliveryMethod"),
+        },
         # Every loaded model (the first is "document"): the page's model filter.
-        "models": [{"modelId": model, "title": spec.title, "source": spec.source,
-                    "defaultDeliveryMethod": spec.defaults.get("deliveryMethod")}
-                   for model in mock.catalog.model_ids
-                   if (spec := mock.catalog.for_model(model)) is not None],
+        "models": [
+            {
+                "modelId": model,
+                "title": spec.title,
+                "source": spec.source,
+                "defaultDeliveryMethod": spec.defaults.get("deliveryMethod"),
+            }
+            for model in mock.catalog.model_ids
+            if (spec := mock.catalog.for_model(model)) is not None
+        ],
         "store": type(mock.store).__name__,
         "config": shown,
-        "replies": [_rule(r, "config" if any(r is c for c in config.replies) else "runtime")
-                    for r in mock.rules],
+        "replies": [
+            _rule(r, "config" if any(r is c for c in config.replies) else "runtime")
+            for r in mock.rules
+        ],
         "faults": {
             "queued": [f.to_dict() for f in await mock.faults.queued()],
             "rules": [f.to_dict() for f in mock.faults.rules],
-            "keyProfiles": [{"apiKey": mask_key(key), **_plain(settings)}
-                            for key, settings in config.api_key_profiles.items()],
+            "keyProfiles": [
+                {"apiKey": mask_key(key), **_plain(settings)}
+                for key, settings in config.api_key_profiles.items()
+            ],
         },
     }
 
@@ -115,8 +145,9 @@ def inspector_routes(mock: MockServer) -> list[Route]:
     async def inspector(request: Request) -> Response:
         # The page and its files hold no data and need no token; its script reads the
         # token from the URL's fragment and sends it as a header on every data request.
-        return Response(page, media_type=_TYPES[".html"],
-                        headers={**_HEADERS, "Content-Security-Policy": _CSP})
+        return Response(
+            page, media_type=_TYPES[".html"], headers={**_HEADERS, "Content-Security-Policy": _CSP}
+        )
 
     async def bare(request: Request) -> Response:
         # The page's links are relative to /__mock/: keep the query (the token).
@@ -132,7 +163,9 @@ def inspector_routes(mock: MockServer) -> list[Route]:
     async def config(request: Request) -> Response:
         return JSONResponse(await config_view(mock), headers={"Cache-Control": "no-store"})
 
-    return [Route("/__mock/", inspector, methods=["GET"]),
-            Route("/__mock", bare, methods=["GET"]),
-            Route("/__mock/static/{name}", asset, methods=["GET"]),
-            Route("/__mock/config", config, methods=["GET"])]
+    return [
+        Route("/__mock/", inspector, methods=["GET"]),
+        Route("/__mock", bare, methods=["GET"]),
+        Route("/__mock/static/{name}", asset, methods=["GET"]),
+        Route("/__mock/config", config, methods=["GET"]),
+    ]

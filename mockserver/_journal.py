@@ -52,8 +52,9 @@ def task_summaries(payload: Any) -> list[dict[str, Any]]:
     if not isinstance(payload, list):
         return []
     keys = ("taskType", "taskUUID", "model", "deliveryMethod")
-    return [{k: task.get(k) for k in keys if k in task} for task in payload
-            if isinstance(task, dict)]
+    return [
+        {k: task.get(k) for k in keys if k in task} for task in payload if isinstance(task, dict)
+    ]
 
 
 @dataclass(slots=True)
@@ -79,13 +80,23 @@ class Entry:
 
     def to_dict(self) -> dict[str, Any]:
         request = _value(self.request)
-        return {"id": self.id, "received": self.received, "method": self.method,
-                "path": self.path, "apiKey": mask_key(self.api_key), "status": self.status,
-                "latencyMs": round(self.latency_ms, 3), "valid": not self.violations,
-                "violations": self.violations, "tasks": task_summaries(request),
-                "fault": self.fault, "request": _masked(request, self.api_key),
-                "response": _value(self.response), "drift": self.drift or [],
-                "origin": self.origin}
+        return {
+            "id": self.id,
+            "received": self.received,
+            "method": self.method,
+            "path": self.path,
+            "apiKey": mask_key(self.api_key),
+            "status": self.status,
+            "latencyMs": round(self.latency_ms, 3),
+            "valid": not self.violations,
+            "violations": self.violations,
+            "tasks": task_summaries(request),
+            "fault": self.fault,
+            "request": _masked(request, self.api_key),
+            "response": _value(self.response),
+            "drift": self.drift or [],
+            "origin": self.origin,
+        }
 
 
 _KEY_IN_TEXT = re.compile(r'("apiKey"\s*:\s*")((?:[^"\\]|\\.)*)(")')
@@ -96,8 +107,10 @@ def _masked(payload: Any, key: str | None = None) -> Any:
     task, a lone object, nested arrays), and the request's key wherever it appears in text —
     a body that did not parse is kept as text, and a key may sit in it anywhere."""
     if isinstance(payload, dict):
-        return {k: (mask_key(v) if isinstance(v, str) else "…") if k == "apiKey"
-                else _masked(v, key) for k, v in payload.items()}
+        return {
+            k: (mask_key(v) if isinstance(v, str) else "…") if k == "apiKey" else _masked(v, key)
+            for k, v in payload.items()
+        }
     if isinstance(payload, list):
         return [_masked(item, key) for item in payload]
     if isinstance(payload, str):
@@ -122,8 +135,10 @@ def _size(body: Any) -> int:
 
 def _cut_strings(value: Any) -> Any:
     if isinstance(value, str) and len(value) > _KEPT_CHARS:
-        return (f"{value[:_KEPT_CHARS]}…[truncated by the journal: {len(value):,} characters,"
-                f" the first {_KEPT_CHARS:,} kept]")
+        return (
+            f"{value[:_KEPT_CHARS]}…[truncated by the journal: {len(value):,} characters,"
+            f" the first {_KEPT_CHARS:,} kept]"
+        )
     if isinstance(value, dict):
         return {k: _cut_strings(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -147,8 +162,7 @@ def bounded(body: Any, budget: int) -> Any:
             return cut
         value = exactjson.dumps(cut).decode()
     text = str(value)
-    return (f"{text[:budget]}…[truncated by the journal: {size:,} bytes, the first "
-            f"{budget:,} kept]")
+    return f"{text[:budget]}…[truncated by the journal: {size:,} bytes, the first {budget:,} kept]"
 
 
 _NUMBERS = itertools.count(1)
@@ -173,9 +187,11 @@ def parse_cursor(since: str) -> tuple[str, int] | None:
         return None
     epoch, dot, number = since.rpartition(".")
     if not (epoch and dot and number.isascii() and number.isdigit() and len(number) <= 18):
-        raise ValueError(f"since={since!r} is not a journal cursor: pass the 'cursor' of an "
-                         "earlier GET /__mock/requests?since=… answer, or since=0 for every "
-                         "entry")
+        raise ValueError(
+            f"since={since!r} is not a journal cursor: pass the 'cursor' of an "
+            "earlier GET /__mock/requests?since=… answer, or since=0 for every "
+            "entry"
+        )
     return epoch, int(number)
 
 
@@ -195,16 +211,19 @@ class JournalPage:
     total: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"requests": self.requests, "cursor": self.cursor, "reset": self.reset,
-                "total": self.total}
+        return {
+            "requests": self.requests,
+            "cursor": self.cursor,
+            "reset": self.reset,
+            "total": self.total,
+        }
 
 
 def _follows(held: tuple[str, int] | None, epoch: str, oldest: int, last: int) -> bool:
     """Can a client holding the entries up to ``held`` go on from there? Yes if it holds
     none of this epoch, or the entry it holds last is still in the journal (numbered
     ``oldest`` to ``last``): then nothing after it was cleared or evicted unseen."""
-    return held is not None and held[0] == epoch and (
-        held[1] == 0 or oldest <= held[1] <= last)
+    return held is not None and held[0] == epoch and (held[1] == 0 or oldest <= held[1] <= last)
 
 
 def _cursor(epoch: str, last: int, size: int) -> str:
@@ -215,8 +234,14 @@ class Journal:
     """A bounded record of requests, in entries and in bytes: in memory, or written
     through to a shared store."""
 
-    def __init__(self, *, size: int, store: Store, max_bytes: int = 64 * 1024 * 1024,
-                 entry_bytes: int = 256 * 1024) -> None:
+    def __init__(
+        self,
+        *,
+        size: int,
+        store: Store,
+        max_bytes: int = 64 * 1024 * 1024,
+        entry_bytes: int = 256 * 1024,
+    ) -> None:
         self._size = max(1, size)
         self._max_bytes = max_bytes
         self._entry_bytes = entry_bytes
@@ -227,18 +252,39 @@ class Journal:
         # every journal of the process (two apps in one process may share a store too).
         self._ids = (f"{os.getpid():x}-{n}" for n in _NUMBERS)
 
-    async def record(self, *, method: str, path: str, api_key: str | None, request: Any,
-                     violations: list[dict[str, Any]], status: int, response: Any,
-                     started: float, fault: str | None = None,
-                     drift: list[dict[str, Any]] | None = None,
-                     origin: str | None = None) -> Entry:
+    async def record(
+        self,
+        *,
+        method: str,
+        path: str,
+        api_key: str | None,
+        request: Any,
+        violations: list[dict[str, Any]],
+        status: int,
+        response: Any,
+        started: float,
+        fault: str | None = None,
+        drift: list[dict[str, Any]] | None = None,
+        origin: str | None = None,
+    ) -> Entry:
         budget = self._entry_bytes
         request, response = bounded(request, budget), bounded(response, budget)
-        entry = Entry(id=next(self._ids), received=time.time(), method=method, path=path,
-                      api_key=api_key, request=request, violations=violations, status=status,
-                      response=response, latency_ms=(time.perf_counter() - started) * 1000,
-                      fault=fault, size=_size(request) + _size(response), drift=drift,
-                      origin=origin)
+        entry = Entry(
+            id=next(self._ids),
+            received=time.time(),
+            method=method,
+            path=path,
+            api_key=api_key,
+            request=request,
+            violations=violations,
+            status=status,
+            response=response,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            fault=fault,
+            size=_size(request) + _size(response),
+            drift=drift,
+            origin=origin,
+        )
         log_request(entry)
         if self._shared is not None:
             await self._shared.journal_append(entry.to_dict(), self._size)
@@ -246,8 +292,7 @@ class Journal:
         entries = self._entries
         entries.append(entry)
         self._bytes += entry.size
-        while len(entries) > self._size or (self._bytes > self._max_bytes and
-                                            len(entries) > 1):
+        while len(entries) > self._size or (self._bytes > self._max_bytes and len(entries) > 1):
             self._bytes -= entries.popleft().size
         return entry
 
@@ -271,9 +316,12 @@ class Journal:
             if since is None:
                 return got.entries
             follows = _follows(held, got.epoch, got.last - got.size + 1, got.last)
-            return JournalPage(requests=got.entries, cursor=_cursor(got.epoch, got.last,
-                                                                    got.size),
-                               reset=not follows, total=got.size)
+            return JournalPage(
+                requests=got.entries,
+                cursor=_cursor(got.epoch, got.last, got.size),
+                reset=not follows,
+                total=got.size,
+            )
         entries = self._entries
         if since is None:
             return [entry.to_dict() for entry in list(entries)]
@@ -284,9 +332,12 @@ class Journal:
         mark = held[1] if follows and held is not None else 0
         after = list(itertools.takewhile(lambda e: _number(e) > mark, reversed(entries)))
         after.reverse()
-        return JournalPage(requests=[entry.to_dict() for entry in after],
-                           cursor=_cursor(_EPOCH, last, len(entries)), reset=not follows,
-                           total=len(entries))
+        return JournalPage(
+            requests=[entry.to_dict() for entry in after],
+            cursor=_cursor(_EPOCH, last, len(entries)),
+            reset=not follows,
+            total=len(entries),
+        )
 
     async def clear(self) -> None:
         if self._shared is not None:

@@ -81,9 +81,16 @@ def json_option(spec: Spec) -> JsonOption | None:
         if isinstance(enum, Sequence) and not isinstance(enum, str):
             value = next((v for v in enum if isinstance(v, str) and v.lower() == "json"), None)
             if value is not None:
-                schema_path = next((p.path for p in parameters if "schema" in p.name.lower()
-                                    and p.schema.get("type") in ("object", None)
-                                    and p.path.count(".") == param.path.count(".")), None)
+                schema_path = next(
+                    (
+                        p.path
+                        for p in parameters
+                        if "schema" in p.name.lower()
+                        and p.schema.get("type") in ("object", None)
+                        and p.path.count(".") == param.path.count(".")
+                    ),
+                    None,
+                )
                 found = JsonOption(param.path, value, schema_path)
                 break
     spec.memo[_MEMO] = found
@@ -102,12 +109,14 @@ def _problems(text: str) -> JsonOutputError | None:
 
     schema = json.loads(text)
     try:
-        validators.validator_for(schema, default=Draft202012Validator).check_schema(
-            dict(schema))
+        validators.validator_for(schema, default=Draft202012Validator).check_schema(dict(schema))
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path)
-        return JsonOutputError(f"jsonSchema is not a valid JSON Schema at /{where}: "
-                               f"{exc.message}.", parameter="jsonSchema", pointer=f"/{where}")
+        return JsonOutputError(
+            f"jsonSchema is not a valid JSON Schema at /{where}: {exc.message}.",
+            parameter="jsonSchema",
+            pointer=f"/{where}",
+        )
     return None
 
 
@@ -127,18 +136,25 @@ def draw_json(schema: Mapping[str, Any], *, seed: int, words: Sequence[str]) -> 
         try:
             value = _Walk(schema, rng, tuple(words) or _WORDS).value(schema, depth=0)
         except _Unsupported as exc:
-            raise JsonOutputError(f"jsonSchema uses {exc}, which the mock cannot generate "
-                                  "values for; drop it, or script the reply (json = …).",
-                                  parameter="jsonSchema", pointer=exc.pointer) from None
+            raise JsonOutputError(
+                f"jsonSchema uses {exc}, which the mock cannot generate "
+                "values for; drop it, or script the reply (json = …).",
+                parameter="jsonSchema",
+                pointer=exc.pointer,
+            ) from None
         found = check_value(value, schema=schema)
         if not found:
             return value
         last = found
     where = last[0].pointer or "/"
-    raise JsonOutputError(f"jsonSchema cannot be satisfied by the values the mock draws: at "
-                          f"{where}, {last[0].message} Check the schema for a contradiction "
-                          "(enum, const, min/max, required, not), or script the reply "
-                          "(json = …).", parameter="jsonSchema", pointer=where)
+    raise JsonOutputError(
+        f"jsonSchema cannot be satisfied by the values the mock draws: at "
+        f"{where}, {last[0].message} Check the schema for a contradiction "
+        "(enum, const, min/max, required, not), or script the reply "
+        "(json = …).",
+        parameter="jsonSchema",
+        pointer=where,
+    )
 
 
 _ATTEMPTS = 24
@@ -155,8 +171,7 @@ class _Unsupported(Exception):
 class _Walk:
     """One draw: values for a schema node, with ``$ref``s resolved within the schema."""
 
-    def __init__(self, root: Mapping[str, Any], rng: random.Random,
-                 words: tuple[str, ...]) -> None:
+    def __init__(self, root: Mapping[str, Any], rng: random.Random, words: tuple[str, ...]) -> None:
         self.root, self.rng, self.words = root, rng, words
 
     def _ref(self, ref: str) -> Any:
@@ -178,9 +193,10 @@ class _Walk:
         if schema is True or schema == {} or not isinstance(schema, Mapping):
             return rng.choice(self.words) if schema is not False else None
         if "$ref" in schema:
-            return self.value({**self._ref(schema["$ref"]),
-                               **{k: v for k, v in schema.items() if k != "$ref"}},
-                              depth=depth + 1)
+            return self.value(
+                {**self._ref(schema["$ref"]), **{k: v for k, v in schema.items() if k != "$ref"}},
+                depth=depth + 1,
+            )
         if "const" in schema:
             return schema["const"]
         if schema.get("enum"):
@@ -189,8 +205,9 @@ class _Walk:
             if schema.get(combinator):
                 branch = rng.choice(list(schema[combinator]))
                 rest = {k: v for k, v in schema.items() if k != combinator}
-                return self.value({**rest, **branch} if isinstance(branch, Mapping) else branch,
-                                  depth=depth + 1)
+                return self.value(
+                    {**rest, **branch} if isinstance(branch, Mapping) else branch, depth=depth + 1
+                )
         if schema.get("allOf"):
             merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
             for part in schema["allOf"]:
@@ -207,11 +224,17 @@ class _Walk:
         if isinstance(kind, list):
             kind = rng.choice(kind) if kind else None
         if kind is None:
-            kind = ("object" if "properties" in schema or "required" in schema else
-                    "array" if "items" in schema else
-                    "string" if {"minLength", "maxLength", "pattern", "format"} & set(schema)
-                    else "number" if {"minimum", "maximum", "multipleOf"} & set(schema)
-                    else "string")
+            kind = (
+                "object"
+                if "properties" in schema or "required" in schema
+                else "array"
+                if "items" in schema
+                else "string"
+                if {"minLength", "maxLength", "pattern", "format"} & set(schema)
+                else "number"
+                if {"minimum", "maximum", "multipleOf"} & set(schema)
+                else "string"
+            )
         if depth > _MAX_DEPTH and kind in ("object", "array"):
             kind = "null" if kind not in ("object", "array") else kind
         return getattr(self, f"_{kind}", self._unknown)(schema, depth)
@@ -237,9 +260,18 @@ class _Walk:
     def _number(self, schema: Mapping[str, Any], depth: int) -> Any:
         step = schema.get("multipleOf")
         if step is not None:
-            return self._integer({**schema, "multipleOf": 1, "minimum": math.ceil(
-                _bounds(schema, default=(0, 100))[0] / step), "maximum": math.floor(
-                _bounds(schema, default=(0, 100))[1] / step)}, depth) * step
+            return (
+                self._integer(
+                    {
+                        **schema,
+                        "multipleOf": 1,
+                        "minimum": math.ceil(_bounds(schema, default=(0, 100))[0] / step),
+                        "maximum": math.floor(_bounds(schema, default=(0, 100))[1] / step),
+                    },
+                    depth,
+                )
+                * step
+            )
         low, high = _bounds(schema, default=(0, 100))
         return round(self.rng.uniform(low, high), 2)
 
@@ -260,11 +292,15 @@ class _Walk:
         low = int(schema.get("minItems", 1 if depth == 0 else 0))
         high = int(schema.get("maxItems", max(low, 3)))
         prefix = list(schema.get("prefixItems") or [])
-        count = self.rng.randint(max(low, len(prefix) if "items" not in schema or
-                                     schema.get("items") is False else low), max(low, high))
+        count = self.rng.randint(
+            max(low, len(prefix) if "items" not in schema or schema.get("items") is False else low),
+            max(low, high),
+        )
         items = schema.get("items", True)
-        out = [self.value(prefix[i] if i < len(prefix) else items, depth=depth + 1)
-               for i in range(count)]
+        out = [
+            self.value(prefix[i] if i < len(prefix) else items, depth=depth + 1)
+            for i in range(count)
+        ]
         if schema.get("uniqueItems"):
             out = list({json.dumps(v, sort_keys=True): v for v in out}.values())
         return out
@@ -278,33 +314,43 @@ class _Walk:
                 out[name] = self.value(sub, depth=depth + 1)
         for name in required - set(out):
             extra = schema.get("additionalProperties", True)
-            out[name] = self.value(extra if isinstance(extra, Mapping) else True,
-                                   depth=depth + 1)
+            out[name] = self.value(extra if isinstance(extra, Mapping) else True, depth=depth + 1)
         low = int(schema.get("minProperties", 1 if not out else 0))
         extra = schema.get("additionalProperties", True)
         while len(out) < low and extra is not False:
             out[f"{self.rng.choice(self.words)}_{len(out)}"] = self.value(
-                extra if isinstance(extra, Mapping) else True, depth=depth + 1)
+                extra if isinstance(extra, Mapping) else True, depth=depth + 1
+            )
         return out
 
 
 def _bounds(schema: Mapping[str, Any], *, default: tuple[float, float]) -> tuple[float, float]:
     low = schema.get("minimum", schema.get("exclusiveMinimum", None))
     high = schema.get("maximum", schema.get("exclusiveMaximum", None))
-    low = default[0] if low is None else low + (1 if "exclusiveMinimum" in schema and
-                                                "minimum" not in schema else 0)
-    high = max(low, default[1] if high is None else high - (
-        1 if "exclusiveMaximum" in schema and "maximum" not in schema else 0))
+    low = (
+        default[0]
+        if low is None
+        else low + (1 if "exclusiveMinimum" in schema and "minimum" not in schema else 0)
+    )
+    high = max(
+        low,
+        default[1]
+        if high is None
+        else high - (1 if "exclusiveMaximum" in schema and "maximum" not in schema else 0),
+    )
     return float(low), float(high)
 
 
 _FORMATS: Mapping[str, Any] = {
     "uuid": lambda rng: str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-    "date": lambda rng: f"20{rng.randint(10, 29)}-{rng.randint(1, 12):02d}-"
-                        f"{rng.randint(1, 28):02d}",
-    "date-time": lambda rng: f"20{rng.randint(10, 29)}-{rng.randint(1, 12):02d}-"
-                             f"{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:"
-                             f"{rng.randint(0, 59):02d}:00Z",
+    "date": lambda rng: (
+        f"20{rng.randint(10, 29)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    ),
+    "date-time": lambda rng: (
+        f"20{rng.randint(10, 29)}-{rng.randint(1, 12):02d}-"
+        f"{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:"
+        f"{rng.randint(0, 59):02d}:00Z"
+    ),
     "time": lambda rng: f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z",
     "email": lambda rng: f"user{rng.randint(1, 999)}@example.invalid",
     "uri": lambda rng: f"https://example.invalid/{rng.randint(1, 999)}",

@@ -17,8 +17,9 @@ from uvicorn.config import LOGGING_CONFIG
 
 __all__ = ["DROPPED_ON_PURPOSE", "QuietDeliberateDrops", "RedactSecrets", "log_config"]
 
-_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|password|pass|secret|apikey|api_key)=)[^&\s\"]*",
-                           re.IGNORECASE)
+_SECRET_QUERY = re.compile(
+    r"((?:^|[?&])(?:token|password|pass|secret|apikey|api_key)=)[^&\s\"]*", re.IGNORECASE
+)
 
 
 def redact(text: str) -> str:
@@ -45,15 +46,15 @@ class RedactSecrets(logging.Filter):
 # then reports "ASGI callable returned without completing response", which would read like
 # a crash; the mock's own console line says what happened instead.
 DROPPED_ON_PURPOSE: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "mockserver_dropped", default=False)
+    "mockserver_dropped", default=False
+)
 
 
 class QuietDeliberateDrops(logging.Filter):
     """Drops uvicorn's "returned without completing" error for a deliberate disconnect."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (DROPPED_ON_PURPOSE.get() and "without completing response" in
-                    str(record.msg))
+        return not (DROPPED_ON_PURPOSE.get() and "without completing response" in str(record.msg))
 
 
 def log_config(*, console: bool = True) -> dict[str, Any]:
@@ -68,10 +69,15 @@ def log_config(*, console: bool = True) -> dict[str, Any]:
         handler.setdefault("filters", []).append("redact")
     config["handlers"]["default"]["filters"].append("drops")
     config["formatters"]["requests"] = {"()": "mockserver._console.RequestFormatter"}
-    config["handlers"]["requests"] = {"()": "mockserver._console.ConsoleHandler",
-                                      "formatter": "requests", "stream": "ext://sys.stderr",
-                                      "filters": ["redact"]}
+    config["handlers"]["requests"] = {
+        "()": "mockserver._console.ConsoleHandler",
+        "formatter": "requests",
+        "stream": "ext://sys.stderr",
+        "filters": ["redact"],
+    }
     config["loggers"]["mockserver.requests"] = {
-        "handlers": ["requests"], "level": "INFO" if console else "WARNING",
-        "propagate": False}
+        "handlers": ["requests"],
+        "level": "INFO" if console else "WARNING",
+        "propagate": False,
+    }
     return config

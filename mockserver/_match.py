@@ -16,8 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_IGNORE", "closest", "distance", "first_difference", "normalized",
-           "pointer_escape"]
+__all__ = [
+    "DEFAULT_IGNORE",
+    "closest",
+    "distance",
+    "first_difference",
+    "normalized",
+    "pointer_escape",
+]
 
 DEFAULT_IGNORE = ("taskUUID",)
 _ALWAYS = ("apiKey",)
@@ -35,8 +41,12 @@ def _drop(task: dict[str, Any], dotted: str) -> None:
         _drop(inner, rest)
 
 
-def normalized(payload: Any, *, ignore: Sequence[str] = DEFAULT_IGNORE,
-               aliases: Mapping[str, str] | None = None) -> Any:
+def normalized(
+    payload: Any,
+    *,
+    ignore: Sequence[str] = DEFAULT_IGNORE,
+    aliases: Mapping[str, str] | None = None,
+) -> Any:
     """The request as matching compares it: each task without the ``ignore``d fields
     (dotted paths reach into objects: ``settings.seed``), a getResponse's taskUUID as the
     recorded task it polls (``aliases``: new taskUUID → recorded one)."""
@@ -61,22 +71,24 @@ def pointer_escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def first_difference(recorded: Any, sent: Any, pointer: str = "") -> \
-        tuple[str, Any, Any] | None:
+def first_difference(recorded: Any, sent: Any, pointer: str = "") -> tuple[str, Any, Any] | None:
     """The first place two JSON values differ, as (JSON pointer, recorded, sent); a value
     missing on one side is ``...`` (Ellipsis). None when they are equal."""
     if isinstance(recorded, dict) and isinstance(sent, dict):
         for key in sorted(recorded.keys() | sent.keys()):
-            found = first_difference(recorded.get(key, ...), sent.get(key, ...),
-                                     f"{pointer}/{pointer_escape(key)}")
+            found = first_difference(
+                recorded.get(key, ...), sent.get(key, ...), f"{pointer}/{pointer_escape(key)}"
+            )
             if found is not None:
                 return found
         return None
     if isinstance(recorded, list) and isinstance(sent, list):
         for index in range(max(len(recorded), len(sent))):
-            found = first_difference(recorded[index] if index < len(recorded) else ...,
-                                     sent[index] if index < len(sent) else ...,
-                                     f"{pointer}/{index}")
+            found = first_difference(
+                recorded[index] if index < len(recorded) else ...,
+                sent[index] if index < len(sent) else ...,
+                f"{pointer}/{index}",
+            )
             if found is not None:
                 return found
         return None
@@ -92,8 +104,10 @@ def distance(a: Any, b: Any) -> int:
     if isinstance(a, dict) and isinstance(b, dict):
         return sum(distance(a.get(k, ...), b.get(k, ...)) for k in a.keys() | b.keys())
     if isinstance(a, list) and isinstance(b, list):
-        return sum(distance(a[i] if i < len(a) else ..., b[i] if i < len(b) else ...)
-                   for i in range(max(len(a), len(b))))
+        return sum(
+            distance(a[i] if i < len(a) else ..., b[i] if i < len(b) else ...)
+            for i in range(max(len(a), len(b)))
+        )
     if a is ...:
         return _leaves(b)
     if b is ...:

@@ -18,15 +18,21 @@ from urllib.parse import quote
 from openapi import Catalog, Spec
 from openapi._freeze import thaw
 
-__all__ = ["ERROR_STATUSES", "combined_document", "document_path", "model_index",
-           "served_document"]
+__all__ = ["ERROR_STATUSES", "combined_document", "document_path", "model_index", "served_document"]
 
 # Statuses the mock answers besides the document's own: 413 for oversized bodies and 504
 # (timeoutProvider) from the protocol reference.
-ERROR_STATUSES = {"413": "Payload Too Large — the body exceeds the mock's size limit.",
-                  "504": "Gateway Timeout — the provider timed out (timeoutProvider)."}
-_REPLY_DEFS = ("TextInferenceResult", "AsyncAcknowledgement", "GetResponseItem",
-               "AuthenticationReply", "PingReply")
+ERROR_STATUSES = {
+    "413": "Payload Too Large — the body exceeds the mock's size limit.",
+    "504": "Gateway Timeout — the provider timed out (timeoutProvider).",
+}
+_REPLY_DEFS = (
+    "TextInferenceResult",
+    "AsyncAcknowledgement",
+    "GetResponseItem",
+    "AuthenticationReply",
+    "PingReply",
+)
 
 
 def _rewrite_refs(node: Any, names: dict[str, str]) -> Any:
@@ -46,23 +52,40 @@ def _rewrite_refs(node: Any, names: dict[str, str]) -> Any:
 def served_document(spec: Spec, *, base_url: str) -> dict[str, Any]:
     """The vendor document with ``servers`` at ``base_url`` and every response described."""
     doc = spec.to_dict()
-    doc["servers"] = [{"url": f"{base_url.rstrip('/')}/v1",
-                       "description": "runware-contract-kit mock (offline emulation)"}]
+    doc["servers"] = [
+        {
+            "url": f"{base_url.rstrip('/')}/v1",
+            "description": "runware-contract-kit mock (offline emulation)",
+        }
+    ]
     schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
     protocol: dict[str, Any] = thaw(spec.protocol)
-    names = {name: (name if name not in schemas else f"Protocol{name}")
-             for name in protocol["$defs"]}
+    names = {
+        name: (name if name not in schemas else f"Protocol{name}") for name in protocol["$defs"]
+    }
     for name, schema in protocol["$defs"].items():
         schemas[names[name]] = _rewrite_refs(schema, names)
     schemas["MockSuccessResponse"] = {
-        "type": "object", "required": ["data"], "additionalProperties": False,
+        "type": "object",
+        "required": ["data"],
+        "additionalProperties": False,
         "description": "What the mock answers with 200: result items (sync), acknowledgements "
-                       "(async, webhook), getResponse items, authentication and ping replies. "
-                       "Derived from the protocol reference, not vendor-published.",
-        "properties": {"data": {"type": "array", "items": {"anyOf": [
-            {"$ref": f"#/components/schemas/{names[n]}"} for n in _REPLY_DEFS]}}}}
-    error_ref = {"$ref": "#/components/schemas/ErrorResponse"} if "ErrorResponse" in schemas \
+        "(async, webhook), getResponse items, authentication and ping replies. "
+        "Derived from the protocol reference, not vendor-published.",
+        "properties": {
+            "data": {
+                "type": "array",
+                "items": {
+                    "anyOf": [{"$ref": f"#/components/schemas/{names[n]}"} for n in _REPLY_DEFS]
+                },
+            }
+        },
+    }
+    error_ref = (
+        {"$ref": "#/components/schemas/ErrorResponse"}
+        if "ErrorResponse" in schemas
         else {"$ref": f"#/components/schemas/{names['ErrorEnvelope']}"}
+    )
     for item in doc.get("paths", {}).values():
         operation = item.get("post") if isinstance(item, dict) else None
         if not isinstance(operation, dict):
@@ -73,21 +96,31 @@ def served_document(spec: Spec, *, base_url: str) -> dict[str, Any]:
             "application/json": {"schema": {"$ref": "#/components/schemas/MockSuccessResponse"}},
             # One Server-Sent Event, as OpenAPI tools read event streams: an object whose
             # "data" is the JSON of a StreamChunk (or an ErrorEnvelope), or "[DONE]" last.
-            "text/event-stream": {"schema": {
-                "type": "object",
-                "description": "deliveryMethod 'stream': Server-Sent Events, each 'data:' a "
-                               "StreamChunk (or an ErrorEnvelope) as JSON, then 'data: [DONE]'.",
-                "properties": {
-                    # Not contentMediaType: the last event, "[DONE]", is not JSON, and tools
-                    # that honour contentMediaType would try to parse it.
-                    "data": {"type": "string",
-                             "description": "The JSON of an x-content-schema, or [DONE].",
-                             "x-content-schema": {"anyOf": [
-                                 {"$ref": f"#/components/schemas/{names['StreamChunk']}"},
-                                 {"$ref": f"#/components/schemas/{names['ErrorEnvelope']}"}]}},
-                    "event": {"type": "string"}, "id": {"type": "string"},
-                    "retry": {"type": "integer"}},
-                "required": ["data"]}},
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "description": "deliveryMethod 'stream': Server-Sent Events, each 'data:' a "
+                    "StreamChunk (or an ErrorEnvelope) as JSON, then 'data: [DONE]'.",
+                    "properties": {
+                        # Not contentMediaType: the last event, "[DONE]", is not JSON, and tools
+                        # that honour contentMediaType would try to parse it.
+                        "data": {
+                            "type": "string",
+                            "description": "The JSON of an x-content-schema, or [DONE].",
+                            "x-content-schema": {
+                                "anyOf": [
+                                    {"$ref": f"#/components/schemas/{names['StreamChunk']}"},
+                                    {"$ref": f"#/components/schemas/{names['ErrorEnvelope']}"},
+                                ]
+                            },
+                        },
+                        "event": {"type": "string"},
+                        "id": {"type": "string"},
+                        "retry": {"type": "integer"},
+                    },
+                    "required": ["data"],
+                }
+            },
         }
         for status, description in ERROR_STATUSES.items():
             responses.setdefault(status, {"description": description})
@@ -95,7 +128,6 @@ def served_document(spec: Spec, *, base_url: str) -> dict[str, Any]:
             if status != "200" and isinstance(response, dict):
                 response["content"] = {"application/json": {"schema": error_ref}}
     return doc
-
 
 
 def document_path(model_id: str) -> str:
@@ -106,10 +138,18 @@ def document_path(model_id: str) -> str:
 def model_index(catalog: Catalog, *, base_url: str) -> dict[str, Any]:
     """``GET /openapi/models``: every model id the mock serves, its document and title."""
     base = base_url.rstrip("/")
-    return {"models": [
-        {"modelId": model, "title": spec.title, "version": spec.version,
-         "document": f"{base}{document_path(model)}"}
-        for model in catalog.model_ids if (spec := catalog.for_model(model)) is not None]}
+    return {
+        "models": [
+            {
+                "modelId": model,
+                "title": spec.title,
+                "version": spec.version,
+                "document": f"{base}{document_path(model)}",
+            }
+            for model in catalog.model_ids
+            if (spec := catalog.for_model(model)) is not None
+        ]
+    }
 
 
 def _component_name(model_id: str) -> str:
@@ -122,8 +162,11 @@ def _prefixed(node: Any, names: dict[str, str]) -> Any:
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
-            target = value.removeprefix("#/components/schemas/") if key == "$ref" and \
-                isinstance(value, str) else None
+            target = (
+                value.removeprefix("#/components/schemas/")
+                if key == "$ref" and isinstance(value, str)
+                else None
+            )
             name, _, rest = (target or "").partition("/")
             if target is not None and name in names:
                 out[key] = f"#/components/schemas/{names[name]}" + (f"/{rest}" if rest else "")
@@ -163,26 +206,36 @@ def combined_document(catalog: Catalog, *, base_url: str) -> dict[str, Any]:
         items.append(item)
         if body not in shells:
             shells.append(body)
-    request = {"type": "array", "items": {"anyOf": items},
-               "description": "A JSON array of tasks, each for any of the models this mock "
-                              "loaded (its model picks the document that judges it)."}
+    request = {
+        "type": "array",
+        "items": {"anyOf": items},
+        "description": "A JSON array of tasks, each for any of the models this mock "
+        "loaded (its model picks the document that judges it).",
+    }
     if any(set(shell) - {"type", "title", "description"} for shell in shells):
         request["allOf"] = shells
     schemas["MockRequestBody"] = request
     for item in doc.get("paths", {}).values():
         operation = item.get("post") if isinstance(item, dict) else None
         if isinstance(operation, dict):
-            operation["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/MockRequestBody"}}}}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/MockRequestBody"}}
+                },
+            }
             operation["summary"] = f"Run any of {len(catalog)} models"
-            operation["description"] = ("Each task is judged and answered by the document "
-                                        "of its model: " + ", ".join(catalog.model_ids) + ".")
+            operation["description"] = (
+                "Each task is judged and answered by the document "
+                "of its model: " + ", ".join(catalog.model_ids) + "."
+            )
             operation["operationId"] = "run"
     models = ", ".join(catalog.model_ids)
     doc["info"] = {
         "title": f"Runware API - {len(catalog)} models (runware-contract-kit mock)",
         "version": catalog.first.version or "1.0.0",
         "description": f"The mock's endpoint with every loaded model: {models}. Each model's "
-                       "own document: GET /openapi/models.",
-        "x-model-ids": list(catalog.model_ids)}
+        "own document: GET /openapi/models.",
+        "x-model-ids": list(catalog.model_ids),
+    }
     return doc

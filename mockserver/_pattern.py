@@ -38,10 +38,12 @@ __all__ = ["BUDGET_S", "INLINE_STEPS", "Pattern", "PatternError"]
 # automaton explodes, ~1 ns otherwise: 2**18 steps stay within ~10 ms on the loop.
 INLINE_STEPS = 1 << 18
 BUDGET_S = 0.05  # the longest a search may hold the event loop
-_UNSUPPORTED = ("backreferences (\\1, (?P=name)), lookahead and lookbehind ((?=...), (?!...), "
-               "(?<=...), (?<!...)), atomic groups and possessive quantifiers ((?>...), a*+), "
-               "conditionals, verbose mode (?x), and \\Z (write \\z); repeat counts go up to "
-               "1000, and \\d, \\w, \\s, \\b are ASCII (use \\pL, \\pN for any script)")
+_UNSUPPORTED = (
+    "backreferences (\\1, (?P=name)), lookahead and lookbehind ((?=...), (?!...), "
+    "(?<=...), (?<!...)), atomic groups and possessive quantifiers ((?>...), a*+), "
+    "conditionals, verbose mode (?x), and \\Z (write \\z); repeat counts go up to "
+    "1000, and \\d, \\w, \\s, \\b are ASCII (use \\pL, \\pN for any script)"
+)
 
 _LOG = logging.getLogger("mockserver")
 
@@ -84,7 +86,8 @@ class Pattern:
             raise PatternError(
                 f"{field} {source!r} uses what RE2 cannot run ({_reason(exc)}). The mock "
                 "searches with RE2 so that no pattern can freeze it: its time is linear in "
-                f"the message. Not allowed: {_UNSUPPORTED}.") from exc
+                f"the message. Not allowed: {_UNSUPPORTED}."
+            ) from exc
         self._size = max(1, int(self._regexp.programsize))
         self._busy: threading.Thread | None = None
         self._warned = False
@@ -121,11 +124,16 @@ class Pattern:
         self._busy = thread
         if not self._warned:
             self._warned = True
-            _LOG.warning("%s %r took longer than %d ms on a message of %d characters: counted "
-                         "as not matching (now and while that search runs on); a simpler "
-                         "pattern, without large counted repeats such as .{999}, avoids this "
-                         "(logged once per pattern)", self.field, self.source,
-                         round(BUDGET_S * 1000), len(text))
+            _LOG.warning(
+                "%s %r took longer than %d ms on a message of %d characters: counted "
+                "as not matching (now and while that search runs on); a simpler "
+                "pattern, without large counted repeats such as .{999}, avoids this "
+                "(logged once per pattern)",
+                self.field,
+                self.source,
+                round(BUDGET_S * 1000),
+                len(text),
+            )
         return False
 
 

@@ -37,8 +37,7 @@ from uvicorn.server import ServerState
 
 from ._errors import error_body
 
-__all__ = ["HeadLimits", "LimitedH11Protocol", "LimitedHttpToolsProtocol",
-           "head_limited_protocol"]
+__all__ = ["HeadLimits", "LimitedH11Protocol", "LimitedHttpToolsProtocol", "head_limited_protocol"]
 
 _log = logging.getLogger("uvicorn.error")
 
@@ -52,13 +51,16 @@ class HeadLimits:
     timeout_s: float
 
 
-def _reply(status: int, code: str, message: str,
-           default_headers: list[tuple[bytes, bytes]]) -> bytes:
+def _reply(
+    status: int, code: str, message: str, default_headers: list[tuple[bytes, bytes]]
+) -> bytes:
     body = orjson.dumps(error_body(code, message))
     head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode()]
     head += [name + b": " + value + b"\r\n" for name, value in default_headers]
-    head.append(b"content-type: application/json\r\ncontent-length: %d\r\n"
-                b"connection: close\r\n\r\n" % len(body))
+    head.append(
+        b"content-type: application/json\r\ncontent-length: %d\r\n"
+        b"connection: close\r\n\r\n" % len(body)
+    )
     return b"".join(head) + body
 
 
@@ -81,8 +83,8 @@ class _HeadGuard:
     loop: asyncio.AbstractEventLoop
     server_state: ServerState
     cycle: Any
-    _head_open: bool      # waiting for a head: from the connection or a request's first byte
-    _head_since: float    # ...since when (loop time)
+    _head_open: bool  # waiting for a head: from the connection or a request's first byte
+    _head_since: float  # ...since when (loop time)
     _head_timer: asyncio.TimerHandle | None
 
     def _start_head_clock(self) -> None:
@@ -111,21 +113,32 @@ class _HeadGuard:
         _log.info("Closed a connection whose request head took over %g s", self.limits.timeout_s)
         if self.cycle is None or self.cycle.response_complete:
             # Only between responses: a 408 written into one under way would corrupt it.
-            self.transport.write(_reply(
-                408, "timeout", f"The request head did not arrive within "
-                f"{self.limits.timeout_s:g} s; send the request line and headers at once "
-                "(or raise header_timeout_s in the mock's config).",
-                self.server_state.default_headers))
+            self.transport.write(
+                _reply(
+                    408,
+                    "timeout",
+                    f"The request head did not arrive within "
+                    f"{self.limits.timeout_s:g} s; send the request line and headers at once "
+                    "(or raise header_timeout_s in the mock's config).",
+                    self.server_state.default_headers,
+                )
+            )
         self.transport.close()
 
     def _refuse_head(self) -> None:
         if self.transport.is_closing():
             return
         _log.warning("Refused a request head over max_header_bytes (%d)", self.limits.max_bytes)
-        self.transport.write(_reply(
-            431, "headersTooLarge", f"The request line and headers are over the mock's "
-            f"limit of {self.limits.max_bytes} bytes; send fewer or smaller headers (or raise "
-            "max_header_bytes in the mock's config).", self.server_state.default_headers))
+        self.transport.write(
+            _reply(
+                431,
+                "headersTooLarge",
+                f"The request line and headers are over the mock's "
+                f"limit of {self.limits.max_bytes} bytes; send fewer or smaller headers (or raise "
+                "max_header_bytes in the mock's config).",
+                self.server_state.default_headers,
+            )
+        )
         self.transport.close()
 
 
@@ -136,13 +149,20 @@ class _HeadTooLarge(Exception):
 class LimitedHttpToolsProtocol(_HeadGuard, HttpToolsProtocol):
     """uvicorn's httptools protocol (the one ``uvicorn[standard]`` picks) with head limits."""
 
-    def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any],
-                 _loop: asyncio.AbstractEventLoop | None = None, *, limits: HeadLimits) -> None:
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        limits: HeadLimits,
+    ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.limits = limits
         self._head_open, self._head_since, self._head_timer = False, 0.0, None
-        self._head_bytes = 0      # read since the read the head began in...
-        self._head_first = 0      # ...and that read's length: with it, an upper bound
+        self._head_bytes = 0  # read since the read the head began in...
+        self._head_first = 0  # ...and that read's length: with it, an upper bound
         self._read = 0
         self._head_refused = False
 
@@ -171,8 +191,10 @@ class LimitedHttpToolsProtocol(_HeadGuard, HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._head_open = False
-        if (self._head_bytes + self._head_first > self.limits.max_bytes
-                and _head_size(self.url, self.headers) > self.limits.max_bytes):
+        if (
+            self._head_bytes + self._head_first > self.limits.max_bytes
+            and _head_size(self.url, self.headers) > self.limits.max_bytes
+        ):
             # uvicorn answers a parser error with send_400_response (below), after logging
             # "Invalid HTTP request received."; raising stops the parser before the body or
             # a pipelined request is read.
@@ -199,8 +221,10 @@ class _LimitedConnection(h11.Connection):
     def next_event(self) -> Any:
         try:
             event = super().next_event()
-            if isinstance(event, h11.Request) and _head_size(
-                    event.target, event.headers) > self.max_head:
+            if (
+                isinstance(event, h11.Request)
+                and _head_size(event.target, event.headers) > self.max_head
+            ):
                 raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
         except h11.RemoteProtocolError as exc:
             self.head_refused = exc.error_status_hint == 431
@@ -211,8 +235,15 @@ class _LimitedConnection(h11.Connection):
 class LimitedH11Protocol(_HeadGuard, H11Protocol):
     """uvicorn's h11 protocol (pure Python, the fallback without httptools) with head limits."""
 
-    def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any],
-                 _loop: asyncio.AbstractEventLoop | None = None, *, limits: HeadLimits) -> None:
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        limits: HeadLimits,
+    ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.limits = limits
         self._head_open, self._head_since, self._head_timer = False, 0.0, None
@@ -243,11 +274,13 @@ class LimitedH11Protocol(_HeadGuard, H11Protocol):
             super().send_400_response(msg)
 
 
-def head_limited_protocol(*, max_bytes: int, timeout_s: float,
-                          http: Literal["httptools", "h11"] = "httptools",
-                          ) -> Callable[..., asyncio.Protocol]:
+def head_limited_protocol(
+    *,
+    max_bytes: int,
+    timeout_s: float,
+    http: Literal["httptools", "h11"] = "httptools",
+) -> Callable[..., asyncio.Protocol]:
     """What to pass as uvicorn's ``http=``: connections refuse heads over ``max_bytes`` (431)
     and close when a head takes longer than ``timeout_s`` to arrive (408)."""
     protocol = LimitedHttpToolsProtocol if http == "httptools" else LimitedH11Protocol
-    return functools.partial(protocol, limits=HeadLimits(max_bytes=max_bytes,
-                                                         timeout_s=timeout_s))
+    return functools.partial(protocol, limits=HeadLimits(max_bytes=max_bytes, timeout_s=timeout_s))

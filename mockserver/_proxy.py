@@ -51,11 +51,34 @@ __all__ = ["Proxy", "ProxyFirst", "create_proxy_app", "target_urls"]
 
 REST_PATHS = frozenset({"/v1", "/", "/v1/"})
 # RFC 9110 section 7.6.1, plus what each hop sets itself.
-_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"proxy-authenticate",
-                  b"proxy-authorization", b"te", b"trailer", b"transfer-encoding", b"upgrade",
-                  b"host", b"content-length"})
-_HOP_OUT = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                      "te", "trailer", "upgrade", "content-length", "content-encoding"})
+_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"content-length",
+    }
+)
+_HOP_OUT = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "content-length",
+        "content-encoding",
+    }
+)
 _STRICT = "proxy --strict: refused, not forwarded"
 
 
@@ -67,20 +90,29 @@ def target_urls(target: str, ws_target: str | None = None) -> tuple[str, str]:
     """
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"--target {target!r} is not an http(s) URL: pass the server's REST "
-                          "endpoint, e.g. http://127.0.0.1:8081/v1", key="target")
+        raise ConfigError(
+            f"--target {target!r} is not an http(s) URL: pass the server's REST "
+            "endpoint, e.g. http://127.0.0.1:8081/v1",
+            key="target",
+        )
     if parts.username or parts.password:
-        raise ConfigError("--target must not hold credentials: clients send their own API "
-                          "key, and the proxy passes it on", key="target")
+        raise ConfigError(
+            "--target must not hold credentials: clients send their own API "
+            "key, and the proxy passes it on",
+            key="target",
+        )
     rest = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", ""))
     if ws_target is None:
-        ws = urlunsplit(("wss" if parts.scheme == "https" else "ws", parts.netloc,
-                         parts.path or "/", "", ""))
+        ws = urlunsplit(
+            ("wss" if parts.scheme == "https" else "ws", parts.netloc, parts.path or "/", "", "")
+        )
     else:
         ws_parts = urlsplit(ws_target)
         if ws_parts.scheme not in ("ws", "wss") or not ws_parts.hostname:
-            raise ConfigError(f"--ws-target {ws_target!r} is not a ws(s) URL, e.g. "
-                              "wss://ws-api.runware.ai/v1", key="ws_target")
+            raise ConfigError(
+                f"--ws-target {ws_target!r} is not a ws(s) URL, e.g. wss://ws-api.runware.ai/v1",
+                key="ws_target",
+            )
         ws = urlunsplit((ws_parts.scheme, ws_parts.netloc, ws_parts.path or "/", "", ""))
     return rest, ws
 
@@ -115,8 +147,10 @@ class _Clients:
             # Made inside the server's event loop; trust_env=False: HTTP(S)_PROXY is not for
             # this hop.
             client = httpx.AsyncClient(
-                trust_env=False, timeout=self._timeout,
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+                trust_env=False,
+                timeout=self._timeout,
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            )
         self._lent.add(client)
         return client
 
@@ -141,9 +175,18 @@ def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
 class Proxy:
     """Forwarding, judging, journaling and recording; one per proxy app."""
 
-    def __init__(self, *, target: str, ws_target: str | None, spec: Spec | Catalog,
-                 journal: Journal, config: MockConfig, recorder: Recorder | None = None,
-                 strict: bool = False, timeout_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        *,
+        target: str,
+        ws_target: str | None,
+        spec: Spec | Catalog,
+        journal: Journal,
+        config: MockConfig,
+        recorder: Recorder | None = None,
+        strict: bool = False,
+        timeout_s: float = 300.0,
+    ) -> None:
         self.rest_url, self.ws_url = target_urls(target, ws_target)
         self.spec = spec
         self.journal = journal
@@ -168,22 +211,34 @@ class Proxy:
         if raw is None:  # the client left
             return
         if raw is _TOO_LARGE:
-            status, body = _error(413, "payloadTooLarge", f"The body is over the proxy's "
-                                  f"limit of {self.config.max_body_bytes} bytes (the mock's "
-                                  "max_body_bytes); raise it in the config (--config).")
+            status, body = _error(
+                413,
+                "payloadTooLarge",
+                f"The body is over the proxy's "
+                f"limit of {self.config.max_body_bytes} bytes (the mock's "
+                "max_body_bytes); raise it in the config (--config).",
+            )
             await _answer(send, status, body)
             return
         payload, violations = judge_request(raw, spec=self.spec)
         key = request_key(headers, payload)
-        request_shown: Any = RawJSON(raw) if payload is not None else \
-            raw[:2048].decode("utf-8", "replace")
+        request_shown: Any = (
+            RawJSON(raw) if payload is not None else raw[:2048].decode("utf-8", "replace")
+        )
         if self.strict and violations:
             body = orjson.dumps({"errors": violations})
             await _answer(send, 400, body)
-            await self.journal.record(method="POST", path=scope["path"], api_key=key,
-                                      request=request_shown, violations=violations,
-                                      status=400, response=RawJSON(body), started=started,
-                                      origin=_STRICT)
+            await self.journal.record(
+                method="POST",
+                path=scope["path"],
+                api_key=key,
+                request=request_shown,
+                violations=violations,
+                status=400,
+                response=RawJSON(body),
+                started=started,
+                origin=_STRICT,
+            )
             return
         query = scope.get("query_string", b"")
         url = self.rest_url + (f"?{query.decode('latin-1')}" if query else "")
@@ -191,26 +246,41 @@ class Proxy:
         client = self.clients.acquire()
         try:
             upstream = await client.send(
-                client.build_request("POST", url, headers=forwarded, content=raw), stream=True)
+                client.build_request("POST", url, headers=forwarded, content=raw), stream=True
+            )
         except httpx.HTTPError as exc:
             await self.clients.release(client)
-            status, body = _error(502, "upstreamUnavailable",
-                                  f"The proxy could not reach {self.rest_url}: "
-                                  f"{type(exc).__name__}: {exc or 'no detail'}. Is the target "
-                                  "running, and is --target its REST endpoint?")
+            status, body = _error(
+                502,
+                "upstreamUnavailable",
+                f"The proxy could not reach {self.rest_url}: "
+                f"{type(exc).__name__}: {exc or 'no detail'}. Is the target "
+                "running, and is --target its REST endpoint?",
+            )
             await _answer(send, status, body)
-            await self.journal.record(method="POST", path=scope["path"], api_key=key,
-                                      request=request_shown, violations=violations,
-                                      status=status, response=RawJSON(body), started=started,
-                                      origin=f"upstream unreachable: {type(exc).__name__}")
+            await self.journal.record(
+                method="POST",
+                path=scope["path"],
+                api_key=key,
+                request=request_shown,
+                violations=violations,
+                status=status,
+                response=RawJSON(body),
+                started=started,
+                origin=f"upstream unreachable: {type(exc).__name__}",
+            )
             return
         try:
-            out_headers = [(k.encode("latin-1"), v.encode("latin-1"))
-                           for k, v in upstream.headers.multi_items() if k not in _HOP_OUT]
+            out_headers = [
+                (k.encode("latin-1"), v.encode("latin-1"))
+                for k, v in upstream.headers.multi_items()
+                if k not in _HOP_OUT
+            ]
             media = upstream.headers.get("content-type", "").split(";")[0].strip().lower()
             if media == "text/event-stream":
-                response, drift, events = await self._stream(upstream, out_headers, send,
-                                                             payload, started)
+                response, drift, events = await self._stream(
+                    upstream, out_headers, send, payload, started
+                )
                 recorded: dict[str, Any] = {"events": events}
             else:
                 data = await upstream.aread()
@@ -219,26 +289,47 @@ class Proxy:
         finally:
             await upstream.aclose()
             await self.clients.release(client)
-        await self.journal.record(method="POST", path=scope["path"], api_key=key,
-                                  request=request_shown, violations=violations,
-                                  status=upstream.status_code, response=response,
-                                  started=started, drift=drift,
-                                  origin=f"upstream {self.rest_url}")
+        await self.journal.record(
+            method="POST",
+            path=scope["path"],
+            api_key=key,
+            request=request_shown,
+            violations=violations,
+            status=upstream.status_code,
+            response=response,
+            started=started,
+            drift=drift,
+            origin=f"upstream {self.rest_url}",
+        )
         if self.recorder is not None:
-            self.recorder.add({
-                "kind": "stream" if "events" in recorded else "rest", "startedMs": at,
-                "request": {"method": "POST", "path": scope["path"],
-                            "headers": kept_headers(scope["headers"]),
-                            **({"body": payload} if payload is not None else
-                               {"text": raw.decode("utf-8", "replace")})},
-                "response": {"status": upstream.status_code,
-                             "headers": kept_headers(upstream.headers.multi_items()),
-                             "durationMs": round((time.perf_counter() - started) * 1000, 3),
-                             **recorded},
-                **({"drift": drift} if drift else {})}, secrets=[key] if key else [])
+            self.recorder.add(
+                {
+                    "kind": "stream" if "events" in recorded else "rest",
+                    "startedMs": at,
+                    "request": {
+                        "method": "POST",
+                        "path": scope["path"],
+                        "headers": kept_headers(scope["headers"]),
+                        **(
+                            {"body": payload}
+                            if payload is not None
+                            else {"text": raw.decode("utf-8", "replace")}
+                        ),
+                    },
+                    "response": {
+                        "status": upstream.status_code,
+                        "headers": kept_headers(upstream.headers.multi_items()),
+                        "durationMs": round((time.perf_counter() - started) * 1000, 3),
+                        **recorded,
+                    },
+                    **({"drift": drift} if drift else {}),
+                },
+                secrets=[key] if key else [],
+            )
 
-    def _judge_body(self, data: bytes, payload: Any) -> \
-            tuple[Any, list[dict[str, Any]], dict[str, Any]]:
+    def _judge_body(
+        self, data: bytes, payload: Any
+    ) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
         """(the journal's response, the drift, the cassette's body fields) of a JSON reply."""
         try:
             body = parse_json(data)
@@ -248,12 +339,18 @@ class Proxy:
             return text[:2048], drift, {"text": text}
         return RawJSON(data), judge_reply(body, request=payload, spec=self.spec), {"body": body}
 
-    async def _stream(self, upstream: httpx.Response, headers: list[tuple[bytes, bytes]],
-                      send: Any, payload: Any, started: float) -> \
-            tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
+    async def _stream(
+        self,
+        upstream: httpx.Response,
+        headers: list[tuple[bytes, bytes]],
+        send: Any,
+        payload: Any,
+        started: float,
+    ) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
         """Pass an event stream on chunk by chunk as it arrives, judging each event."""
-        await send({"type": "http.response.start", "status": upstream.status_code,
-                    "headers": headers})
+        await send(
+            {"type": "http.response.start", "status": upstream.status_code, "headers": headers}
+        )
         parser = SSEParser()
         events: list[dict[str, Any]] = []
         drift: list[dict[str, Any]] = []
@@ -279,8 +376,11 @@ class Proxy:
                 events.append({"atMs": at, "raw": text})
                 return
             drift.extend(judge_reply(chunk, request=payload, spec=self.spec, where=where))
-            events.append({"atMs": at, "data": chunk} if text.startswith("data:") and
-                          text.count("\n") == 0 else {"atMs": at, "data": chunk, "raw": text})
+            events.append(
+                {"atMs": at, "data": chunk}
+                if text.startswith("data:") and text.count("\n") == 0
+                else {"atMs": at, "data": chunk, "raw": text}
+            )
 
         async for chunk in upstream.aiter_bytes():
             if not client_gone:
@@ -297,10 +397,16 @@ class Proxy:
             with contextlib.suppress(OSError):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         if upstream.status_code == 200 and not done:
-            drift.append({"code": "invalidResponse", "parameter": "", "pointer": "",
-                          "where": "stream",
-                          "message": "The stream ended without 'data: [DONE]', which every "
-                                     "SDK waits for to end a stream."})
+            drift.append(
+                {
+                    "code": "invalidResponse",
+                    "parameter": "",
+                    "pointer": "",
+                    "where": "stream",
+                    "message": "The stream ended without 'data: [DONE]', which every "
+                    "SDK waits for to end a stream.",
+                }
+            )
         shown = [e.get("data", e.get("raw")) for e in events]
         return {"events": shown}, drift, events
 
@@ -332,8 +438,9 @@ async def _body(receive: Any, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _answer(send: Any, status: int, body: bytes,
-                  headers: Iterable[tuple[bytes, bytes]] | None = None) -> None:
+async def _answer(
+    send: Any, status: int, body: bytes, headers: Iterable[tuple[bytes, bytes]] | None = None
+) -> None:
     raw = list(headers) if headers is not None else [(b"content-type", b"application/json")]
     raw.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -356,6 +463,7 @@ class ProxyFirst:
         elif kind == "websocket" and scope["path"] in REST_PATHS:
             await self.proxy.websocket(scope, receive, send)
         elif kind == "lifespan":
+
             async def closing_send(message: Any) -> None:
                 if message["type"] == "lifespan.shutdown.complete":
                     await self.proxy.close()
@@ -366,10 +474,16 @@ class ProxyFirst:
             await self.app(scope, receive, send)
 
 
-def create_proxy_app(*, target: str, ws_target: str | None = None,
-                     spec: Spec | Catalog | None = None, config: MockConfig | None = None,
-                     record: str | os.PathLike[str] | None = None, append: bool = False,
-                     strict: bool = False) -> Starlette:
+def create_proxy_app(
+    *,
+    target: str,
+    ws_target: str | None = None,
+    spec: Spec | Catalog | None = None,
+    config: MockConfig | None = None,
+    record: str | os.PathLike[str] | None = None,
+    append: bool = False,
+    strict: bool = False,
+) -> Starlette:
     """A proxy to ``target`` that checks every exchange and journals it.
 
     Args:
@@ -406,8 +520,15 @@ def create_proxy_app(*, target: str, ws_target: str | None = None,
         recorder = Recorder(path, spec=spec, target=rest_url, keep=kept)
     app = create_app(spec=spec, config=config or MockConfig())
     mock = app.state.mock
-    proxy = Proxy(target=target, ws_target=ws_target, spec=spec, journal=mock.journal,
-                  config=mock.config, recorder=recorder, strict=strict)
+    proxy = Proxy(
+        target=target,
+        ws_target=ws_target,
+        spec=spec,
+        journal=mock.journal,
+        config=mock.config,
+        recorder=recorder,
+        strict=strict,
+    )
     app.add_middleware(ProxyFirst, proxy=proxy)
     app.state.proxy = proxy
     return app

@@ -65,8 +65,10 @@ class _Recording:
     @property
     def label(self) -> str:
         i = self.interaction
-        return (f"{self.cassette.name}#{i.get('id')} ({i.get('kind')}, recorded "
-                f"{float(i.get('startedMs', 0)) / 1000:.3f} s into its session)")
+        return (
+            f"{self.cassette.name}#{i.get('id')} ({i.get('kind')}, recorded "
+            f"{float(i.get('startedMs', 0)) / 1000:.3f} s into its session)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +95,10 @@ class Miss:
 def _uuid_list(payload: Any) -> list[str | None]:
     if not isinstance(payload, list):
         return []
-    return [t.get("taskUUID") if isinstance(t, dict) and isinstance(t.get("taskUUID"), str)
-            else None for t in payload]
+    return [
+        t.get("taskUUID") if isinstance(t, dict) and isinstance(t.get("taskUUID"), str) else None
+        for t in payload
+    ]
 
 
 def _canonical(value: Any) -> bytes:
@@ -105,7 +109,7 @@ def _shown(value: Any) -> str:
     if value is ...:
         return "(absent)"
     text = exactjson.dumps(value).decode()
-    return text if len(text) <= _SHOWN else text[:_SHOWN - 1] + "…"
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
 def rewrite(value: Any, rename: Mapping[str, str]) -> Any:
@@ -123,8 +127,9 @@ def rewrite(value: Any, rename: Mapping[str, str]) -> Any:
     return value
 
 
-def _ws_recordings(cassette: Cassette, interaction: Mapping[str, Any],
-                   ignore: Sequence[str]) -> list[_Recording]:
+def _ws_recordings(
+    cassette: Cassette, interaction: Mapping[str, Any], ignore: Sequence[str]
+) -> list[_Recording]:
     """Each task a client sent on a recorded socket, with the frames that answered it."""
     frames = [f for f in interaction.get("frames") or () if isinstance(f, Mapping)]
     found = []
@@ -137,18 +142,28 @@ def _ws_recordings(cassette: Cassette, interaction: Mapping[str, Any],
                 continue
             uuid = task.get("taskUUID")
             replies = []
-            for later in frames[index + 1:]:
-                mentions = isinstance(uuid, str) and uuid in _canonical(later.get("body")
-                                                                        ).decode()
+            for later in frames[index + 1 :]:
+                mentions = isinstance(uuid, str) and uuid in _canonical(later.get("body")).decode()
                 if later.get("from") == "client":
                     if mentions:
                         break  # the client asks about the task again: that is its own reply
                     continue
                 if mentions:
-                    replies.append((float(later.get("atMs", 0)) - float(frame.get("atMs", 0)),
-                                    later.get("body")))
-            found.append(_Recording(cassette, interaction, task,
-                                    normalized([task], ignore=ignore)[0], tuple(replies)))
+                    replies.append(
+                        (
+                            float(later.get("atMs", 0)) - float(frame.get("atMs", 0)),
+                            later.get("body"),
+                        )
+                    )
+            found.append(
+                _Recording(
+                    cassette,
+                    interaction,
+                    task,
+                    normalized([task], ignore=ignore)[0],
+                    tuple(replies),
+                )
+            )
     return found
 
 
@@ -171,8 +186,9 @@ class Replayer:
 
     def __post_init__(self) -> None:
         if self.pacing not in ("fast", "recorded"):
-            raise ConfigError(f"pacing={self.pacing!r}: use 'fast' or 'recorded'",
-                              key="replay_pacing")
+            raise ConfigError(
+                f"pacing={self.pacing!r}: use 'fast' or 'recorded'", key="replay_pacing"
+            )
         self.ignore = tuple(dict.fromkeys(("taskUUID", *self.ignore)))
         self.rest: list[_Recording] = []
         self.ws: list[_Recording] = []
@@ -181,12 +197,17 @@ class Replayer:
                 kind = interaction.get("kind")
                 body = (interaction.get("request") or {}).get("body")
                 if kind in ("rest", "stream") and isinstance(body, list):
-                    self.rest.append(_Recording(cassette, interaction, body,
-                                                normalized(body, ignore=self.ignore)))
+                    self.rest.append(
+                        _Recording(
+                            cassette, interaction, body, normalized(body, ignore=self.ignore)
+                        )
+                    )
                 elif kind == "websocket":
                     self.ws.extend(_ws_recordings(cassette, interaction, self.ignore))
-        self._index = {kind: self._by_key(recordings)
-                       for kind, recordings in (("rest", self.rest), ("ws", self.ws))}
+        self._index = {
+            kind: self._by_key(recordings)
+            for kind, recordings in (("rest", self.rest), ("ws", self.ws))
+        }
         self._used: set[int] = set()
         self.aliases: OrderedDict[str, str] = OrderedDict()
 
@@ -211,8 +232,9 @@ class Replayer:
         return self._match("ws", dict(task), _uuid_list([task]))
 
     def _match(self, kind: str, payload: Any, uuids: list[str | None]) -> Hit | Miss:
-        compared = normalized(payload if kind == "rest" else [payload], ignore=self.ignore,
-                              aliases=self.aliases)
+        compared = normalized(
+            payload if kind == "rest" else [payload], ignore=self.ignore, aliases=self.aliases
+        )
         if kind == "ws":
             compared = compared[0]
         equal = self._index[kind].get(_canonical(compared))
@@ -239,13 +261,17 @@ class Replayer:
         pool = self.rest if kind == "rest" else self.ws
         what = "request" if kind == "rest" else "WebSocket task"
         ignored = ", ".join(self.ignore)
-        head = (f"No recording matched this {what} (replaying {len(pool)} "
-                f"{'REST' if kind == 'rest' else 'WebSocket'} recordings from {self.source}; "
-                f"compared without {ignored}).")
-        fix = (" Record the session again (runware-kit proxy --record DIR, or the pytest "
-               "plugin's --runware-record-mode), add the field that changes between runs to "
-               "the ignore list (--replay-ignore), or let the mock answer misses "
-               "(--replay-miss generate).")
+        head = (
+            f"No recording matched this {what} (replaying {len(pool)} "
+            f"{'REST' if kind == 'rest' else 'WebSocket'} recordings from {self.source}; "
+            f"compared without {ignored})."
+        )
+        fix = (
+            " Record the session again (runware-kit proxy --record DIR, or the pytest "
+            "plugin's --runware-record-mode), add the field that changes between runs to "
+            "the ignore list (--replay-ignore), or let the mock answer misses "
+            "(--replay-miss generate)."
+        )
         index = closest(compared, [r.compared for r in pool])
         if index is None:
             return Miss(head + " There is no recording of this kind to compare with." + fix)
@@ -254,18 +280,21 @@ class Replayer:
         if found is None:  # equal keys but used up cannot happen (the last one repeats)
             return Miss(head + fix, closest=near.label)
         pointer, recorded, sent = found
-        return Miss(f"{head} The closest is {near.label}: it differs at "
-                    f"{pointer or '/'}: recorded {_shown(recorded)}, sent {_shown(sent)}.{fix}",
-                    closest=near.label, pointer=pointer)
+        return Miss(
+            f"{head} The closest is {near.label}: it differs at "
+            f"{pointer or '/'}: recorded {_shown(recorded)}, sent {_shown(sent)}.{fix}",
+            closest=near.label,
+            pointer=pointer,
+        )
 
 
 # -- answering -------------------------------------------------------------------------------
 
+
 def _event_bytes(event: Mapping[str, Any], rename: Mapping[str, str]) -> bytes:
     if "data" in event and "raw" not in event:
         data = event["data"]
-        text = data if isinstance(data, str) else exactjson.dumps(rewrite(data, rename)
-                                                                  ).decode()
+        text = data if isinstance(data, str) else exactjson.dumps(rewrite(data, rename)).decode()
         return f"data: {text}\n\n".encode()
     raw = rewrite(str(event.get("raw", "")), rename)
     return f"{raw}\n\n".encode()
@@ -275,16 +304,16 @@ class ReplayFirst:
     """Middleware that answers ``POST /v1`` and the WebSocket's tasks from recordings when
     they match; everything else (and, with ``miss="pass"``, every miss) goes to the app."""
 
-    def __init__(self, app: Any, *, replayer: Replayer, mock: MockServer,
-                 miss: MissMode = "error") -> None:
+    def __init__(
+        self, app: Any, *, replayer: Replayer, mock: MockServer, miss: MissMode = "error"
+    ) -> None:
         self.app = app
         self.replayer = replayer
         self.mock = mock
         self.miss = miss
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and \
-                scope["path"] in REST_PATHS:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in REST_PATHS:
             await self._rest(scope, receive, send)
         elif scope["type"] == "websocket" and scope["path"] in REST_PATHS:
             await self._websocket(scope, receive, send)
@@ -327,7 +356,8 @@ class ReplayFirst:
         headers = dict(scope["headers"])
         scheme, _, bearer = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         key, refused = self.mock.authenticate(
-            bearer.strip() or None if scheme.lower() == "bearer" else None, payload)
+            bearer.strip() or None if scheme.lower() == "bearer" else None, payload
+        )
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         json_body = media in (b"application/json", b"") or media.endswith(b"+json")
         if more or not json_body or not isinstance(payload, list) or refused is not None:
@@ -341,21 +371,38 @@ class ReplayFirst:
         violations = list(self.mock.violations(payload))
         if isinstance(found, Miss):
             body = orjson.dumps(error_body("noRecordingMatched", found.message))
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             await self.mock.journal.record(
-                method="POST", path=scope["path"], api_key=key, request=payload,
-                violations=violations, status=404, response=parse_json(body),
-                started=started, fault="replay: no recording matched",
-                origin=f"replay miss (closest: {found.closest or 'none'})")
+                method="POST",
+                path=scope["path"],
+                api_key=key,
+                request=payload,
+                violations=violations,
+                status=404,
+                response=parse_json(body),
+                started=started,
+                fault="replay: no recording matched",
+                origin=f"replay miss (closest: {found.closest or 'none'})",
+            )
             return
         response = found.recording.interaction.get("response") or {}
         status = int(response.get("status", 200))
         kept = response.get("headers") or {}
-        out = [(name.encode("latin-1"), str(kept[name]).encode("latin-1"))
-               for name in _REPLAYED_HEADERS if name in kept]
+        out = [
+            (name.encode("latin-1"), str(kept[name]).encode("latin-1"))
+            for name in _REPLAYED_HEADERS
+            if name in kept
+        ]
         if "events" in response:
             await send({"type": "http.response.start", "status": status, "headers": out})
             shown = []
@@ -378,9 +425,16 @@ class ReplayFirst:
             await send({"type": "http.response.start", "status": status, "headers": out})
             await send({"type": "http.response.body", "body": body})
         await self.mock.journal.record(
-            method="POST", path=scope["path"], api_key=key, request=payload,
-            violations=violations, status=status, response=journaled, started=started,
-            origin=f"replayed {found.label}")
+            method="POST",
+            path=scope["path"],
+            api_key=key,
+            request=payload,
+            violations=violations,
+            status=status,
+            response=journaled,
+            started=started,
+            origin=f"replayed {found.label}",
+        )
 
     # -- WebSocket -----------------------------------------------------------------------
 
@@ -414,10 +468,16 @@ class ReplayFirst:
                 kept: list[Any] = []
                 answered: list[tuple[dict[str, Any], Hit | Miss]] = []
                 for task in tasks:
-                    if not isinstance(task, dict) or not state["authenticated"] or \
-                            task.get("taskType") in ("authentication", "ping"):
-                        if isinstance(task, dict) and task.get("taskType") == \
-                                "authentication" and isinstance(task.get("apiKey"), str):
+                    if (
+                        not isinstance(task, dict)
+                        or not state["authenticated"]
+                        or task.get("taskType") in ("authentication", "ping")
+                    ):
+                        if (
+                            isinstance(task, dict)
+                            and task.get("taskType") == "authentication"
+                            and isinstance(task.get("apiKey"), str)
+                        ):
                             state["key"] = task["apiKey"]
                         kept.append(task)
                         continue
@@ -430,13 +490,13 @@ class ReplayFirst:
                     return message
                 arrived = time.perf_counter()
                 for task, found in answered:
-                    job = asyncio.ensure_future(self._ws_answer(
-                        scope["path"], task, found, locked_send, state, arrived))
+                    job = asyncio.ensure_future(
+                        self._ws_answer(scope["path"], task, found, locked_send, state, arrived)
+                    )
                     jobs.add(job)
                     job.add_done_callback(jobs.discard)
                 if kept:
-                    return {"type": "websocket.receive",
-                            "text": exactjson.dumps(kept).decode()}
+                    return {"type": "websocket.receive", "text": exactjson.dumps(kept).decode()}
 
         try:
             await self.app(scope, filtered_receive, locked_send)
@@ -445,19 +505,38 @@ class ReplayFirst:
                 job.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)
 
-    async def _ws_answer(self, path: str, task: dict[str, Any], found: Hit | Miss,
-                         send: Any, state: dict[str, Any], started: float) -> None:
+    async def _ws_answer(
+        self,
+        path: str,
+        task: dict[str, Any],
+        found: Hit | Miss,
+        send: Any,
+        state: dict[str, Any],
+        started: float,
+    ) -> None:
         violations = list(self.mock.violations([task]))
         if isinstance(found, Miss):
-            frames: list[tuple[float, Any]] = [(0.0, {"errors": [error_item(
-                "noRecordingMatched", found.message,
-                task_type=task.get("taskType") if isinstance(task.get("taskType"), str)
-                else None,
-                task_uuid=task.get("taskUUID") if isinstance(task.get("taskUUID"), str)
-                else None)]})]
+            frames: list[tuple[float, Any]] = [
+                (
+                    0.0,
+                    {
+                        "errors": [
+                            error_item(
+                                "noRecordingMatched",
+                                found.message,
+                                task_type=task.get("taskType")
+                                if isinstance(task.get("taskType"), str)
+                                else None,
+                                task_uuid=task.get("taskUUID")
+                                if isinstance(task.get("taskUUID"), str)
+                                else None,
+                            )
+                        ]
+                    },
+                )
+            ]
         else:
-            frames = [(at, rewrite(frame, found.rename))
-                      for at, frame in found.recording.replies]
+            frames = [(at, rewrite(frame, found.rename)) for at, frame in found.recording.replies]
         try:
             for at, frame in frames:
                 await self._sleep_until(started, at)
@@ -468,18 +547,29 @@ class ReplayFirst:
             return  # the client left
         finally:
             await self.mock.journal.record(
-                method="WS", path=path, api_key=state["key"], request=[task],
-                violations=violations, status=404 if isinstance(found, Miss) else 200,
-                response=[frame for _, frame in frames] or None, started=started,
+                method="WS",
+                path=path,
+                api_key=state["key"],
+                request=[task],
+                violations=violations,
+                status=404 if isinstance(found, Miss) else 200,
+                response=[frame for _, frame in frames] or None,
+                started=started,
                 fault="replay: no recording matched" if isinstance(found, Miss) else None,
-                origin=f"replayed {found.label}" if isinstance(found, Hit) else
-                f"replay miss (closest: {found.closest or 'none'})")
+                origin=f"replayed {found.label}"
+                if isinstance(found, Hit)
+                else f"replay miss (closest: {found.closest or 'none'})",
+            )
 
 
-def install_replay(app: Starlette, *,
-                   cassettes: str | os.PathLike[str] | Sequence[Cassette],
-                   miss: MissMode = "error", ignore: Sequence[str] = DEFAULT_IGNORE,
-                   pacing: Pacing = "fast") -> Replayer:
+def install_replay(
+    app: Starlette,
+    *,
+    cassettes: str | os.PathLike[str] | Sequence[Cassette],
+    miss: MissMode = "error",
+    ignore: Sequence[str] = DEFAULT_IGNORE,
+    pacing: Pacing = "fast",
+) -> Replayer:
     """Put a replay layer in front of a mock app (before it starts) and return it.
 
     Args:
@@ -495,8 +585,9 @@ def install_replay(app: Starlette, *,
     """
     if miss not in ("error", "pass"):
         raise ConfigError(f"miss={miss!r}: use 'error' or 'pass'", key="replay_miss")
-    loaded = load_cassettes(cassettes) if isinstance(cassettes, str | os.PathLike) \
-        else tuple(cassettes)
+    loaded = (
+        load_cassettes(cassettes) if isinstance(cassettes, str | os.PathLike) else tuple(cassettes)
+    )
     replayer = Replayer(loaded, ignore=tuple(ignore), pacing=pacing)
     app.add_middleware(ReplayFirst, replayer=replayer, mock=app.state.mock, miss=miss)
     app.state.replayer = replayer

@@ -45,21 +45,32 @@ class RestEndpoint:
             outcome, payload, key = await self._handle(headers, receive)
             body = b"" if outcome.events is not None else orjson.dumps(outcome.body)
             await self.mock.journal.record(
-                method="POST", path=scope["path"], api_key=key, request=payload,
-                violations=list(outcome.violations), status=outcome.status,
+                method="POST",
+                path=scope["path"],
+                api_key=key,
+                request=payload,
+                violations=list(outcome.violations),
+                status=outcome.status,
                 response="(event stream)" if outcome.events is not None else RawJSON(body),
-                started=started, fault=outcome.fault)
+                started=started,
+                fault=outcome.fault,
+            )
         except _Disconnected:
             return
         except StoreUnavailable as exc:  # nothing was sent yet: a retryable 503
-            outcome = Outcome(503, error_body("serviceUnavailable", f"{exc}."),
-                              headers=self.mock.config.retry_after_headers())
+            outcome = Outcome(
+                503,
+                error_body("serviceUnavailable", f"{exc}."),
+                headers=self.mock.config.retry_after_headers(),
+            )
             body = orjson.dumps(outcome.body)
         if outcome.events is not None:
             # The SDKs end on "data: [DONE]"; no-store keeps proxies from buffering it.
-            stream = StreamingResponse(outcome.events, media_type="text/event-stream",
-                                       headers={"Cache-Control": "no-store",
-                                                **dict(outcome.headers or {})})
+            stream = StreamingResponse(
+                outcome.events,
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-store", **dict(outcome.headers or {})},
+            )
             try:
                 await stream(scope, receive, send)
             except StreamDropped:
@@ -68,12 +79,15 @@ class RestEndpoint:
                 DROPPED_ON_PURPOSE.set(True)
                 return
             return
-        raw_headers = [(b"content-type", b"application/json"),
-                       (b"content-length", str(len(body)).encode())]
+        raw_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         for name, value in (outcome.headers or {}).items():
             raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-        await send({"type": "http.response.start", "status": outcome.status,
-                    "headers": raw_headers})
+        await send(
+            {"type": "http.response.start", "status": outcome.status, "headers": raw_headers}
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def _body(self, headers: dict[bytes, bytes], receive: Any) -> bytes | None:
@@ -95,19 +109,36 @@ class RestEndpoint:
             if not message.get("more_body", False):
                 return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
-    async def _handle(self, headers: dict[bytes, bytes],
-                      receive: Any) -> tuple[Outcome, Any, str | None]:
+    async def _handle(
+        self, headers: dict[bytes, bytes], receive: Any
+    ) -> tuple[Outcome, Any, str | None]:
         mock = self.mock
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if media not in _JSON_TYPES and not media.endswith(b"+json"):
             shown = media.decode("latin-1")
-            return _refused(400, "invalidContentType", f"Content-Type is {shown!r}; send the "
-                            "body as application/json.", parameter="Content-Type"), None, None
+            return (
+                _refused(
+                    400,
+                    "invalidContentType",
+                    f"Content-Type is {shown!r}; send the body as application/json.",
+                    parameter="Content-Type",
+                ),
+                None,
+                None,
+            )
         raw = await self._body(headers, receive)
         if raw is None:
-            return _refused(413, "payloadTooLarge", f"The body is over the limit of "
-                            f"{mock.config.max_body_bytes} bytes; send fewer or smaller tasks "
-                            "(or raise max_body_bytes in the mock's config)."), None, None
+            return (
+                _refused(
+                    413,
+                    "payloadTooLarge",
+                    f"The body is over the limit of "
+                    f"{mock.config.max_body_bytes} bytes; send fewer or smaller tasks "
+                    "(or raise max_body_bytes in the mock's config).",
+                ),
+                None,
+                None,
+            )
         try:
             payload = parse_json(raw, unique_keys=True)
         except JSONProblem as problem:
@@ -115,9 +146,17 @@ class RestEndpoint:
             # The header's key goes with the entry, so the journal can mask it in the text.
             return _refused(400, "invalidRequestBody", problem.reason), text, _bearer(headers)
         if isinstance(payload, list) and len(payload) > mock.config.max_tasks:
-            return _refused(413, "payloadTooLarge", f"{len(payload)} tasks in one request, "
-                            f"over the limit of {mock.config.max_tasks}; send them in several "
-                            "requests (or raise max_tasks in the mock's config)."), None, None
+            return (
+                _refused(
+                    413,
+                    "payloadTooLarge",
+                    f"{len(payload)} tasks in one request, "
+                    f"over the limit of {mock.config.max_tasks}; send them in several "
+                    "requests (or raise max_tasks in the mock's config).",
+                ),
+                None,
+                None,
+            )
         key, refused = mock.authenticate(_bearer(headers), payload)
         if refused is not None:
             # The journal's verdict covers the body too: a client with a bad key and a bad
@@ -126,7 +165,8 @@ class RestEndpoint:
             return refused, payload, key
         header = headers.get(b"x-runware-mock-error")
         injected, fault = await mock.injected(
-            payload, key, None if header is None else header.decode("latin-1"))
+            payload, key, None if header is None else header.decode("latin-1")
+        )
         if injected is not None:
             return injected, payload, key
         return await mock.run(payload, key=key, stream_fault=fault), RawJSON(raw), key
@@ -145,8 +185,12 @@ class RestFirst:
         self.paths = paths
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and \
-                scope["path"] in self.paths and not scope.get("root_path"):
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] in self.paths
+            and not scope.get("root_path")
+        ):
             await self.endpoint(scope, receive, send)
         else:
             await self.app(scope, receive, send)

@@ -37,8 +37,13 @@ def draw_examples(spec: Spec, *, count: int, seed: int, kind: Kind) -> list[Any]
     fresh = random.Random(seed)
 
     @seed_with(seed)
-    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategy)
     def collect(example: Any) -> None:
         if len(drawn) < count:

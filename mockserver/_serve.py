@@ -29,8 +29,11 @@ if TYPE_CHECKING:
 __all__ = ["app_from_environment", "serve"]
 
 # How `--workers N` hands its options to each worker process (uvicorn imports the factory).
-ENV_SPEC, ENV_CONFIG, ENV_OVERRIDES = ("RUNWARE_KIT_SPEC", "RUNWARE_KIT_CONFIG",
-                                       "RUNWARE_KIT_OVERRIDES")
+ENV_SPEC, ENV_CONFIG, ENV_OVERRIDES = (
+    "RUNWARE_KIT_SPEC",
+    "RUNWARE_KIT_CONFIG",
+    "RUNWARE_KIT_OVERRIDES",
+)
 
 
 def _config(config_path: str | None, overrides: dict[str, Any]) -> MockConfig:
@@ -71,10 +74,13 @@ def _limits(config: MockConfig) -> dict[str, Any]:
     """uvicorn's options for the config's transport limits (docs/reliability.md, "Limits")."""
     # uvicorn only calls `http` to build each connection's protocol (a partial does), and
     # hands the shutdown timeout to asyncio.wait_for (a float does).
-    return {"http": head_limited_protocol(max_bytes=config.max_header_bytes,
-                                          timeout_s=config.header_timeout_s),
-            "ws_max_size": config.max_body_bytes,
-            "timeout_graceful_shutdown": config.shutdown_timeout_s}
+    return {
+        "http": head_limited_protocol(
+            max_bytes=config.max_header_bytes, timeout_s=config.header_timeout_s
+        ),
+        "ws_max_size": config.max_body_bytes,
+        "timeout_graceful_shutdown": config.shutdown_timeout_s,
+    }
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -86,10 +92,16 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        why = "the port is already in use (another mock?)" if exc.errno == errno.EADDRINUSE \
+        why = (
+            "the port is already in use (another mock?)"
+            if exc.errno == errno.EADDRINUSE
             else (exc.strerror or str(exc)).lower()
-        raise ConfigError(f"cannot listen on {_url(host, port)}: {why}; pick another --port "
-                          "(--port 0 picks a free one)", key="port") from None
+        )
+        raise ConfigError(
+            f"cannot listen on {_url(host, port)}: {why}; pick another --port "
+            "(--port 0 picks a free one)",
+            key="port",
+        ) from None
     sock.set_inheritable(True)  # --workers hands it to each worker process
     return sock
 
@@ -98,8 +110,9 @@ def _url(host: str, port: int) -> str:
     return f"http://{host if ':' not in host else f'[{host}]'}:{port}"
 
 
-def banner(*, spec: openapi.Spec | openapi.Catalog, config: MockConfig, host: str,
-           port: int) -> str:
+def banner(
+    *, spec: openapi.Spec | openapi.Catalog, config: MockConfig, host: str, port: int
+) -> str:
     """What ``serve`` prints once it listens: every URL a user needs, and where to read."""
     base = _url(host, port)
     catalog = openapi.Catalog.of(spec)
@@ -109,31 +122,45 @@ def banner(*, spec: openapi.Spec | openapi.Catalog, config: MockConfig, host: st
         documents = f"  document  : {first.source}\n"
     else:
         head = f"runware-kit mock: {len(catalog)} models, one document each\n"
-        shown = [f"{model}  ({found.title}, {found.source})" for model in
-                 catalog.model_ids[:_BANNER_MODELS] if (found := catalog.for_model(model))]
+        shown = [
+            f"{model}  ({found.title}, {found.source})"
+            for model in catalog.model_ids[:_BANNER_MODELS]
+            if (found := catalog.for_model(model))
+        ]
         rest = len(catalog.model_ids) - len(shown)
         if rest > 0:
             shown.append(f"… and {rest} more: {base}/openapi/models")
-        documents = "".join(f"  {'models' if i == 0 else '':<10}: {line}\n"
-                            for i, line in enumerate(shown))
-    return (head +
-            f"  endpoint  : {base}/v1   (also {base}/ and WebSocket ws{base[4:]}/v1)\n"
-            f"  inspector : {base}/__mock/   (what the mock saw, live)\n"
-            f"  journal   : {base}/__mock/requests\n"
-            f"  openapi   : {base}/openapi.json" +
-            (f"   (each model's: {base}/openapi/models)\n" if len(catalog) > 1 else "\n") +
-            documents +
-            f"  store     : {hide_password(config.store) or 'memory://'}\n"
-            f"One line per request follows (--quiet: none); Ctrl-C stops the mock.")
+        documents = "".join(
+            f"  {'models' if i == 0 else '':<10}: {line}\n" for i, line in enumerate(shown)
+        )
+    return (
+        head + f"  endpoint  : {base}/v1   (also {base}/ and WebSocket ws{base[4:]}/v1)\n"
+        f"  inspector : {base}/__mock/   (what the mock saw, live)\n"
+        f"  journal   : {base}/__mock/requests\n"
+        f"  openapi   : {base}/openapi.json"
+        + (f"   (each model's: {base}/openapi/models)\n" if len(catalog) > 1 else "\n")
+        + documents
+        + f"  store     : {hide_password(config.store) or 'memory://'}\n"
+        f"One line per request follows (--quiet: none); Ctrl-C stops the mock."
+    )
 
 
 _BANNER_MODELS = 10  # models the banner lists; the index URL has them all
 
 
-def serve(*, host: str, port: int, spec_paths: tuple[str, ...] = (),
-          config_path: str | None, overrides: dict[str, Any], workers: int, log_level: str,
-          quiet: bool = False, access_log: bool = False,
-          replay: ReplayOptions | None = None) -> None:
+def serve(
+    *,
+    host: str,
+    port: int,
+    spec_paths: tuple[str, ...] = (),
+    config_path: str | None,
+    overrides: dict[str, Any],
+    workers: int,
+    log_level: str,
+    quiet: bool = False,
+    access_log: bool = False,
+    replay: ReplayOptions | None = None,
+) -> None:
     """Bind, print where the mock is, then run uvicorn (uvloop and httptools when
     installed), one process or ``workers``. ``spec_paths``: documents or directories of
     them (``--spec``); none: the config's ``specs``, else the bundled document. ``replay``:
@@ -141,12 +168,19 @@ def serve(*, host: str, port: int, spec_paths: tuple[str, ...] = (),
     config = _config(config_path, overrides)
     spec = catalog_for(spec_paths, config)
     if workers > 1 and (config.store or "memory://").startswith("memory"):
-        print("WARNING: several workers with the memory store each keep their own async "
-              "results, sessions and journal; use --store redis://HOST:PORT/DB to share them.",
-              file=sys.stderr, flush=True)
+        print(
+            "WARNING: several workers with the memory store each keep their own async "
+            "results, sessions and journal; use --store redis://HOST:PORT/DB to share them.",
+            file=sys.stderr,
+            flush=True,
+        )
     if not _is_loopback(host):
-        print(f"WARNING: listening on {host}, not loopback: anyone who can reach this "
-              "machine can use the mock.", file=sys.stderr, flush=True)
+        print(
+            f"WARNING: listening on {host}, not loopback: anyone who can reach this "
+            "machine can use the mock.",
+            file=sys.stderr,
+            flush=True,
+        )
         # Browsers reach the mock here under this address (or, bound to every address,
         # under any of the machine's names): the admin token guards /__mock/* instead.
         hosts = ("*",) if host in ("0.0.0.0", "::", "") else (host,)
@@ -155,13 +189,19 @@ def serve(*, host: str, port: int, spec_paths: tuple[str, ...] = (),
         if config.admin_token is None:
             config = config.replace(admin_open=False)
             overrides = {**overrides, "admin_open": False}
-            print("WARNING: the /__mock/* admin endpoints (journal, faults, inspector) are "
-                  "disabled; pass --admin-token TOKEN to use them from here.",
-                  file=sys.stderr, flush=True)
+            print(
+                "WARNING: the /__mock/* admin endpoints (journal, faults, inspector) are "
+                "disabled; pass --admin-token TOKEN to use them from here.",
+                file=sys.stderr,
+                flush=True,
+            )
     app: Any = create_app(spec=spec, config=config) if workers == 1 else None
     if replay is not None and workers > 1:
-        raise ConfigError("--replay serves from one worker: a poll must reach the worker "
-                          "that answered its task; drop --workers", key="workers")
+        raise ConfigError(
+            "--replay serves from one worker: a poll must reach the worker "
+            "that answered its task; drop --workers",
+            key="workers",
+        )
     replaying = replay.install(app) if replay is not None else None
     sock = _listen(host, port)
     shown = banner(spec=spec, config=config, host=host, port=sock.getsockname()[1])
@@ -173,14 +213,19 @@ def serve(*, host: str, port: int, spec_paths: tuple[str, ...] = (),
     # handler that was there before it. A no-op handler there makes the stop a clean exit 0.
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, _ignore)
-    options: dict[str, Any] = {"log_level": log_level, "access_log": access_log,
-                               "log_config": log_config(console=not quiet), **_limits(config)}
+    options: dict[str, Any] = {
+        "log_level": log_level,
+        "access_log": access_log,
+        "log_config": log_config(console=not quiet),
+        **_limits(config),
+    }
     if workers > 1:
         os.environ[ENV_SPEC] = json.dumps(list(spec_paths))
         os.environ[ENV_CONFIG] = config_path or ""
         os.environ[ENV_OVERRIDES] = json.dumps(overrides)
-        worker_config = uvicorn.Config("mockserver._serve:app_from_environment", factory=True,
-                                       workers=workers, **options)
+        worker_config = uvicorn.Config(
+            "mockserver._serve:app_from_environment", factory=True, workers=workers, **options
+        )
         Multiprocess(worker_config, sockets=[sock]).run()
         return
     uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])

@@ -24,8 +24,7 @@ from openapi import KitError
 
 from . import _exactjson as exactjson
 
-__all__ = ["JournalSlice", "MemoryStore", "SessionWatch", "Store", "StoreUnavailable",
-           "open_store"]
+__all__ = ["JournalSlice", "MemoryStore", "SessionWatch", "Store", "StoreUnavailable", "open_store"]
 
 
 class StoreUnavailable(KitError):
@@ -303,7 +302,7 @@ class MemoryStore:
     async def journal_list(self, *, after: tuple[str, int] | None = None) -> JournalSlice:
         epoch, last, size = self._journal_epoch, self._journal_last, len(self._journal)
         take = _tail_length(after, epoch, last, size)
-        return JournalSlice(epoch, last, size, list(self._journal)[size - take:])
+        return JournalSlice(epoch, last, size, list(self._journal)[size - take :])
 
     async def journal_clear(self) -> None:
         self._journal.clear()
@@ -330,11 +329,14 @@ class RedisStore:
         except ImportError as exc:
             from ._config import ConfigError
 
-            raise ConfigError("the Redis store needs the redis client: pip install "
-                              "'runware-contract-kit[redis]'", key="store") from exc
+            raise ConfigError(
+                "the Redis store needs the redis client: pip install 'runware-contract-kit[redis]'",
+                key="store",
+            ) from exc
 
-        self._redis = redis.Redis.from_url(url, decode_responses=True,
-                                           socket_connect_timeout=2, socket_timeout=5)
+        self._redis = redis.Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
+        )
         self._prefix = prefix
         self.url = url
         # Session notices: one subscriber connection per process, whatever the socket count.
@@ -353,8 +355,10 @@ class RedisStore:
         try:
             return await operation
         except (RedisError, OSError) as exc:
-            raise StoreUnavailable(f"the store {hide_password(self.url)} is unreachable "
-                                   f"({type(exc).__name__}); retry shortly") from exc
+            raise StoreUnavailable(
+                f"the store {hide_password(self.url)} is unreachable "
+                f"({type(exc).__name__}); retry shortly"
+            ) from exc
 
     def _key(self, kind: str, name: str = "") -> str:
         return f"{self._prefix}:{kind}:{name}" if name else f"{self._prefix}:{kind}"
@@ -363,8 +367,11 @@ class RedisStore:
         # One atomic step: a claim sent just before Redis stalled may still run after the
         # mock gave up on it (and answered 503); the client's retry, the same owner, then
         # finds its own claim and goes on.
-        return bool(await self._guard(self._redis.eval(
-            _CLAIM, 1, self._key("claim", task_uuid), owner, int(ttl * 1000))))
+        return bool(
+            await self._guard(
+                self._redis.eval(_CLAIM, 1, self._key("claim", task_uuid), owner, int(ttl * 1000))
+            )
+        )
 
     async def release(self, task_uuid: str) -> None:
         await self._guard(self._redis.delete(self._key("claim", task_uuid)))
@@ -415,8 +422,10 @@ class RedisStore:
             try:
                 await asyncio.wait_for(subscribed.wait(), _SUBSCRIBE_TIMEOUT_S)
             except TimeoutError:
-                raise StoreUnavailable(f"the store {self.url} did not confirm a subscription "
-                                       f"within {_SUBSCRIBE_TIMEOUT_S} s") from None
+                raise StoreUnavailable(
+                    f"the store {self.url} did not confirm a subscription "
+                    f"within {_SUBSCRIBE_TIMEOUT_S} s"
+                ) from None
             await self._guard(self._redis.publish(channel, _HOLD + watch.token))
         except BaseException:
             await self.unwatch(watch)
@@ -477,22 +486,37 @@ class RedisStore:
                 watch.ring()
         elif kind == "message" and isinstance(data, str) and data.startswith(_HOLD):
             for watch in holders:
-                watch.announced(data[len(_HOLD):])
+                watch.announced(data[len(_HOLD) :])
         elif kind == "message":
             for watch in holders:
                 watch.ring()
 
     async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
-        await self._guard(self._redis.eval(
-            _JOURNAL_APPEND, 2, self._key("journal"), self._key("journal", "meta"),
-            exactjson.dumps(entry), cap))
+        await self._guard(
+            self._redis.eval(
+                _JOURNAL_APPEND,
+                2,
+                self._key("journal"),
+                self._key("journal", "meta"),
+                exactjson.dumps(entry),
+                cap,
+            )
+        )
 
     async def journal_list(self, *, after: tuple[str, int] | None = None) -> JournalSlice:
         # A fresh epoch goes along in case the store has none yet (new, or flushed).
         epoch, held = after if after is not None else ("", 0)
-        found, last, size, raws = await self._guard(self._redis.eval(
-            _JOURNAL_READ, 2, self._key("journal"), self._key("journal", "meta"), _epoch(),
-            epoch, held))
+        found, last, size, raws = await self._guard(
+            self._redis.eval(
+                _JOURNAL_READ,
+                2,
+                self._key("journal"),
+                self._key("journal", "meta"),
+                _epoch(),
+                epoch,
+                held,
+            )
+        )
         return JournalSlice(found, int(last), int(size), [parse_json(raw) for raw in raws])
 
     async def journal_clear(self) -> None:
@@ -532,14 +556,18 @@ class RedisStore:
 
     async def count(self, name: str) -> int:
         """A shared counter's next value (1, 2, …): how often a fault fired, or was drawn."""
-        return int(await self._guard(self._redis.eval(
-            _COUNT, 1, self._key("count", name), int(_COUNTER_TTL_S * 1000))))
+        return int(
+            await self._guard(
+                self._redis.eval(_COUNT, 1, self._key("count", name), int(_COUNTER_TTL_S * 1000))
+            )
+        )
 
     async def bucket_take(self, name: str, rate: float, burst: float) -> float:
         """One token from a token bucket every worker shares (Redis' clock, so hosts agree):
         0 if a request may pass now, else the seconds until one may."""
-        wait = await self._guard(self._redis.eval(
-            _BUCKET, 1, self._key("bucket", name), repr(rate), repr(burst)))
+        wait = await self._guard(
+            self._redis.eval(_BUCKET, 1, self._key("bucket", name), repr(rate), repr(burst))
+        )
         return float(wait)
 
     async def close(self) -> None:
@@ -571,8 +599,13 @@ def hide_password(url: str | None) -> str | None:
         userinfo, _, host = netloc.rpartition("@")
         user, colon, _password = userinfo.partition(":")
         netloc = f"{user}{colon}{'***' if colon else ''}@{host}"
-    query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v)
-                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    query = urlencode(
+        [
+            (k, "***" if k.lower() in _SECRET_PARAMS else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="*",
+    )
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
@@ -584,5 +617,6 @@ def open_store(url: str | None) -> Store:
         return RedisStore(url)
     from ._config import ConfigError
 
-    raise ConfigError(f"store {url!r} is not supported; use memory:// or redis://HOST:PORT/DB",
-                      key="store")
+    raise ConfigError(
+        f"store {url!r} is not supported; use memory:// or redis://HOST:PORT/DB", key="store"
+    )

@@ -20,26 +20,40 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["CJK", "REPLY_POOL", "Reply", "cached_count", "candidates", "count_tokens",
-           "lead_count", "reasoning_for", "reply_for", "take_tokens"]
+__all__ = [
+    "CJK",
+    "REPLY_POOL",
+    "Reply",
+    "cached_count",
+    "candidates",
+    "count_tokens",
+    "lead_count",
+    "reasoning_for",
+    "reply_for",
+    "take_tokens",
+]
 
 # Han, kana and Hangul are written without spaces, and real tokenizers give them about one
 # token per character, not one per run: each is a token of its own (so are CJK symbols such
 # as U+3005 and U+3007, which count as word characters). The CJK symbols block starts after U+3000,
 # the ideographic space, which stays whitespace. Planes 2 and 3 hold only ideographs.
-CJK = ("\u1100-\u11ff\u3001-\u303f\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff"
-       "\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
-       "\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff")
+CJK = (
+    "\u1100-\u11ff\u3001-\u303f\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
+    "\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff"
+)
 # Other words are runs of word characters; any other mark that is not a space is one token
 # (full-width punctuation included). Runs first: the prose is mostly Latin.
 _TOKEN = re.compile(f"[^\\W{CJK}]+|[{CJK}]|[^\\w\\s]")
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
-_STOPWORDS = frozenset("""
+_STOPWORDS = frozenset(
+    """
 about above after again against also because been before being below between both could
 does doing down during each from further have having here into itself just more most only
 other over same should some such than that their them then there these they this those
 through under until very what when where which while will with would your yours please tell
-explain write give make show""".split())
+explain write give make show""".split()
+)
 
 _OPENINGS = (
     "Here is a short answer about {topic}.",
@@ -80,14 +94,37 @@ _THOUGHTS = (
 # stop sequences made of letters leave them something. After these come list numbers ("1.",
 # "2.", ...): an endless supply of distinct first tokens.
 _LEADS = (
-    "Sure.", "Certainly.", "Yes:", "Okay,", "Well,", "Briefly:", "Overall,", "Right.",
-    "Absolutely.", "Of course.", "Happy to help.", "So,", "Now,", "First,", "Quick answer:",
-    "Put simply:", "**Short answer:**", "> In brief:", "(A quick summary.)", "- Key point:",
+    "Sure.",
+    "Certainly.",
+    "Yes:",
+    "Okay,",
+    "Well,",
+    "Briefly:",
+    "Overall,",
+    "Right.",
+    "Absolutely.",
+    "Of course.",
+    "Happy to help.",
+    "So,",
+    "Now,",
+    "First,",
+    "Quick answer:",
+    "Put simply:",
+    "**Short answer:**",
+    "> In brief:",
+    "(A quick summary.)",
+    "- Key point:",
     "# Answer",
 )
 _FALLBACK_TOPICS = ("your question", "this topic", "the request", "the idea")
-_FALLBACK_OTHERS = ("the wider context", "everyday practice", "the available evidence",
-                    "the details", "common experience", "recent changes")
+_FALLBACK_OTHERS = (
+    "the wider context",
+    "everyday practice",
+    "the available evidence",
+    "the details",
+    "common experience",
+    "recent changes",
+)
 _VARIANTS = 4  # formatted variants of each template, with different words filled in
 REPLY_POOL = 64  # replies composed per prompt; a seed picks one
 _THOUGHT_POOL = 16
@@ -117,7 +154,7 @@ def take_tokens(text: str, limit: int) -> str:
         return ""
     for index, match in enumerate(_TOKEN.finditer(text)):
         if index == limit - 1:
-            return text[:match.end()]
+            return text[: match.end()]
     return text
 
 
@@ -132,8 +169,24 @@ class _Sentences:
     thoughts: tuple[Sentence, ...]
 
 
-_PLAIN_WORDS = ("report", "summary", "value", "item", "detail", "sample", "record", "note",
-                "city", "river", "project", "answer", "example", "result", "topic", "list")
+_PLAIN_WORDS = (
+    "report",
+    "summary",
+    "value",
+    "item",
+    "detail",
+    "sample",
+    "record",
+    "note",
+    "city",
+    "river",
+    "project",
+    "answer",
+    "example",
+    "result",
+    "topic",
+    "list",
+)
 
 
 def topic_words(prompt: str) -> tuple[str, ...]:
@@ -173,8 +226,7 @@ def _picks(seed: int, salt: int) -> Iterator[int]:
         yield z >> 33
 
 
-def _pick(picks: Iterator[int], sentences: tuple[Sentence, ...],
-          chosen: list[str]) -> int:
+def _pick(picks: Iterator[int], sentences: tuple[Sentence, ...], chosen: list[str]) -> int:
     text, tokens = sentences[next(picks) % len(sentences)]
     chosen.append(text)
     return tokens
@@ -250,8 +302,10 @@ def _bank(prompt: str) -> _Bank:
 @functools.lru_cache(maxsize=512)
 def _bank_of(prompt: str) -> _Bank:
     sentences = _sentences(prompt)
-    return _Bank(tuple(_compose(sentences, n) for n in range(REPLY_POOL)),
-                 tuple(_think(sentences, n) for n in range(_THOUGHT_POOL)))
+    return _Bank(
+        tuple(_compose(sentences, n) for n in range(REPLY_POOL)),
+        tuple(_think(sentences, n) for n in range(_THOUGHT_POOL)),
+    )
 
 
 def reply_for(prompt: str, seed: int, *, salt: int = 0) -> Reply:
@@ -276,9 +330,11 @@ def _behind(lead: tuple[str, int], reply: Reply) -> Reply:
     """``reply`` with a lead-in before it, its marks moved along."""
     text, tokens = lead
     shift = len(text) + 1
-    return Reply(f"{text} {reply.text}", tokens + reply.tokens,
-                 ((len(text), tokens),
-                  *((end + shift, counted + tokens) for end, counted in reply.marks)))
+    return Reply(
+        f"{text} {reply.text}",
+        tokens + reply.tokens,
+        ((len(text), tokens), *((end + shift, counted + tokens) for end, counted in reply.marks)),
+    )
 
 
 def candidates(prompt: str, seed: int, *, leads: int) -> Iterator[Reply]:

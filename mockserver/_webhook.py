@@ -34,13 +34,17 @@ def refusal_reason(url: str, allowlist: Sequence[str]) -> str | None:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in _SCHEMES:
-        return (f"not attempted: the mock calls only http and https webhooks, and this one is "
-                f"{scheme + '://' if scheme else 'not an absolute URL'}")
+        return (
+            f"not attempted: the mock calls only http and https webhooks, and this one is "
+            f"{scheme + '://' if scheme else 'not an absolute URL'}"
+        )
     if not allowed_target(url, allowlist):
         host = parts.hostname or ""
-        return (f"not attempted: host {host!r} is outside the mock's webhook_allowlist "
-                "(default: loopback only); add the host or its network to webhook_allowlist "
-                "in the mock's config to have the mock call it")
+        return (
+            f"not attempted: host {host!r} is outside the mock's webhook_allowlist "
+            "(default: loopback only); add the host or its network to webhook_allowlist "
+            "in the mock's config to have the mock call it"
+        )
     return None
 
 
@@ -72,9 +76,16 @@ class WebhookSender:
     as it is scheduled, with the cap. :meth:`close` cancels every pending delivery.
     """
 
-    def __init__(self, *, attempts: int, backoff_ms: int, record: Record,
-                 allowlist: Sequence[str], timeout_s: float = 5.0,
-                 max_pending: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        attempts: int,
+        backoff_ms: int,
+        record: Record,
+        allowlist: Sequence[str],
+        timeout_s: float = 5.0,
+        max_pending: int = 1000,
+    ) -> None:
         self._allowlist = tuple(allowlist)
         self._attempts = max(1, attempts)
         self._backoff = backoff_ms / 1000
@@ -95,8 +106,9 @@ class WebhookSender:
         ``{"data": [item]}``; never raises."""
         self.schedule_bodies(url, [{"data": [item]} for item in items], ready_at=ready_at)
 
-    def schedule_bodies(self, url: str, bodies: Sequence[dict[str, Any]], *,
-                        ready_at: float) -> None:
+    def schedule_bodies(
+        self, url: str, bodies: Sequence[dict[str, Any]], *, ready_at: float
+    ) -> None:
         """POST each of ``bodies`` as it is (a failure's ``{"errors": [...]}``)."""
         room = max(0, self.max_pending - self._pending)
         admitted, excess = bodies[:room], bodies[room:]
@@ -104,10 +116,12 @@ class WebhookSender:
             self._pending += len(admitted)
             self._spawn(self._deliver(url, admitted, ready_at))
         if excess:
-            reason = (f"not attempted: the mock already has {self._pending} pending webhook "
-                      f"deliveries, its cap (webhook_max_pending = {self.max_pending} in the "
-                      "mock's config); raise the cap, or send fewer results with a webhookURL "
-                      "at a time")
+            reason = (
+                f"not attempted: the mock already has {self._pending} pending webhook "
+                f"deliveries, its cap (webhook_max_pending = {self.max_pending} in the "
+                "mock's config); raise the cap, or send fewer results with a webhookURL "
+                "at a time"
+            )
             self._spawn(self._refuse(url, excess, reason))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -117,9 +131,17 @@ class WebhookSender:
 
     async def _refuse(self, url: str, bodies: Sequence[dict[str, Any]], reason: str) -> None:
         for body in bodies:
-            await self._record(method="WEBHOOK", path=url, api_key=None,
-                               request=body, violations=[], status=0,
-                               response=None, started=time.perf_counter(), fault=reason)
+            await self._record(
+                method="WEBHOOK",
+                path=url,
+                api_key=None,
+                request=body,
+                violations=[],
+                status=0,
+                response=None,
+                started=time.perf_counter(),
+                fault=reason,
+            )
 
     async def _deliver(self, url: str, bodies: Sequence[dict[str, Any]], ready_at: float) -> None:
         left = len(bodies)
@@ -152,12 +174,25 @@ class WebhookSender:
             except httpx.HTTPError as exc:
                 failure = f"webhook unreachable: {type(exc).__name__}"
             last = attempt == self._attempts
-            note = None if failure is None else (
-                f"{failure} (attempt {attempt}/{self._attempts}" +
-                (", giving up)" if last else f", retrying in {delay:.2f} s)"))
-            await self._record(method="WEBHOOK", path=url, api_key=None, request=body,
-                               violations=[], status=status, response=None, started=started,
-                               fault=note)
+            note = (
+                None
+                if failure is None
+                else (
+                    f"{failure} (attempt {attempt}/{self._attempts}"
+                    + (", giving up)" if last else f", retrying in {delay:.2f} s)")
+                )
+            )
+            await self._record(
+                method="WEBHOOK",
+                path=url,
+                api_key=None,
+                request=body,
+                violations=[],
+                status=status,
+                response=None,
+                started=started,
+                fault=note,
+            )
             if failure is None or last:
                 return
             await asyncio.sleep(delay)
@@ -172,4 +207,3 @@ class WebhookSender:
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
-

@@ -68,8 +68,10 @@ class _Connection:
         self.open = True
 
     async def send(self, frame: Mapping[str, Any], *, session_frame: bool = True) -> None:
-        await self._send_text(json.dumps(frame, ensure_ascii=False, separators=(",", ":")),
-                              session_frame=session_frame)
+        await self._send_text(
+            json.dumps(frame, ensure_ascii=False, separators=(",", ":")),
+            session_frame=session_frame,
+        )
 
     async def _send_text(self, text: str, *, session_frame: bool = True) -> None:
         """Send on this socket while it is open and holds its session; else hand a session
@@ -77,8 +79,11 @@ class _Connection:
         it now, or keeps it. Other frames (authentication replies, pongs) are this socket's
         or nobody's."""
         async with self._lock:
-            if self.open and (self.watch is None or self.watch.held or not session_frame) \
-                    and self.websocket.application_state == WebSocketState.CONNECTED:
+            if (
+                self.open
+                and (self.watch is None or self.watch.held or not session_frame)
+                and self.websocket.application_state == WebSocketState.CONNECTED
+            ):
                 try:
                     await self.websocket.send_text(text)
                     return
@@ -109,8 +114,10 @@ class _Connection:
         if previous is not None:
             previous.ring()  # authenticated again: the earlier hold's listener ends
         self.key, self.session = key, kept_as
-        await self.send({"data": [{"taskType": "authentication",
-                                   "connectionSessionUUID": session}]}, session_frame=False)
+        await self.send(
+            {"data": [{"taskType": "authentication", "connectionSessionUUID": session}]},
+            session_frame=False,
+        )
         # What was kept while no socket held the session comes right after the auth reply,
         # before the reply to any later frame; then the listener takes over.
         await self._drain(watch)
@@ -155,8 +162,12 @@ class _Connection:
         except StoreUnavailable as exc:
             # The store failed mid-task: say so about this task, on this socket (the store
             # that would keep the frame for the session is the one that is down).
-            down = error_item("serviceUnavailable", f"{exc}.", task_type=_str(
-                task.get("taskType")), task_uuid=_str(task.get("taskUUID")))
+            down = error_item(
+                "serviceUnavailable",
+                f"{exc}.",
+                task_type=_str(task.get("taskType")),
+                task_uuid=_str(task.get("taskUUID")),
+            )
             with contextlib.suppress(StoreUnavailable):
                 await self.send({"errors": [down]}, session_frame=False)
 
@@ -169,8 +180,12 @@ class _Connection:
             self.open = False
             await self.websocket.close(code=1011, reason="injected fault: disconnect")
             return
-        reply = await self.mock.answer(task, key=self.key, websocket=True,
-                                       failure=await self.mock.processing_fault(task, self.key))
+        reply = await self.mock.answer(
+            task,
+            key=self.key,
+            websocket=True,
+            failure=await self.mock.processing_fault(task, self.key),
+        )
         if reply.ready_at is not None and reply.ready_at - time.time() <= _HOLD_POLL_S:
             # Results a moment away: hold the poll's reply until they are there (what a
             # server streaming over one socket would do), rather than answer "processing".
@@ -211,21 +226,38 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-async def _refuse_frame(conn: _Connection, raw: str, refusal: list[dict[str, Any]],
-                        started: float) -> None:
+async def _refuse_frame(
+    conn: _Connection, raw: str, refusal: list[dict[str, Any]], started: float
+) -> None:
     await conn.send({"errors": refusal}, session_frame=False)
     await conn.mock.journal.record(
-        method="WS", path=conn.websocket.url.path, api_key=conn.key, request=raw[:2048],
-        violations=refusal, status=400, response=None, started=started)
+        method="WS",
+        path=conn.websocket.url.path,
+        api_key=conn.key,
+        request=raw[:2048],
+        violations=refusal,
+        status=400,
+        response=None,
+        started=started,
+    )
 
 
 async def _handle_frame(conn: _Connection, raw: str | None) -> None:
     """One frame in: a text frame is judged and run; a binary one gets an error frame."""
     try:
         if raw is None:
-            await _refuse_frame(conn, "(a binary frame)", [error_item(
-                "invalidRequestBody", "A binary frame is no Runware frame: send each array of "
-                "tasks as a JSON text frame.")], time.perf_counter())
+            await _refuse_frame(
+                conn,
+                "(a binary frame)",
+                [
+                    error_item(
+                        "invalidRequestBody",
+                        "A binary frame is no Runware frame: send each array of "
+                        "tasks as a JSON text frame.",
+                    )
+                ],
+                time.perf_counter(),
+            )
             return
         await _judge_frame(conn, raw)
     except StoreUnavailable:
@@ -240,15 +272,23 @@ async def _judge_frame(conn: _Connection, raw: str) -> None:
     try:
         payload = parse_json(raw)
     except JSONProblem as problem:
-        await _refuse_frame(conn, raw, [error_item("invalidRequestBody", problem.reason)],
-                            started)
+        await _refuse_frame(conn, raw, [error_item("invalidRequestBody", problem.reason)], started)
         return
     if isinstance(payload, list) and len(payload) > mock.config.max_tasks:
         # The REST limit holds for frames too: one frame of 50,000 pings is refused whole.
-        await _refuse_frame(conn, raw, [error_item(
-            "payloadTooLarge", f"{len(payload)} tasks in one frame, over the limit of "
-            f"{mock.config.max_tasks}; send them in several frames (or raise max_tasks in the "
-            "mock's config).")], started)
+        await _refuse_frame(
+            conn,
+            raw,
+            [
+                error_item(
+                    "payloadTooLarge",
+                    f"{len(payload)} tasks in one frame, over the limit of "
+                    f"{mock.config.max_tasks}; send them in several frames "
+                    "(or raise max_tasks in the mock's config).",
+                )
+            ],
+            started,
+        )
         return
     if isinstance(payload, dict):
         payload = [payload]  # be lenient: a lone task object is still one task
@@ -268,11 +308,16 @@ async def _judge_frame(conn: _Connection, raw: str) -> None:
                 violations += await conn.authenticate(task)
             continue
         if task_type != "ping" and conn.key is None:
-            refusal = [error_item(
-                "missingApiKey", "Authenticate first: send [{\"taskType\": \"authentication\", "
-                "\"apiKey\": \"<key>\"}] on this socket before any task.", parameter="apiKey",
-                task_type=str(task_type) if task_type else None,
-                task_uuid=task_uuid if isinstance(task_uuid, str) else None)]
+            refusal = [
+                error_item(
+                    "missingApiKey",
+                    'Authenticate first: send [{"taskType": "authentication", '
+                    '"apiKey": "<key>"}] on this socket before any task.',
+                    parameter="apiKey",
+                    task_type=str(task_type) if task_type else None,
+                    task_uuid=task_uuid if isinstance(task_uuid, str) else None,
+                )
+            ]
             violations += refusal
             await conn.send({"errors": refusal})
             continue
@@ -282,10 +327,16 @@ async def _judge_frame(conn: _Connection, raw: str) -> None:
             await conn.send({"errors": found})
             continue
         _spawn(conn.run_task(task))
-    await mock.journal.record(method="WS", path=conn.websocket.url.path, api_key=conn.key,
-                              request=payload, violations=violations,
-                              status=400 if violations else 200, response=None,
-                              started=started)
+    await mock.journal.record(
+        method="WS",
+        path=conn.websocket.url.path,
+        api_key=conn.key,
+        request=payload,
+        violations=violations,
+        status=400 if violations else 200,
+        response=None,
+        started=started,
+    )
 
 
 async def websocket_endpoint(websocket: WebSocket, mock: MockServer) -> None:
@@ -295,8 +346,9 @@ async def websocket_endpoint(websocket: WebSocket, mock: MockServer) -> None:
     try:
         while True:
             try:
-                message = await asyncio.wait_for(websocket.receive(),
-                                                 timeout=mock.config.idle_timeout_s or None)
+                message = await asyncio.wait_for(
+                    websocket.receive(), timeout=mock.config.idle_timeout_s or None
+                )
             except TimeoutError:
                 await websocket.close(code=1000, reason="idle timeout")
                 return

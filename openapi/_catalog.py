@@ -51,8 +51,11 @@ class Catalog:
     def __post_init__(self) -> None:
         specs = tuple(self.specs)
         if not specs:
-            raise SpecError("a catalogue needs at least one document; pass a path, a "
-                            "directory of *.openapi.json files, or a Spec", kind="empty")
+            raise SpecError(
+                "a catalogue needs at least one document; pass a path, a "
+                "directory of *.openapi.json files, or a Spec",
+                kind="empty",
+            )
         by_model: dict[str, Spec] = {}
         for spec in specs:
             if not isinstance(spec, Spec):
@@ -63,7 +66,9 @@ class Catalog:
                     raise SpecError(
                         f"model {model_id!r} is described by two documents, {other.source} "
                         f"and {spec.source}; load one document per model",
-                        kind="duplicate-model", source=spec.source)
+                        kind="duplicate-model",
+                        source=spec.source,
+                    )
                 by_model[model_id] = spec
         object.__setattr__(self, "specs", specs)
         object.__setattr__(self, "_by_model", MappingProxyType(by_model))
@@ -180,21 +185,29 @@ def load_catalog(*sources: Source) -> Catalog:
             else:
                 add_file(path)
         else:
-            raise TypeError(f"load_catalog() takes paths, directories, Specs or Catalogs, "
-                            f"not {source!r}")
+            raise TypeError(
+                f"load_catalog() takes paths, directories, Specs or Catalogs, not {source!r}"
+            )
     return Catalog(tuple(specs))
 
 
 def _documents_in(folder: str) -> list[str]:
     try:
-        names = sorted(n for n in os.listdir(folder) if n.endswith(".json")
-                       and os.path.isfile(os.path.join(folder, n)))
+        names = sorted(
+            n
+            for n in os.listdir(folder)
+            if n.endswith(".json") and os.path.isfile(os.path.join(folder, n))
+        )
     except OSError as exc:
-        raise SpecError(f"cannot list the directory: {exc.strerror}", kind="io",
-                        source=folder) from exc
+        raise SpecError(
+            f"cannot list the directory: {exc.strerror}", kind="io", source=folder
+        ) from exc
     named = [n for n in names if n.endswith(".openapi.json")]
     if not (named or names):
-        raise SpecError("the directory holds no *.json document; put Runware OpenAPI documents "
-                        "(*.openapi.json) in it, or pass the files themselves",
-                        kind="io", source=folder)
+        raise SpecError(
+            "the directory holds no *.json document; put Runware OpenAPI documents "
+            "(*.openapi.json) in it, or pass the files themselves",
+            kind="io",
+            source=folder,
+        )
     return named or names

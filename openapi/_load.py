@@ -61,17 +61,21 @@ def load(source: Source = None) -> Spec:
     if source is None:
         if _bundled_cache is None:
             raw = resources.files("openapi").joinpath("data", BUNDLED_DOCUMENT).read_bytes()
-            _bundled_cache = _build(_parse(raw, origin="<bundled>"), origin="<bundled>",
-                                    check_schemas=False)
+            _bundled_cache = _build(
+                _parse(raw, origin="<bundled>"), origin="<bundled>", check_schemas=False
+            )
         return _bundled_cache
     if isinstance(source, Mapping):
         # thaw: a Spec's own frozen document (mappingproxy, tuples) loads like a dict.
         try:
             doc = json.loads(json.dumps(thaw(source)))
         except (TypeError, ValueError) as exc:
-            raise SpecError(f"the document is not JSON data ({exc}); pass only dicts, lists, "
-                            "strings, numbers, booleans and None", kind="json",
-                            source="<dict>") from exc
+            raise SpecError(
+                f"the document is not JSON data ({exc}); pass only dicts, lists, "
+                "strings, numbers, booleans and None",
+                kind="json",
+                source="<dict>",
+            ) from exc
         return _build(doc, origin="<dict>")
     if isinstance(source, bytes):
         return _build(_parse(source, origin="<bytes>"), origin="<bytes>")
@@ -80,8 +84,11 @@ def load(source: Source = None) -> Spec:
         with open(path, "rb") as handle:
             raw = handle.read()
     except OSError as exc:
-        raise SpecError(f"cannot read the document: {exc.strerror}; pass an existing JSON file",
-                        kind="io", source=path) from exc
+        raise SpecError(
+            f"cannot read the document: {exc.strerror}; pass an existing JSON file",
+            kind="io",
+            source=path,
+        ) from exc
     return _build(_parse(raw, origin=path), origin=path)
 
 
@@ -103,21 +110,32 @@ def _parse(raw: bytes, *, origin: str) -> Any:
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f"line {exc.lineno} column {exc.colno}: {exc.msg}" if isinstance(
-            exc, json.JSONDecodeError) else str(exc)
-        raise SpecError(f"the document is not JSON ({where}); fix the syntax",
-                        kind="json", source=origin) from exc
+        where = (
+            f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+            if isinstance(exc, json.JSONDecodeError)
+            else str(exc)
+        )
+        raise SpecError(
+            f"the document is not JSON ({where}); fix the syntax", kind="json", source=origin
+        ) from exc
 
 
 def _build(doc: Any, *, origin: str, check_schemas: bool = True) -> Spec:
     if not isinstance(doc, dict):
-        raise SpecError(f"the document must be a JSON object, not {type(doc).__name__}",
-                        kind="shape", source=origin)
+        raise SpecError(
+            f"the document must be a JSON object, not {type(doc).__name__}",
+            kind="shape",
+            source=origin,
+        )
     version = doc.get("openapi")
     if not isinstance(version, str) or not version.startswith("3.1."):
-        raise SpecError(f"openapi is {version!r}; this kit reads OpenAPI 3.1 documents "
-                        "(set \"openapi\": \"3.1.0\" if the schemas are JSON Schema 2020-12)",
-                        kind="openapi-version", pointer="/openapi", source=origin)
+        raise SpecError(
+            f"openapi is {version!r}; this kit reads OpenAPI 3.1 documents "
+            '(set "openapi": "3.1.0" if the schemas are JSON Schema 2020-12)',
+            kind="openapi-version",
+            pointer="/openapi",
+            source=origin,
+        )
     path, operation = _post_operation(doc, origin)
     protocol, frozen_protocol = _protocol()
     registry = _registry(doc, protocol)
@@ -132,19 +150,31 @@ def _build(doc: Any, *, origin: str, check_schemas: bool = True) -> Spec:
     if isinstance(items, dict) and "$ref" in items and len(items) == 1:
         items = resolver.lookup(items["$ref"]).contents
     if not isinstance(items, dict):
-        raise SpecError("the request body schema must be an array whose items are the task "
-                        "schema", kind="shape", pointer=f"{op_pointer}/requestBody", source=origin)
+        raise SpecError(
+            "the request body schema must be an array whose items are the task schema",
+            kind="shape",
+            pointer=f"{op_pointer}/requestBody",
+            source=origin,
+        )
     task_schemas: dict[str, Any] = {}
     for branch in _branches(items, resolver):
         task_type = _const(branch, "taskType")
         if task_type is None:
-            raise SpecError("the task schema does not fix taskType (properties.taskType.const)",
-                            kind="shape", pointer=f"{op_pointer}/requestBody", source=origin)
+            raise SpecError(
+                "the task schema does not fix taskType (properties.taskType.const)",
+                kind="shape",
+                pointer=f"{op_pointer}/requestBody",
+                source=origin,
+            )
         task_schemas[task_type] = branch
     model_ids = _model_ids(items, resolver)
     if not model_ids:
-        raise SpecError("the task schema does not fix the model (properties.model.const or enum)",
-                        kind="shape", pointer=f"{op_pointer}/requestBody", source=origin)
+        raise SpecError(
+            "the task schema does not fix the model (properties.model.const or enum)",
+            kind="shape",
+            pointer=f"{op_pointer}/requestBody",
+            source=origin,
+        )
     schemas = doc.get("components", {}).get("schemas", {})
     for schema in schemas.values():
         if isinstance(schema, dict) and _const(schema, "taskType") == "authentication":
@@ -193,8 +223,12 @@ def _post_operation(doc: dict[str, Any], origin: str) -> tuple[str, dict[str, An
         for path, item in paths.items():
             if isinstance(item, dict) and isinstance(item.get("post"), dict):
                 return path, item["post"]
-    raise SpecError("no POST operation under paths; a Runware document posts an array of tasks",
-                    kind="no-post-operation", pointer="/paths", source=origin)
+    raise SpecError(
+        "no POST operation under paths; a Runware document posts an array of tasks",
+        kind="no-post-operation",
+        pointer="/paths",
+        source=origin,
+    )
 
 
 def _registry(doc: dict[str, Any], protocol: dict[str, Any]) -> referencing.Registry[Any]:
@@ -225,9 +259,13 @@ def _check_refs(doc: dict[str, Any], registry: referencing.Registry[Any], origin
         try:
             resolver.lookup(ref)
         except referencing.exceptions.Unresolvable as exc:
-            raise SpecError(f"$ref {ref!r} does not resolve; point it at an existing schema "
-                            "(e.g. '#/components/schemas/Name')",
-                            kind="unresolvable-ref", pointer=pointer, source=origin) from exc
+            raise SpecError(
+                f"$ref {ref!r} does not resolve; point it at an existing schema "
+                "(e.g. '#/components/schemas/Name')",
+                kind="unresolvable-ref",
+                pointer=pointer,
+                source=origin,
+            ) from exc
 
 
 def _schema_locations(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
@@ -247,8 +285,10 @@ def _schema_locations(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
             for code, response in (op.get("responses") or {}).items():
                 for media, content in ((response or {}).get("content") or {}).items():
                     if isinstance(content, dict) and "schema" in content:
-                        yield (f"{base}/responses/{code}/content/{_escape(media)}/schema",
-                               content["schema"])
+                        yield (
+                            f"{base}/responses/{code}/content/{_escape(media)}/schema",
+                            content["schema"],
+                        )
 
 
 def _check_schemas(doc: dict[str, Any], origin: str) -> None:
@@ -278,13 +318,15 @@ def _check_schemas(doc: dict[str, Any], origin: str) -> None:
                     if isinstance(item, dict):
                         check(item, f"{pointer}/{_escape(key)}/{index}")
             elif key in _SUBSCHEMA_MAP and isinstance(value, dict):
-                shallow[key] = {name: True if isinstance(item, dict) else item
-                                for name, item in value.items()}
+                shallow[key] = {
+                    name: True if isinstance(item, dict) else item for name, item in value.items()
+                }
                 for name, item in value.items():
                     if isinstance(item, dict):
                         check(item, f"{pointer}/{_escape(key)}/{_escape(str(name))}")
-        digest = hashlib.blake2b(json.dumps(shallow, sort_keys=True).encode(),
-                                 digest_size=16).digest()
+        digest = hashlib.blake2b(
+            json.dumps(shallow, sort_keys=True).encode(), digest_size=16
+        ).digest()
         if digest in _VALID_SCHEMAS:
             return
         # What Draft202012Validator.check_schema does, with one validator for every check
@@ -311,40 +353,68 @@ def _meta_validator() -> Any:
     # bundled document, checked by the test suite, does not need it at start-up.
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(Draft202012Validator.META_SCHEMA,
-                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(
+        Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 # 2020-12 keywords whose value is a schema, a list of schemas, or a map of names to schemas
 # (the applicator, unevaluated and content vocabularies, and the deprecated "definitions").
-_SUBSCHEMA = frozenset({"additionalProperties", "propertyNames", "items", "contains", "not",
-                        "if", "then", "else", "unevaluatedItems", "unevaluatedProperties",
-                        "contentSchema"})
+_SUBSCHEMA = frozenset(
+    {
+        "additionalProperties",
+        "propertyNames",
+        "items",
+        "contains",
+        "not",
+        "if",
+        "then",
+        "else",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "contentSchema",
+    }
+)
 _SUBSCHEMA_LIST = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
-_SUBSCHEMA_MAP = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs",
-                            "definitions"})
+_SUBSCHEMA_MAP = frozenset(
+    {"properties", "patternProperties", "dependentSchemas", "$defs", "definitions"}
+)
 
 
-def _schema_error(message: str, pointer: str, origin: str, *,
-                  cause: Exception | None = None) -> NoReturn:
-    raise SpecError(f"not a valid JSON Schema 2020-12 schema: {message}; fix the value to "
-                    "match the 2020-12 meta-schema",
-                    kind="invalid-schema", pointer=pointer, source=origin) from cause
+def _schema_error(
+    message: str, pointer: str, origin: str, *, cause: Exception | None = None
+) -> NoReturn:
+    raise SpecError(
+        f"not a valid JSON Schema 2020-12 schema: {message}; fix the value to "
+        "match the 2020-12 meta-schema",
+        kind="invalid-schema",
+        pointer=pointer,
+        source=origin,
+    ) from cause
 
 
-def _request_schema(operation: dict[str, Any], resolver: Resolver[Any],
-                    op_pointer: str, origin: str) -> dict[str, Any]:
+def _request_schema(
+    operation: dict[str, Any], resolver: Resolver[Any], op_pointer: str, origin: str
+) -> dict[str, Any]:
     content = (operation.get("requestBody") or {}).get("content") or {}
     media = content.get("application/json")
     if not isinstance(media, dict) or not isinstance(media.get("schema"), dict):
-        raise SpecError("the POST operation has no application/json request body schema",
-                        kind="shape", pointer=f"{op_pointer}/requestBody", source=origin)
+        raise SpecError(
+            "the POST operation has no application/json request body schema",
+            kind="shape",
+            pointer=f"{op_pointer}/requestBody",
+            source=origin,
+        )
     schema: dict[str, Any] = media["schema"]
     if "$ref" in schema:
         schema = resolver.lookup(schema["$ref"]).contents
     if schema.get("type") != "array":
-        raise SpecError("the request body schema must have type array (Runware takes an array of "
-                        "tasks)", kind="shape", pointer=f"{op_pointer}/requestBody", source=origin)
+        raise SpecError(
+            "the request body schema must have type array (Runware takes an array of tasks)",
+            kind="shape",
+            pointer=f"{op_pointer}/requestBody",
+            source=origin,
+        )
     return schema
 
 
@@ -383,12 +453,14 @@ def _model_ids(items: dict[str, Any], resolver: Resolver[Any]) -> tuple[str, ...
     return tuple(dict.fromkeys(ids))
 
 
-def _error_schema(responses: dict[str, Any], schemas: dict[str, Any],
-                  resolver: Resolver[Any]) -> dict[str, Any]:
+def _error_schema(
+    responses: dict[str, Any], schemas: dict[str, Any], resolver: Resolver[Any]
+) -> dict[str, Any]:
     for code in sorted(responses):
         if str(code).startswith("4"):
-            schema = (((responses[code] or {}).get("content") or {})
-                      .get("application/json") or {}).get("schema")
+            schema = (
+                ((responses[code] or {}).get("content") or {}).get("application/json") or {}
+            ).get("schema")
             if isinstance(schema, dict):
                 if "$ref" in schema:
                     schema = resolver.lookup(schema["$ref"]).contents
@@ -401,7 +473,10 @@ def _security(doc: dict[str, Any]) -> SecurityScheme | None:
     schemes = (doc.get("components") or {}).get("securitySchemes") or {}
     for name, scheme in schemes.items():
         if isinstance(scheme, dict):
-            return SecurityScheme(name=name, type=str(scheme.get("type", "")),
-                                  scheme=scheme.get("scheme"),
-                                  description=scheme.get("description"))
+            return SecurityScheme(
+                name=name,
+                type=str(scheme.get("type", "")),
+                scheme=scheme.get("scheme"),
+                description=scheme.get("description"),
+            )
     return None

@@ -35,15 +35,15 @@ class Parameter:
 
     @property
     def title(self) -> str | None:
-        return cast('str | None', self._get("title"))
+        return cast("str | None", self._get("title"))
 
     @property
     def description(self) -> str | None:
-        return cast('str | None', self._get("description"))
+        return cast("str | None", self._get("description"))
 
     @property
     def type(self) -> str | tuple[str, ...] | None:
-        return cast('str | tuple[str, ...] | None', self._get("type"))
+        return cast("str | tuple[str, ...] | None", self._get("type"))
 
     @property
     def default(self) -> Any:
@@ -55,35 +55,35 @@ class Parameter:
 
     @property
     def minimum(self) -> int | float | None:
-        return cast('int | float | None', self._get("minimum"))
+        return cast("int | float | None", self._get("minimum"))
 
     @property
     def maximum(self) -> int | float | None:
-        return cast('int | float | None', self._get("maximum"))
+        return cast("int | float | None", self._get("maximum"))
 
     @property
     def multiple_of(self) -> int | float | None:
-        return cast('int | float | None', self._get("multipleOf"))
+        return cast("int | float | None", self._get("multipleOf"))
 
     @property
     def min_length(self) -> int | None:
-        return cast('int | None', self._get("minLength"))
+        return cast("int | None", self._get("minLength"))
 
     @property
     def max_length(self) -> int | None:
-        return cast('int | None', self._get("maxLength"))
+        return cast("int | None", self._get("maxLength"))
 
     @property
     def min_items(self) -> int | None:
-        return cast('int | None', self._get("minItems"))
+        return cast("int | None", self._get("minItems"))
 
     @property
     def max_items(self) -> int | None:
-        return cast('int | None', self._get("maxItems"))
+        return cast("int | None", self._get("maxItems"))
 
     @property
     def format(self) -> str | None:
-        return cast('str | None', self._get("format"))
+        return cast("str | None", self._get("format"))
 
     @property
     def const(self) -> Any:
@@ -190,7 +190,8 @@ class Spec:
         found: Mapping[str, Any] | None = self.memo.get("openapi.defaults")
         if found is None:
             found = self.memo["openapi.defaults"] = MappingProxyType(
-                {p.path: p.default for p in self.parameters() if p.has_default})
+                {p.path: p.default for p in self.parameters() if p.has_default}
+            )
         return found
 
     @property

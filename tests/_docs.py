@@ -52,8 +52,9 @@ class Block:
 
     @property
     def id(self) -> str:
-        first = next((" ".join(line.split()) for line in self.code.splitlines()
-                      if line.strip()), "")
+        first = next(
+            (" ".join(line.split()) for line in self.code.splitlines() if line.strip()), ""
+        )
         if len(first) > 50:
             first = first[:47] + "..."
         return f"{self.path}#{self.number}: {first}"
@@ -87,8 +88,13 @@ class Block:
 
     def foreign_hosts(self) -> list[str]:
         """Every host the block names in a URL that is not loopback."""
-        return sorted({m["host"] for m in _URL_HOST.finditer(self.code)
-                       if m["host"].lower() not in _LOOPBACK_HOSTS})
+        return sorted(
+            {
+                m["host"]
+                for m in _URL_HOST.finditer(self.code)
+                if m["host"].lower() not in _LOOPBACK_HOSTS
+            }
+        )
 
     def for_port(self, port: int) -> str:
         """The code, with the mock's documented address (port 8080) moved to ``port``."""
@@ -112,10 +118,13 @@ def read_blocks(path: Path) -> list[Block]:
         fence, indent = opening["fence"], len(opening["indent"])
         end = i + 1
         while end < len(lines) and not re.match(
-                rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$", lines[end]):
+            rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$", lines[end]
+        ):
             end += 1
-        code = "\n".join(line[indent:] if line.startswith(" " * indent) else line.lstrip()
-                         for line in lines[i + 1:end])
+        code = "\n".join(
+            line[indent:] if line.startswith(" " * indent) else line.lstrip()
+            for line in lines[i + 1 : end]
+        )
         markers, first_marker = _markers_above(lines, i, prose_start)
         not_run = run_with = None
         bad = []
@@ -126,10 +135,19 @@ def read_blocks(path: Path) -> list[Block]:
                 run_with = found["venv"]
             elif re.match(r"^(not[\s-]*run|run[\s-]*with|skip)", text, re.IGNORECASE):
                 bad.append(text)
-        blocks.append(Block(path=relative, number=len(blocks) + 1, line=i + 1,
-                            lang=opening["info"].lower(), code=code + "\n" if code else "",
-                            prose="\n".join(lines[prose_start:first_marker]),
-                            not_run=not_run, run_with=run_with, bad_markers=tuple(bad)))
+        blocks.append(
+            Block(
+                path=relative,
+                number=len(blocks) + 1,
+                line=i + 1,
+                lang=opening["info"].lower(),
+                code=code + "\n" if code else "",
+                prose="\n".join(lines[prose_start:first_marker]),
+                not_run=not_run,
+                run_with=run_with,
+                bad_markers=tuple(bad),
+            )
+        )
         prose_start = i = end + 1
     return blocks
 
@@ -141,11 +159,12 @@ def all_blocks() -> list[Block]:
 def stray_not_run_markers(path: Path) -> list[str]:
     """``not run`` comments of a file that are not right above a block (so honour nothing)."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    attached = {i for block in read_blocks(path)
-                for i in _marker_lines(lines, block.line - 1)}
-    return [f"{_relative(path)}:{i + 1}: {line.strip()}"
-            for i, line in enumerate(lines)
-            if re.search(r"<!--\s*not[\s-]*run", line, re.IGNORECASE) and i not in attached]
+    attached = {i for block in read_blocks(path) for i in _marker_lines(lines, block.line - 1)}
+    return [
+        f"{_relative(path)}:{i + 1}: {line.strip()}"
+        for i, line in enumerate(lines)
+        if re.search(r"<!--\s*not[\s-]*run", line, re.IGNORECASE) and i not in attached
+    ]
 
 
 def _relative(path: Path) -> str:
@@ -173,22 +192,30 @@ def defined_tests(code: str) -> list[str]:
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    return [node.name for node in tree.body
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-            and node.name.startswith("test")]
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    ]
 
 
 def _serve_command(code: str) -> bool:
-    commands = [line for line in code.splitlines()
-                if line.strip() and not line.lstrip().startswith("#")]
-    return len(commands) == 1 and re.match(
-        r"^(\S*/)?runware-kit\s+serve\b", commands[0].strip()) is not None
+    commands = [
+        line for line in code.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    return (
+        len(commands) == 1
+        and re.match(r"^(\S*/)?runware-kit\s+serve\b", commands[0].strip()) is not None
+    )
 
 
 def commands(code: str) -> list[str]:
     """A shell block's command lines (comments and blank lines dropped)."""
-    return [line.split(" #")[0].rstrip() for line in code.splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line.split(" #")[0].rstrip()
+        for line in code.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def comment_urls(code: str, port: int) -> list[str]:
@@ -230,14 +257,15 @@ def synopsis_options(code: str) -> dict[str, set[str]]:
             words = text.split()
             command = words[1] if len(words) > 1 and not words[1].startswith("-") else ""
         options.setdefault(command, set()).update(
-            re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", text))
+            re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", text)
+        )
     return options
 
 
 # Guards a python process that runs a block: a connection or name lookup for anything but
 # loopback is refused, and the process then exits with status 97 saying what it refused, so a
 # snippet can never reach Runware (or anything else) from a test, even if it catches the error.
-NETWORK_GUARD = r'''
+NETWORK_GUARD = r"""
 import atexit, os, sys
 
 _refused = []
@@ -270,11 +298,13 @@ def _report():
 
 sys.addaudithook(_guard)
 atexit.register(_report)
-'''
+"""
 
 # Runs python blocks (JSON on stdin: [{"name", "source", "quiet"}]) in one namespace, in
 # order; a quiet block's output is dropped. Blocks with top-level await run in one event loop.
-RUNNER = NETWORK_GUARD + r'''
+RUNNER = (
+    NETWORK_GUARD
+    + r"""
 import ast, asyncio, contextlib, inspect, io, json
 
 pieces = json.load(sys.stdin)
@@ -299,4 +329,5 @@ else:
         with _output(piece):
             exec(code, namespace)
 sys.stdout.flush()
-'''
+"""
+)

@@ -31,10 +31,17 @@ def task_schema(doc: dict[str, Any]) -> dict[str, Any]:
     return items
 
 
-def variant(model_id: str, *, base: str = "bundled", temperature_max: float | None = None,
-            delivery_methods: list[str] | None = None, delivery_default: str | None = None,
-            extra_setting: str | None = None, max_tasks: int | None = None,
-            title: str | None = None) -> dict[str, Any]:
+def variant(
+    model_id: str,
+    *,
+    base: str = "bundled",
+    temperature_max: float | None = None,
+    delivery_methods: list[str] | None = None,
+    delivery_default: str | None = None,
+    extra_setting: str | None = None,
+    max_tasks: int | None = None,
+    title: str | None = None,
+) -> dict[str, Any]:
     """A document for ``model_id``: one of the two real ones with some limits changed.
 
     Args:
@@ -52,8 +59,9 @@ def variant(model_id: str, *, base: str = "bundled", temperature_max: float | No
     settings = items["properties"]["settings"]["properties"]
     if temperature_max is not None:
         settings["temperature"]["maximum"] = temperature_max
-        settings["temperature"]["default"] = min(settings["temperature"].get("default", 0),
-                                                 temperature_max)
+        settings["temperature"]["default"] = min(
+            settings["temperature"].get("default", 0), temperature_max
+        )
     delivery = items["properties"]["deliveryMethod"]
     if delivery_methods is not None:
         delivery.pop("oneOf", None)
@@ -63,8 +71,12 @@ def variant(model_id: str, *, base: str = "bundled", temperature_max: float | No
     if delivery_default is not None:
         delivery["default"] = delivery_default
     if extra_setting is not None:
-        settings[extra_setting] = {"title": extra_setting, "type": "integer", "minimum": 0,
-                                   "maximum": 10}
+        settings[extra_setting] = {
+            "title": extra_setting,
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10,
+        }
     if max_tasks is not None:
         doc["components"]["schemas"]["RequestBody"]["maxItems"] = max_tasks
     return doc

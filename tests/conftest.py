@@ -17,8 +17,9 @@ pytest_plugins = ["pytester"]  # tests/plugin runs pytest as a downstream projec
 DATA = Path(__file__).parent / "data"
 SECOND_DOCUMENT = DATA / "runware-minimax-m2.7.openapi.json"
 
-settings.register_profile("ci", max_examples=200, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile("ci")
 
@@ -55,18 +56,27 @@ class NetworkAudit:
         self.events: list[tuple[str, Any]] = []
 
     def __call__(self, event: str, args: tuple[Any, ...]) -> None:
-        if self.active and event in ("socket.connect", "socket.getaddrinfo",
-                                     "socket.gethostbyname", "socket.gethostbyname_ex"):
+        if self.active and event in (
+            "socket.connect",
+            "socket.getaddrinfo",
+            "socket.gethostbyname",
+            "socket.gethostbyname_ex",
+        ):
             self.events.append((event, args[1] if event == "socket.connect" else args[0]))
 
     def foreign(self) -> list[tuple[str, Any]]:
         """Events about anything but loopback."""
+
         def local(target: Any) -> bool:
             host = target[0] if isinstance(target, tuple) else target
             if isinstance(host, bytes):
                 host = host.decode()
-            return not isinstance(host, str) or host in ("localhost", "::1") or \
-                host.startswith(("127.", "/"))
+            return (
+                not isinstance(host, str)
+                or host in ("localhost", "::1")
+                or host.startswith(("127.", "/"))
+            )
+
         return [(e, t) for e, t in self.events if not local(t)]
 
 
@@ -87,9 +97,16 @@ def network_audit() -> Iterator[NetworkAudit]:
 
 # -- a real browser: Debian's chromium, driven by Playwright (never `playwright install`) --
 
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+BROWSER_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STEP_MS = 10_000  # the longest any one browser step may take
 
 
@@ -97,8 +114,9 @@ STEP_MS = 10_000  # the longest any one browser step may take
 def chromium() -> str:
     """Debian's chromium and the playwright package, or a skip (a failure in CI)."""
     problem = None
-    binary = shutil.which("chromium") or ("/usr/bin/chromium"
-                                          if os.path.exists("/usr/bin/chromium") else None)
+    binary = shutil.which("chromium") or (
+        "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+    )
     if binary is None:
         problem = "chromium is not installed (Debian package chromium)"
     else:
@@ -125,9 +143,13 @@ def browser(chromium: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
 
         def open_page(*extra: str) -> Any:
             context = playwright.chromium.launch_persistent_context(
-                str(tmp_path / f"profile-{len(contexts)}"), executable_path=chromium,
-                headless=True, args=[*BROWSER_FLAGS, *extra], timeout=30_000,
-                viewport={"width": 1500, "height": 950})
+                str(tmp_path / f"profile-{len(contexts)}"),
+                executable_path=chromium,
+                headless=True,
+                args=[*BROWSER_FLAGS, *extra],
+                timeout=30_000,
+                viewport={"width": 1500, "height": 950},
+            )
             contexts.append(context)
             page = context.pages[0] if context.pages else context.new_page()
             page.set_default_timeout(STEP_MS)

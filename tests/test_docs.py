@@ -124,30 +124,55 @@ def _aligned(block: Block, code: str) -> str:
 
 
 def _report(what: str, done: subprocess.CompletedProcess[str]) -> str:
-    return (f"{what} exited with status {done.returncode}\n--- stdout\n{done.stdout[-6000:]}"
-            f"\n--- stderr\n{done.stderr[-6000:]}")
+    return (
+        f"{what} exited with status {done.returncode}\n--- stdout\n{done.stdout[-6000:]}"
+        f"\n--- stderr\n{done.stderr[-6000:]}"
+    )
 
 
 # -- how each kind runs -----------------------------------------------------------------------
 
+
 def run_exec(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     assert block.announces_top_level_await() or not _awaits(block), (
-        f"{block.where} uses top-level await: say so in its first comment")
-    earlier = [b for b in BLOCKS if b.path == block.path and b.number < block.number
-               and b.kind == "exec" and b.not_run is None and b.run_with == block.run_with]
+        f"{block.where} uses top-level await: say so in its first comment"
+    )
+    earlier = [
+        b
+        for b in BLOCKS
+        if b.path == block.path
+        and b.number < block.number
+        and b.kind == "exec"
+        and b.not_run is None
+        and b.run_with == block.run_with
+    ]
     port = _mock_port(request, *earlier, block)
-    pieces = [{"name": str(ROOT / b.path), "source": _aligned(b, b.for_port(port)),
-               "quiet": b is not block} for b in [*earlier, block]]
-    done = subprocess.run([_python(block), "-c", RUNNER], input=json.dumps(pieces),
-                          capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT,
-                          env=_env(), check=False)
+    pieces = [
+        {
+            "name": str(ROOT / b.path),
+            "source": _aligned(b, b.for_port(port)),
+            "quiet": b is not block,
+        }
+        for b in [*earlier, block]
+    ]
+    done = subprocess.run(
+        [_python(block), "-c", RUNNER],
+        input=json.dumps(pieces),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=ROOT,
+        env=_env(),
+        check=False,
+    )
     assert done.returncode == 0, _report(block.where, done)
     wanted = expected_output(block.code)
     if wanted is not None:
         checker = doctest.OutputChecker()
         assert checker.check_output(wanted, done.stdout, doctest.ELLIPSIS), (
             f"{block.where} says it prints (after '# prints:')\n{wanted}\nbut printed\n"
-            f"{done.stdout}")
+            f"{done.stdout}"
+        )
 
 
 def run_pytest(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> None:
@@ -157,13 +182,31 @@ def run_pytest(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> 
     test_file = tmp_path / "test_from_the_docs.py"
     test_file.write_text(_aligned(block, block.for_port(port)))
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
-         str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), str(test_file)],
-        capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT, env=_env(), check=False)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            "--rootdir",
+            str(tmp_path),
+            str(test_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=ROOT,
+        env=_env(),
+        check=False,
+    )
     assert done.returncode == 0, _report(f"pytest on {block.where}", done)
     count = len(defined_tests(block.code))
     assert re.search(rf"\b{count} passed\b", done.stdout), _report(
-        f"pytest on {block.where} (expected {count} passed)", done)
+        f"pytest on {block.where} (expected {count} passed)", done
+    )
 
 
 def run_shell(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> None:
@@ -176,12 +219,20 @@ def run_shell(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> N
         pytest.fail("curl is not installed: the docs' shell blocks use it (Debian package curl)")
     # An HTTP error status fails the block, as a reader would notice it.
     (shims / "curl").write_text(
-        f'#!/bin/sh\nexec {curl} --fail-with-body --silent --show-error --max-time 30 "$@"\n')
+        f'#!/bin/sh\nexec {curl} --fail-with-body --silent --show-error --max-time 30 "$@"\n'
+    )
     (shims / "curl").chmod(0o755)
     script = tmp_path / "block.sh"
     script.write_text(_aligned(block, block.for_port(mock.port)))
-    done = subprocess.run(["bash", "-eu", "-o", "pipefail", str(script)], capture_output=True,
-                          text=True, timeout=TIMEOUT_S, cwd=ROOT, env=_env(shims), check=False)
+    done = subprocess.run(
+        ["bash", "-eu", "-o", "pipefail", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=ROOT,
+        env=_env(shims),
+        check=False,
+    )
     assert done.returncode == 0, _report(block.where, done)
     for url in comment_urls(block.code, mock.port):
         assert httpx.get(url, timeout=10).status_code == 200, f"{block.where}: {url}"
@@ -194,8 +245,13 @@ def run_serve(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> N
         command += f" --port {port}"
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=_env(),
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            ["bash", "-c", f"exec {command}"],
+            cwd=ROOT,
+            env=_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -215,8 +271,9 @@ def run_serve(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> N
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    assert process.returncode == 0, f"{block.where}: SIGTERM gave status " \
-                                    f"{process.returncode}\n{log_path.read_text()}"
+    assert process.returncode == 0, (
+        f"{block.where}: SIGTERM gave status {process.returncode}\n{log_path.read_text()}"
+    )
 
 
 def run_toml(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> None:
@@ -229,39 +286,55 @@ def run_json(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> No
 
 def run_synopsis(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     for command, documented in synopsis_options(block.code).items():
-        done = subprocess.run([str(BIN / "runware-kit"), *([command] if command else []),
-                               "--help"], capture_output=True, text=True, timeout=60,
-                              env=_env(), check=False)
+        done = subprocess.run(
+            [str(BIN / "runware-kit"), *([command] if command else []), "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(),
+            check=False,
+        )
         assert done.returncode == 0, _report(f"runware-kit {command} --help", done)
         offered = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", done.stdout))
         missing = sorted(documented - offered)
-        assert not missing, (f"{block.where} shows {missing} for `runware-kit {command}`, "
-                             f"which its --help does not offer:\n{done.stdout}")
+        assert not missing, (
+            f"{block.where} shows {missing} for `runware-kit {command}`, "
+            f"which its --help does not offer:\n{done.stdout}"
+        )
 
 
 RUNS: dict[str, Callable[[Block, pytest.FixtureRequest, Path], None]] = {
-    "exec": run_exec, "pytest": run_pytest, "shell": run_shell, "serve": run_serve,
-    "toml": run_toml, "json": run_json, "synopsis": run_synopsis}
+    "exec": run_exec,
+    "pytest": run_pytest,
+    "shell": run_shell,
+    "serve": run_serve,
+    "toml": run_toml,
+    "json": run_json,
+    "synopsis": run_synopsis,
+}
 
 
 @pytest.mark.parametrize("block", CHECKED, ids=lambda block: block.id)
 def test_block(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    assert not block.bad_markers, (f"{block.where}: {list(block.bad_markers)} honours "
-                                   f"nothing; write <!-- not run: REASON -->")
+    assert not block.bad_markers, (
+        f"{block.where}: {list(block.bad_markers)} honours nothing; write <!-- not run: REASON -->"
+    )
     if block.not_run is not None:
         pytest.skip(f"not run: {block.not_run}")
     foreign = block.foreign_hosts()
-    assert not foreign, (f"{block.where} names {', '.join(foreign)}: point it at the mock "
-                         f"(127.0.0.1:8080) or mark it <!-- not run: REASON -->")
+    assert not foreign, (
+        f"{block.where} names {', '.join(foreign)}: point it at the mock "
+        f"(127.0.0.1:8080) or mark it <!-- not run: REASON -->"
+    )
     RUNS[block.kind](block, request, tmp_path)
 
 
 # -- what holds for every block ---------------------------------------------------------------
 
+
 def test_every_block_is_of_a_kind_this_module_runs() -> None:
     unknown = [f"{b.where}: ```{b.lang}" for b in BLOCKS if b.kind not in KINDS]
-    assert not unknown, f"no test runs these blocks; use python, sh, toml, json or plain: " \
-                        f"{unknown}"
+    assert not unknown, f"no test runs these blocks; use python, sh, toml, json or plain: {unknown}"
     assert set(RUNS) == set(KINDS) - {"sample"}
 
 
@@ -274,23 +347,32 @@ def test_every_skipped_block_says_why() -> None:
 
 
 def test_top_level_await_is_announced() -> None:
-    silent = [block.where for block in BLOCKS if block.lang == "python"
-              and _awaits(block) and not block.announces_top_level_await()]
-    assert not silent, ("these blocks use top-level await without saying so (say it in a "
-                        f"first comment or the text above): {silent}")
+    silent = [
+        block.where
+        for block in BLOCKS
+        if block.lang == "python" and _awaits(block) and not block.announces_top_level_await()
+    ]
+    assert not silent, (
+        "these blocks use top-level await without saying so (say it in a "
+        f"first comment or the text above): {silent}"
+    )
 
 
 def test_install_lines_need_no_package_index() -> None:
     # The kit is on no package index: installs come from a clone, a built wheel or a git URL.
     unpublished = re.compile(r"pip install\s+(?:-\S+\s+)*['\"]?runware-contract-kit(?!\s*@)")
-    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}" for path in DOCS
-             for n, line in enumerate(path.read_text().splitlines(), 1)
-             if unpublished.search(line)]
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in DOCS
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if unpublished.search(line)
+    ]
     assert not found, found
 
 
 def test_readme_keeps_its_two_command_quickstart() -> None:
     readme = [b for b in BLOCKS if b.path == "README.md"]
-    assert readme[0].code == ("python3 -m venv .venv && .venv/bin/pip install -q . && "
-                              ".venv/bin/runware-kit serve\n")
+    assert readme[0].code == (
+        "python3 -m venv .venv && .venv/bin/pip install -q . && .venv/bin/runware-kit serve\n"
+    )
     assert readme[1].code == "bash .ci/test\n"

@@ -22,5 +22,7 @@ def test_foreign_targets_are_told_apart(network_audit: Any) -> None:
     network_audit("socket.connect", (None, ("192.0.2.1", 80)))
     network_audit("socket.getaddrinfo", ("hooks.example.invalid", 443))
     network_audit("socket.connect", (None, ("127.0.0.1", 80)))
-    assert network_audit.foreign() == [("socket.connect", ("192.0.2.1", 80)),
-                                       ("socket.getaddrinfo", "hooks.example.invalid")]
+    assert network_audit.foreign() == [
+        ("socket.connect", ("192.0.2.1", 80)),
+        ("socket.getaddrinfo", "hooks.example.invalid"),
+    ]

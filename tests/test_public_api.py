@@ -10,16 +10,51 @@ from pathlib import Path
 import pytest
 
 PUBLIC = {
-    "openapi": ["BUNDLED_DOCUMENT", "Catalog", "KitError", "Parameter", "SecurityScheme", "Spec",
-                "SpecError", "load", "load_catalog", "protocol_schema"],
-    "contracts": ["ContractViolation", "JSONProblem", "Violation", "check_request",
-                  "check_response", "check_value", "parse_json", "validate_request"],
-    "contracts.strategies": ["RESPONSE_KINDS", "InvalidCase", "invalid_requests",
-                             "realistic_requests", "requests", "responses", "schema_values",
-                             "tasks"],
-    "mockserver": ["ConfigError", "FaultError", "MockConfig", "MockServer", "ReplyRule",
-                   "StoreUnavailable", "create_app", "create_proxy_app", "install_replay",
-                   "load_config", "main"],
+    "openapi": [
+        "BUNDLED_DOCUMENT",
+        "Catalog",
+        "KitError",
+        "Parameter",
+        "SecurityScheme",
+        "Spec",
+        "SpecError",
+        "load",
+        "load_catalog",
+        "protocol_schema",
+    ],
+    "contracts": [
+        "ContractViolation",
+        "JSONProblem",
+        "Violation",
+        "check_request",
+        "check_response",
+        "check_value",
+        "parse_json",
+        "validate_request",
+    ],
+    "contracts.strategies": [
+        "RESPONSE_KINDS",
+        "InvalidCase",
+        "invalid_requests",
+        "realistic_requests",
+        "requests",
+        "responses",
+        "schema_values",
+        "tasks",
+    ],
+    "mockserver": [
+        "ConfigError",
+        "FaultError",
+        "MockConfig",
+        "MockServer",
+        "ReplyRule",
+        "StoreUnavailable",
+        "create_app",
+        "create_proxy_app",
+        "install_replay",
+        "load_config",
+        "main",
+    ],
 }
 
 
@@ -28,8 +63,10 @@ def test_all_is_pinned_and_sorted(package: str) -> None:
     module = importlib.import_module(package)
     assert module.__all__ == PUBLIC[package]
     # isort's order: CONSTANTS, then Classes, then functions, each alphabetical.
-    assert module.__all__ == sorted(module.__all__, key=lambda name: (
-        0 if name.isupper() else 1 if name[0].isupper() else 2, name))
+    assert module.__all__ == sorted(
+        module.__all__,
+        key=lambda name: (0 if name.isupper() else 1 if name[0].isupper() else 2, name),
+    )
     for name in module.__all__:
         assert hasattr(module, name)
 
@@ -57,16 +94,22 @@ def test_the_error_tree_is_the_one_drawn() -> None:
     exports is drawn (no error of ours escapes the root)."""
     import openapi._errors
 
-    drawn = dict(re.findall(
-        r"^\s*(?:[├└]── )?(\w+)\s+\((\w+)\)", openapi._errors.__doc__ or "",
-        re.MULTILINE))
+    drawn = dict(
+        re.findall(
+            r"^\s*(?:[├└]── )?(\w+)\s+\((\w+)\)", openapi._errors.__doc__ or "", re.MULTILINE
+        )
+    )
     assert drawn["KitError"] == "openapi"
     assert len(drawn) >= 7, drawn
     for name, package in drawn.items():
         cls = getattr(importlib.import_module(package), name)
         assert name in importlib.import_module(package).__all__, (package, name)
         assert issubclass(cls, openapi._errors.KitError), name
-    exported = {name for package in PUBLIC for name in PUBLIC[package]
-                if isinstance(cls := getattr(importlib.import_module(package), name), type)
-                and issubclass(cls, BaseException)}
+    exported = {
+        name
+        for package in PUBLIC
+        for name in PUBLIC[package]
+        if isinstance(cls := getattr(importlib.import_module(package), name), type)
+        and issubclass(cls, BaseException)
+    }
     assert exported == set(drawn), exported ^ set(drawn)

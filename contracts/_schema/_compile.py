@@ -51,14 +51,33 @@ Predicate = Callable[[Any], bool]
 _MISSING = object()
 
 # Keywords that say nothing about validity.
-_ANNOTATIONS = frozenset({
-    "$schema", "$id", "$anchor", "$dynamicAnchor", "$vocabulary", "$comment", "$defs",
-    "definitions", "title", "description", "default", "examples", "deprecated", "readOnly",
-    "writeOnly", "contentEncoding", "contentMediaType", "contentSchema", "discriminator",
-    "xml", "externalDocs", "example",
-})
-_FALLBACK = frozenset({"unevaluatedProperties", "unevaluatedItems", "$dynamicRef",
-                       "$recursiveRef"})
+_ANNOTATIONS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$anchor",
+        "$dynamicAnchor",
+        "$vocabulary",
+        "$comment",
+        "$defs",
+        "definitions",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "contentEncoding",
+        "contentMediaType",
+        "contentSchema",
+        "discriminator",
+        "xml",
+        "externalDocs",
+        "example",
+    }
+)
+_FALLBACK = frozenset({"unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef"})
 
 # Exact-class tests first: they cost a comparison, isinstance() costs a call.
 _TYPE_TESTS = {
@@ -68,18 +87,33 @@ _TYPE_TESTS = {
     "boolean": "({v} is True or {v} is False)",
     "null": "{v} is None",
     "number": "({v}.__class__ is int or ({v}.__class__ is float and {v} - {v} == 0)"
-              " or _isnum({v}))",
+    " or _isnum({v}))",
     "integer": "({v}.__class__ is int or _isint({v}))",
 }
 _GROUPS = {
-    "number": (("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
-               frozenset({"number", "integer"})),
+    "number": (
+        ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
+        frozenset({"number", "integer"}),
+    ),
     "string": (("minLength", "maxLength", "pattern", "format"), frozenset({"string"})),
-    "array": (("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains"),
-              frozenset({"array"})),
-    "object": (("properties", "required", "additionalProperties", "patternProperties",
-                "propertyNames", "minProperties", "maxProperties", "dependentRequired",
-                "dependentSchemas"), frozenset({"object"})),
+    "array": (
+        ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains"),
+        frozenset({"array"}),
+    ),
+    "object": (
+        (
+            "properties",
+            "required",
+            "additionalProperties",
+            "patternProperties",
+            "propertyNames",
+            "minProperties",
+            "maxProperties",
+            "dependentRequired",
+            "dependentSchemas",
+        ),
+        frozenset({"object"}),
+    ),
 }
 
 
@@ -114,15 +148,22 @@ class SchemaCompiler(KindEmitters):
             hands to ``jsonschema`` (see the module docstring); ``None`` refuses them.
     """
 
-    def __init__(self, registry: referencing.Registry[Any], *,
-                 fallback: Callable[[Any, Resolver[Any]], Validate] | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        registry: referencing.Registry[Any],
+        *,
+        fallback: Callable[[Any, Resolver[Any]], Validate] | None = None,
+    ) -> None:
         self._registry = registry
         self._fallback = fallback
         self._ns: dict[str, Any] = {
-            "_isnum": _numbers.is_number, "_isint": _numbers.is_integer,
-            "_dec": _numbers.as_decimal, "_eq": json_equal, "_unique": json_unique,
-            "_M": _MISSING, "Decimal": Decimal,
+            "_isnum": _numbers.is_number,
+            "_isint": _numbers.is_integer,
+            "_dec": _numbers.as_decimal,
+            "_eq": json_equal,
+            "_unique": json_unique,
+            "_M": _MISSING,
+            "Decimal": Decimal,
         }
         self._names = itertools.count()
         self._consts: dict[int, str] = {}
@@ -182,15 +223,17 @@ class SchemaCompiler(KindEmitters):
             return repr(value)
         return self._const(value)
 
-    def _fail(self, pad: str, errs: str, keyword: str, path: _Path, v: str, s: str,
-              detail: str = "None") -> str:
+    def _fail(
+        self, pad: str, errs: str, keyword: str, path: _Path, v: str, s: str, detail: str = "None"
+    ) -> str:
         """The line that reports one failure: an appended raw error, or ``return False``."""
         if self._fast:
             return f"{pad}return False"
         return f"{pad}{errs}.append(({keyword!r}, {path.code()}, {v}, {s}, {detail}))"
 
-    def _function(self, schema: Any, resolver: Resolver[Any], *, fast: bool,
-                  scoped: bool = False) -> str:
+    def _function(
+        self, schema: Any, resolver: Resolver[Any], *, fast: bool, scoped: bool = False
+    ) -> str:
         key = (id(schema), str(getattr(resolver, "_base_uri", "")), fast)
         if key in self._functions:
             return self._functions[key]
@@ -215,9 +258,18 @@ class SchemaCompiler(KindEmitters):
 
     # -- emission -------------------------------------------------------------------------
 
-    def _emit(self, schema: Any, resolver: Resolver[Any], v: str, path: _Path,
-              errs: str, ind: int, *, scoped: bool = False,
-              known: frozenset[str] = frozenset()) -> list[str]:
+    def _emit(
+        self,
+        schema: Any,
+        resolver: Resolver[Any],
+        v: str,
+        path: _Path,
+        errs: str,
+        ind: int,
+        *,
+        scoped: bool = False,
+        known: frozenset[str] = frozenset(),
+    ) -> list[str]:
         """Source lines checking ``v`` against ``schema``.
 
         ``scoped``: the schema's ``$id`` is already applied to ``resolver``; ``known``: the
@@ -233,7 +285,8 @@ class SchemaCompiler(KindEmitters):
             raise TypeError(f"a schema must be an object or a boolean, not {schema!r}")
         if not scoped and isinstance(schema.get("$id"), str):
             resolver = resolver.in_subresource(
-                referencing.jsonschema.DRAFT202012.create_resource(schema))
+                referencing.jsonschema.DRAFT202012.create_resource(schema)
+            )
         if _FALLBACK & schema.keys():
             return self._emit_fallback(schema, resolver, v, path, errs, pad)
 
@@ -241,8 +294,10 @@ class SchemaCompiler(KindEmitters):
         types = schema.get("type")
         type_names = [types] if isinstance(types, str) else list(types or [])
         inner = ind
-        if type_names and not (known and all(
-                t in type_names or (t == "integer" and "number" in type_names) for t in known)):
+        if type_names and not (
+            known
+            and all(t in type_names or (t == "integer" and "number" in type_names) for t in known)
+        ):
             test = " or ".join(_TYPE_TESTS[t].format(v=v) for t in type_names)
             out.append(f"{pad}if not ({test}):")
             out.append(self._fail(pad + "    ", errs, "type", path, v, s))
@@ -270,20 +325,40 @@ class SchemaCompiler(KindEmitters):
         out.extend(body)
         return out
 
-    def _emit_fallback(self, schema: Mapping[str, Any], resolver: Resolver[Any], v: str,
-                       path: _Path, errs: str, pad: str) -> list[str]:
+    def _emit_fallback(
+        self,
+        schema: Mapping[str, Any],
+        resolver: Resolver[Any],
+        v: str,
+        path: _Path,
+        errs: str,
+        pad: str,
+    ) -> list[str]:
         if self._fallback is None:
             raise ValueError(f"unsupported keywords {sorted(_FALLBACK & schema.keys())}")
         collector = self._fallback(schema, resolver)
         name = self._const(collector, "_fb")
         if self._fast:
             scratch = self._name("_t")
-            return [f"{pad}{scratch} = []", f"{pad}{name}({v}, (), {scratch})",
-                    f"{pad}if {scratch}:", f"{pad}    return False"]
+            return [
+                f"{pad}{scratch} = []",
+                f"{pad}{name}({v}, (), {scratch})",
+                f"{pad}if {scratch}:",
+                f"{pad}    return False",
+            ]
         return [f"{pad}{name}({v}, {path.code()}, {errs})"]
 
-    def _emit_generic(self, schema: Mapping[str, Any], resolver: Any, v: str, path: _Path,
-                      errs: str, ind: int, s: str, known: frozenset[str]) -> list[str]:
+    def _emit_generic(
+        self,
+        schema: Mapping[str, Any],
+        resolver: Any,
+        v: str,
+        path: _Path,
+        errs: str,
+        ind: int,
+        s: str,
+        known: frozenset[str],
+    ) -> list[str]:
         pad, inner = "    " * ind, "    " * (ind + 1)
         out: list[str] = []
         if "const" in schema:
@@ -299,8 +374,7 @@ class SchemaCompiler(KindEmitters):
         if "anyOf" in schema:
             out.extend(self._emit_any_of(schema["anyOf"], resolver, v, path, errs, ind, s))
         if "oneOf" in schema:
-            out.extend(self._emit_one_of(schema["oneOf"], resolver, v, path, errs, ind, s,
-                                         known))
+            out.extend(self._emit_one_of(schema["oneOf"], resolver, v, path, errs, ind, s, known))
         if "not" in schema:
             out.append(f"{pad}if {self._predicate(schema['not'], resolver)}({v}):")
             out.append(self._fail(inner, errs, "not", path, v, s))
@@ -313,8 +387,9 @@ class SchemaCompiler(KindEmitters):
             out.extend(other or [f"{inner}pass"])
         return out
 
-    def _emit_ref(self, ref: str, resolver: Resolver[Any], v: str, path: _Path,
-                  errs: str, ind: int) -> list[str]:
+    def _emit_ref(
+        self, ref: str, resolver: Resolver[Any], v: str, path: _Path, errs: str, ind: int
+    ) -> list[str]:
         resolved = resolver.lookup(ref)
         target, target_resolver = resolved.contents, resolved.resolver
         if id(target) not in self._inlining:
@@ -330,8 +405,16 @@ class SchemaCompiler(KindEmitters):
             return [f"{pad}if not {name}({v}):", f"{pad}    return False"]
         return [f"{pad}{name}({v}, {path.code()}, {errs})"]
 
-    def _emit_any_of(self, branches: Sequence[Any], resolver: Any, v: str, path: _Path,
-                     errs: str, ind: int, s: str) -> list[str]:
+    def _emit_any_of(
+        self,
+        branches: Sequence[Any],
+        resolver: Any,
+        v: str,
+        path: _Path,
+        errs: str,
+        ind: int,
+        s: str,
+    ) -> list[str]:
         pad = "    " * ind
         tests = [f"{self._predicate(b, resolver)}({v})" for b in branches]
         out = [f"{pad}if not ({' or '.join(tests)}):"]
@@ -344,24 +427,39 @@ class SchemaCompiler(KindEmitters):
             details.append(scratch)
             out.append(f"{pad}    {scratch} = []")
             out.extend(self._emit(branch, resolver, v, path, scratch, ind + 1))
-        out.append(self._fail(pad + "    ", errs, "anyOf", path, v, s,
-                              f"({', '.join(details)},)"))
+        out.append(self._fail(pad + "    ", errs, "anyOf", path, v, s, f"({', '.join(details)},)"))
         return out
 
-    def _emit_one_of(self, branches: Sequence[Any], resolver: Any, v: str, path: _Path,
-                     errs: str, ind: int, s: str, known: frozenset[str]) -> list[str]:
+    def _emit_one_of(
+        self,
+        branches: Sequence[Any],
+        resolver: Any,
+        v: str,
+        path: _Path,
+        errs: str,
+        ind: int,
+        s: str,
+        known: frozenset[str],
+    ) -> list[str]:
         pad = "    " * ind
-        consts = [b["const"] for b in branches
-                  if isinstance(b, Mapping) and "const" in b
-                  and not (b.keys() - _ANNOTATIONS - {"const"})]
+        consts = [
+            b["const"]
+            for b in branches
+            if isinstance(b, Mapping) and "const" in b and not (b.keys() - _ANNOTATIONS - {"const"})
+        ]
         if len(consts) == len(branches) and json_unique(consts):
             # Distinct consts: "exactly one matches" is plain membership.
-            return [f"{pad}if not ({self._member(v, consts, known)}):",
-                    self._fail(pad + "    ", errs, "oneOf", path, v, s)]
+            return [
+                f"{pad}if not ({self._member(v, consts, known)}):",
+                self._fail(pad + "    ", errs, "oneOf", path, v, s),
+            ]
         count = self._name("_k")
         tests = " + ".join(f"bool({self._predicate(b, resolver)}({v}))" for b in branches)
-        return [f"{pad}{count} = {tests}", f"{pad}if {count} != 1:",
-                self._fail(pad + "    ", errs, "oneOf", path, v, s, f"({count}, ())")]
+        return [
+            f"{pad}{count} = {tests}",
+            f"{pad}if {count} != 1:",
+            self._fail(pad + "    ", errs, "oneOf", path, v, s, f"({count}, ())"),
+        ]
 
     def _equals(self, v: str, value: Any, known: frozenset[str]) -> str:
         if isinstance(value, str):

@@ -33,13 +33,19 @@ def jsonschema_fallback(schema: Any, resolver: Resolver[Any]) -> Validate:
         checker.checkers[name] = (_strings_only(check), ())
     # jsonschema takes the resolver (base URI and registry) only through a private field;
     # without it, relative $refs would resolve against this node instead of its document.
-    validator = Draft202012Validator(schema, format_checker=checker,
-                                     _resolver=resolver)  # type: ignore[call-arg]
+    validator = Draft202012Validator(schema, format_checker=checker, _resolver=resolver)  # type: ignore[call-arg]
 
     def validate(instance: Any, path: tuple[Any, ...], errs: list[RawError]) -> None:
         for error in validator.iter_errors(instance):
             keyword = str(error.validator)
-            errs.append((keyword, (*path, *error.absolute_path), error.instance, error.schema,
-                         error.message))
+            errs.append(
+                (
+                    keyword,
+                    (*path, *error.absolute_path),
+                    error.instance,
+                    error.schema,
+                    error.message,
+                )
+            )
 
     return validate

@@ -31,18 +31,48 @@ class KindEmitters:
         def _name(self, prefix: str) -> str: ...
         def _const(self, value: Any, prefix: str = "_c") -> str: ...
         def _literal(self, value: Any) -> str: ...
-        def _fail(self, pad: str, errs: str, keyword: str, path: _Path, v: str, s: str,
-                  detail: str = "None") -> str: ...
+        def _fail(
+            self,
+            pad: str,
+            errs: str,
+            keyword: str,
+            path: _Path,
+            v: str,
+            s: str,
+            detail: str = "None",
+        ) -> str: ...
         def _predicate(self, schema: Any, resolver: Any) -> str: ...
-        def _emit(self, schema: Any, resolver: Any, v: str, path: _Path, errs: str, ind: int,
-                  *, scoped: bool = False, known: frozenset[str] = frozenset()) -> list[str]: ...
+        def _emit(
+            self,
+            schema: Any,
+            resolver: Any,
+            v: str,
+            path: _Path,
+            errs: str,
+            ind: int,
+            *,
+            scoped: bool = False,
+            known: frozenset[str] = frozenset(),
+        ) -> list[str]: ...
 
-    def _emit_number(self, schema: Mapping[str, Any], resolver: Any, v: str, path: _Path,
-                     errs: str, ind: int, s: str) -> list[str]:
+    def _emit_number(
+        self,
+        schema: Mapping[str, Any],
+        resolver: Any,
+        v: str,
+        path: _Path,
+        errs: str,
+        ind: int,
+        s: str,
+    ) -> list[str]:
         pad = "    " * ind
         out: list[str] = []
-        comparisons = {"minimum": "<", "exclusiveMinimum": "<=", "maximum": ">",
-                       "exclusiveMaximum": ">="}
+        comparisons = {
+            "minimum": "<",
+            "exclusiveMinimum": "<=",
+            "maximum": ">",
+            "exclusiveMaximum": ">=",
+        }
         for keyword, op in comparisons.items():
             if keyword not in schema:
                 continue
@@ -58,16 +88,26 @@ class KindEmitters:
             if places is not None:
                 # round() on a float works on its shortest decimal: exact, and no call into
                 # Python code on the valid path. Decimals keep the general predicate.
-                test = (f"(round({v}, {places}) == {v} if {v}.__class__ is not Decimal "
-                        f"else {check}({v}))")
+                test = (
+                    f"(round({v}, {places}) == {v} if {v}.__class__ is not Decimal "
+                    f"else {check}({v}))"
+                )
             else:
                 test = f"{check}({v})"
             out.append(f"{pad}if not {test}:")
             out.append(self._fail(pad + "    ", errs, "multipleOf", path, v, s))
         return out
 
-    def _emit_string(self, schema: Mapping[str, Any], resolver: Any, v: str, path: _Path,
-                     errs: str, ind: int, s: str) -> list[str]:
+    def _emit_string(
+        self,
+        schema: Mapping[str, Any],
+        resolver: Any,
+        v: str,
+        path: _Path,
+        errs: str,
+        ind: int,
+        s: str,
+    ) -> list[str]:
         pad, inner = "    " * ind, "    " * (ind + 1)
         out: list[str] = []
         low, high = schema.get("minLength"), schema.get("maxLength")
@@ -94,8 +134,16 @@ class KindEmitters:
             out.append(self._fail(inner, errs, "format", path, v, s))
         return out
 
-    def _emit_array(self, schema: Mapping[str, Any], resolver: Any, v: str, path: _Path,
-                    errs: str, ind: int, s: str) -> list[str]:
+    def _emit_array(
+        self,
+        schema: Mapping[str, Any],
+        resolver: Any,
+        v: str,
+        path: _Path,
+        errs: str,
+        ind: int,
+        s: str,
+    ) -> list[str]:
         pad, inner = "    " * ind, "    " * (ind + 1)
         out: list[str] = []
         if "minItems" in schema:
@@ -128,21 +176,39 @@ class KindEmitters:
             out.extend(self._emit_contains(schema, resolver, v, path, errs, ind, s))
         return out
 
-    def _emit_contains(self, schema: Mapping[str, Any], resolver: Any, v: str, path: _Path,
-                       errs: str, ind: int, s: str) -> list[str]:
+    def _emit_contains(
+        self,
+        schema: Mapping[str, Any],
+        resolver: Any,
+        v: str,
+        path: _Path,
+        errs: str,
+        ind: int,
+        s: str,
+    ) -> list[str]:
         pad, inner = "    " * ind, "    " * (ind + 1)
         count = self._name("_k")
         test = self._predicate(schema["contains"], resolver)
-        out = [f"{pad}{count} = sum(1 for _x in {v} if {test}(_x))",
-               f"{pad}if {count} < {int(schema.get('minContains', 1))}:",
-               self._fail(inner, errs, "contains", path, v, s, count)]
+        out = [
+            f"{pad}{count} = sum(1 for _x in {v} if {test}(_x))",
+            f"{pad}if {count} < {int(schema.get('minContains', 1))}:",
+            self._fail(inner, errs, "contains", path, v, s, count),
+        ]
         if "maxContains" in schema:
             out.append(f"{pad}if {count} > {int(schema['maxContains'])}:")
             out.append(self._fail(inner, errs, "maxContains", path, v, s, count))
         return out
 
-    def _emit_object(self, schema: Mapping[str, Any], resolver: Any, v: str, path: _Path,
-                     errs: str, ind: int, s: str) -> list[str]:
+    def _emit_object(
+        self,
+        schema: Mapping[str, Any],
+        resolver: Any,
+        v: str,
+        path: _Path,
+        errs: str,
+        ind: int,
+        s: str,
+    ) -> list[str]:
         pad, inner = "    " * ind, "    " * (ind + 1)
         out: list[str] = []
         props: Mapping[str, Any] = schema.get("properties") or {}
@@ -154,16 +220,14 @@ class KindEmitters:
         for name in required:
             if name not in props:
                 out.append(f"{pad}if {name!r} not in {v}:")
-                out.append(self._fail(inner, errs, "required", path + repr(name), v, s,
-                                      repr(name)))
+                out.append(self._fail(inner, errs, "required", path + repr(name), v, s, repr(name)))
         for name, sub in props.items():
             item = self._name("_v")
             lines = self._emit(sub, resolver, item, path + repr(name), errs, ind + 1)
             if name in required:
                 out.append(f"{pad}{item} = {get}({name!r}, _M)")
                 out.append(f"{pad}if {item} is _M:")
-                out.append(self._fail(inner, errs, "required", path + repr(name), v, s,
-                                      repr(name)))
+                out.append(self._fail(inner, errs, "required", path + repr(name), v, s, repr(name)))
                 if lines:
                     out.append(f"{pad}else:")
                     out.extend(lines)
@@ -180,8 +244,11 @@ class KindEmitters:
         for name, needed in (schema.get("dependentRequired") or {}).items():
             for other in needed:
                 out.append(f"{pad}if {name!r} in {v} and {other!r} not in {v}:")
-                out.append(self._fail(inner, errs, "dependentRequired", path + repr(other), v,
-                                      s, repr(name)))
+                out.append(
+                    self._fail(
+                        inner, errs, "dependentRequired", path + repr(other), v, s, repr(name)
+                    )
+                )
         for name, sub in (schema.get("dependentSchemas") or {}).items():
             lines = self._emit(sub, resolver, v, path, errs, ind + 1)
             if lines:
@@ -190,8 +257,17 @@ class KindEmitters:
         out.extend(self._emit_keys(schema, resolver, v, path, errs, ind, s, props))
         return out
 
-    def _emit_keys(self, schema: Mapping[str, Any], resolver: Any, v: str, path: _Path,
-                   errs: str, ind: int, s: str, props: Mapping[str, Any]) -> list[str]:
+    def _emit_keys(
+        self,
+        schema: Mapping[str, Any],
+        resolver: Any,
+        v: str,
+        path: _Path,
+        errs: str,
+        ind: int,
+        s: str,
+        props: Mapping[str, Any],
+    ) -> list[str]:
         """patternProperties, additionalProperties and propertyNames: loops over the keys."""
         pad = "    " * ind
         patterns = schema.get("patternProperties") or {}
@@ -206,10 +282,14 @@ class KindEmitters:
             if self._fast:
                 return [*out, f"{pad}    return False"]
             key = self._name("_key")
-            return [*out, f"{pad}    for {key} in {v}:",
-                    f"{pad}        if {key} not in {known}:",
-                    self._fail(pad + "            ", errs, "additionalProperties", path + key,
-                               v, s, key)]
+            return [
+                *out,
+                f"{pad}    for {key} in {v}:",
+                f"{pad}        if {key} not in {known}:",
+                self._fail(
+                    pad + "            ", errs, "additionalProperties", path + key, v, s, key
+                ),
+            ]
         key, item = self._name("_key"), self._name("_v")
         loop: list[str] = []
         matched = self._name("_hit") if patterns and additional is not True else None
@@ -226,8 +306,11 @@ class KindEmitters:
                 loop.append(f"{pad}        pass")
         if additional is not True:
             if additional is False:
-                lines = [self._fail(pad + "        ", errs, "additionalProperties", path + key,
-                                    v, s, key)]
+                lines = [
+                    self._fail(
+                        pad + "        ", errs, "additionalProperties", path + key, v, s, key
+                    )
+                ]
             else:
                 lines = self._emit(additional, resolver, item, path + key, errs, ind + 2)
             cond = f"{key} not in {known}" + (f" and not {matched}" if matched else "")
@@ -236,6 +319,5 @@ class KindEmitters:
         if names is not True:
             test = self._predicate(names, resolver)
             loop.append(f"{pad}    if not {test}({key}):")
-            loop.append(self._fail(pad + "        ", errs, "propertyNames", path + key, v, s,
-                                   key))
+            loop.append(self._fail(pad + "        ", errs, "propertyNames", path + key, v, s, key))
         return [f"{pad}for {key}, {item} in {v}.items():", *loop]

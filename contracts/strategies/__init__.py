@@ -12,5 +12,13 @@ from ._responses import RESPONSE_KINDS, responses
 from ._valid import requests, tasks
 from ._values import schema_values
 
-__all__ = ["RESPONSE_KINDS", "InvalidCase", "invalid_requests", "realistic_requests", "requests",
-           "responses", "schema_values", "tasks"]
+__all__ = [
+    "RESPONSE_KINDS",
+    "InvalidCase",
+    "invalid_requests",
+    "realistic_requests",
+    "requests",
+    "responses",
+    "schema_values",
+    "tasks",
+]

@@ -37,14 +37,27 @@ _TEXT = st.characters(codec="utf-8")
 # Small JSON values for schemas that allow anything.
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(_TEXT, max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
-                                                                max_size=3),
-    max_leaves=5)
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=5,
+)
 # Lengths beyond this are still drawn, but only at the boundary itself.
 _SPREAD = 24
 
-_STRUCTURAL = frozenset({"properties", "required", "additionalProperties", "items", "type",
-                         "minItems", "maxItems", "minLength", "maxLength"})
+_STRUCTURAL = frozenset(
+    {
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "type",
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+    }
+)
 
 
 _LOWER = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -69,13 +82,17 @@ def _hosts() -> st.SearchStrategy[str]:
 
 def _uris() -> st.SearchStrategy[str]:
     segment = st.text(_UNRESERVED, min_size=1, max_size=10)
-    web = st.builds(lambda scheme, host, port, path, query:
-                    f"{scheme}://{host}{port}/{'/'.join(path)}{query}",
-                    st.sampled_from(["https", "http"]), _hosts(),
-                    st.sampled_from(["", ":8080", ":9000"]), st.lists(segment, max_size=2),
-                    st.sampled_from(["", "?token=abc"]))
-    urn = st.builds(lambda nid, nss: f"urn:{nid}:{nss}", st.text(_LOWER, min_size=2, max_size=8),
-                    segment)
+    web = st.builds(
+        lambda scheme, host, port, path, query: f"{scheme}://{host}{port}/{'/'.join(path)}{query}",
+        st.sampled_from(["https", "http"]),
+        _hosts(),
+        st.sampled_from(["", ":8080", ":9000"]),
+        st.lists(segment, max_size=2),
+        st.sampled_from(["", "?token=abc"]),
+    )
+    urn = st.builds(
+        lambda nid, nss: f"urn:{nid}:{nss}", st.text(_LOWER, min_size=2, max_size=8), segment
+    )
     return st.one_of(web, web, web, urn)
 
 
@@ -85,8 +102,9 @@ _FORMAT_STRATEGIES: Mapping[str, st.SearchStrategy[str]] = {
     "uri-reference": st.one_of(_uris(), st.text(_UNRESERVED, max_size=12).map(lambda p: "/" + p)),
     "date-time": st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")),
     "date": st.dates().map(lambda d: d.strftime("%Y-%m-%d")),
-    "email": st.builds(lambda user, host: f"{user}@{host}", st.text(_LOWER, min_size=1,
-                                                                    max_size=9), _hosts()),
+    "email": st.builds(
+        lambda user, host: f"{user}@{host}", st.text(_LOWER, min_size=1, max_size=9), _hosts()
+    ),
     "ipv4": st.ip_addresses(v=4).map(str),
     "ipv6": st.ip_addresses(v=6).map(str),
 }
@@ -96,8 +114,9 @@ def _repeat(count: int, character: str) -> str:
     return character * count
 
 
-def _sometimes(common: st.SearchStrategy[Any],
-               boundary: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+def _sometimes(
+    common: st.SearchStrategy[Any], boundary: st.SearchStrategy[Any]
+) -> st.SearchStrategy[Any]:
     """``boundary`` about one draw in five: often enough to matter, rare enough to be cheap."""
     return st.one_of(common, common, common, common, boundary)
 
@@ -118,9 +137,13 @@ class SchemaStrategies:
             used to filter what the translation cannot promise exactly.
     """
 
-    def __init__(self, resolver: Resolver[Any],
-                 predicate: Callable[[Any, Resolver[Any]], Callable[[Any], bool]], *,
-                 words: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        resolver: Resolver[Any],
+        predicate: Callable[[Any, Resolver[Any]], Callable[[Any], bool]],
+        *,
+        words: tuple[str, ...] = (),
+    ) -> None:
         self._resolver = resolver
         self.predicate = predicate
         self._building: dict[int, st.SearchStrategy[Any]] = {}
@@ -128,16 +151,21 @@ class SchemaStrategies:
         # replies); without any, as arbitrary text (the fuzzing strategies).
         self._words = words
 
-    def for_schema(self, schema: Any, resolver: Resolver[Any] | None = None, *,
-                   overrides: Mapping[str, st.SearchStrategy[Any]] | None = None
-                   ) -> st.SearchStrategy[Any]:
+    def for_schema(
+        self,
+        schema: Any,
+        resolver: Resolver[Any] | None = None,
+        *,
+        overrides: Mapping[str, st.SearchStrategy[Any]] | None = None,
+    ) -> st.SearchStrategy[Any]:
         """Values valid for ``schema``; ``overrides`` replace property strategies by name."""
         return self._build(schema, resolver or self._resolver, dict(overrides or {}))
 
     # -- dispatch -----------------------------------------------------------------------
 
-    def _build(self, schema: Any, resolver: Resolver[Any],
-               overrides: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    def _build(
+        self, schema: Any, resolver: Resolver[Any], overrides: dict[str, st.SearchStrategy[Any]]
+    ) -> st.SearchStrategy[Any]:
         if schema is True or schema == {}:
             return JSON_VALUES
         if schema is False:
@@ -147,8 +175,11 @@ class SchemaStrategies:
             target = resolved.contents
             rest = {k: v for k, v in schema.items() if k != "$ref"}
             if rest:
-                return self._exact(self._build(_merge(target, rest), resolved.resolver,
-                                               overrides), schema, resolver)
+                return self._exact(
+                    self._build(_merge(target, rest), resolved.resolver, overrides),
+                    schema,
+                    resolver,
+                )
             key = id(target)
             if key in self._building:  # recursion: let Hypothesis tie the knot
                 return st.deferred(lambda: self._building[key])
@@ -170,29 +201,42 @@ class SchemaStrategies:
             return self._exact(self._build(merged, resolver, overrides), schema, resolver)
         types = schema.get("type")
         if isinstance(types, list | tuple):
-            return st.one_of([self._build({**schema, "type": t}, resolver, overrides)
-                              for t in types])
+            return st.one_of(
+                [self._build({**schema, "type": t}, resolver, overrides) for t in types]
+            )
         kind = types if isinstance(types, str) else _infer_type(schema)
         if kind == "boolean":
             return st.booleans()
         if kind == "null":
             return st.none()
-        builders = {"object": self._object, "array": self._array, "string": self._string,
-                    "number": self._numeric, "integer": self._numeric}
+        builders = {
+            "object": self._object,
+            "array": self._array,
+            "string": self._string,
+            "number": self._numeric,
+            "integer": self._numeric,
+        }
         if kind not in builders:
             return self._exact(JSON_VALUES, schema, resolver)
         return builders[kind](schema, resolver, overrides)
 
-    def _exact(self, strategy: st.SearchStrategy[Any], schema: Any,
-               resolver: Resolver[Any]) -> st.SearchStrategy[Any]:
+    def _exact(
+        self, strategy: st.SearchStrategy[Any], schema: Any, resolver: Resolver[Any]
+    ) -> st.SearchStrategy[Any]:
         return strategy.filter(self.predicate(schema, resolver))
 
-    def _alternatives(self, schema: Mapping[str, Any], key: str, resolver: Resolver[Any],
-                      overrides: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    def _alternatives(
+        self,
+        schema: Mapping[str, Any],
+        key: str,
+        resolver: Resolver[Any],
+        overrides: dict[str, st.SearchStrategy[Any]],
+    ) -> st.SearchStrategy[Any]:
         branches = schema[key]
         base = {k: v for k, v in schema.items() if k != key}
-        if all(isinstance(b, Mapping) and "const" in b for b in branches) and \
-                json_unique([b["const"] for b in branches]):
+        if all(isinstance(b, Mapping) and "const" in b for b in branches) and json_unique(
+            [b["const"] for b in branches]
+        ):
             return st.sampled_from([thaw(b["const"]) for b in branches])
         options = [self._build(_merge(base, branch), resolver, overrides) for branch in branches]
         combined = st.one_of(options)
@@ -201,18 +245,22 @@ class SchemaStrategies:
 
     # -- kinds ----------------------------------------------------------------------------
 
-    def _numeric(self, schema: Mapping[str, Any], resolver: Resolver[Any],
-                 overrides: dict[str, Any]) -> st.SearchStrategy[Any]:
+    def _numeric(
+        self, schema: Mapping[str, Any], resolver: Resolver[Any], overrides: dict[str, Any]
+    ) -> st.SearchStrategy[Any]:
         integer = schema.get("type") == "integer"
         low, high = schema.get("minimum"), schema.get("maximum")
         xlow, xhigh = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
         step = schema.get("multipleOf", 1 if integer else None)
         if step is None:
             floats = st.floats(
-                min_value=xlow if low is None else low, max_value=xhigh if high is None else high,
+                min_value=xlow if low is None else low,
+                max_value=xhigh if high is None else high,
                 exclude_min=low is None and xlow is not None,
                 exclude_max=high is None and xhigh is not None,
-                allow_nan=False, allow_infinity=False)
+                allow_nan=False,
+                allow_infinity=False,
+            )
             edges = [b for b in (low, high) if b is not None]
             return st.one_of(st.sampled_from(edges), floats) if edges else floats
         unit = _numbers.as_decimal(step)
@@ -228,7 +276,7 @@ class SchemaStrategies:
             if high is None and k_high * unit == bound:
                 k_high -= 1
         if k_low is None and k_high is None:
-            k_low, k_high = -10**6, 10**6
+            k_low, k_high = -(10**6), 10**6
         elif k_low is None:
             k_low = k_high - 10**6  # type: ignore[operator]
         elif k_high is None:
@@ -238,8 +286,9 @@ class SchemaStrategies:
         ks = st.one_of(st.sampled_from(sorted({k_low, k_high})), st.integers(k_low, k_high))
         return ks.map(lambda k: _number(Decimal(k) * unit, integer=integer))
 
-    def _string(self, schema: Mapping[str, Any], resolver: Resolver[Any],
-                overrides: dict[str, Any]) -> st.SearchStrategy[Any]:
+    def _string(
+        self, schema: Mapping[str, Any], resolver: Resolver[Any], overrides: dict[str, Any]
+    ) -> st.SearchStrategy[Any]:
         fmt = schema.get("format")
         if isinstance(fmt, str) and fmt in _FORMAT_STRATEGIES and fmt in FORMATS:
             return self._exact(_FORMAT_STRATEGIES[fmt], schema, resolver)
@@ -251,7 +300,8 @@ class SchemaStrategies:
         if self._words:
             # JSON Schema lengths count code points, as Python's len() does.
             words = st.lists(st.sampled_from(self._words), min_size=1, max_size=5).map(
-                functools.partial(_fit, low=low, high=spread))
+                functools.partial(_fit, low=low, high=spread)
+            )
             return self._exact(words, schema, resolver) if fmt in FORMATS else words
         text = st.text(_TEXT, min_size=low, max_size=spread)
         options = [text]
@@ -261,17 +311,20 @@ class SchemaStrategies:
         strategy = _sometimes(text, options[1]) if len(options) > 1 else text
         return self._exact(strategy, schema, resolver) if fmt in FORMATS else strategy
 
-    def _pattern(self, schema: Mapping[str, Any],
-                 resolver: Resolver[Any]) -> st.SearchStrategy[str]:
+    def _pattern(
+        self, schema: Mapping[str, Any], resolver: Resolver[Any]
+    ) -> st.SearchStrategy[str]:
         pattern = schema["pattern"]
         # Hypothesis speaks Python's re; the ECMA-262 filter keeps only what JSON Schema means.
         ecma = regress.Regex(pattern, "u")
-        drawn = st.from_regex(pattern, fullmatch=pattern.startswith("^") and
-                              pattern.endswith("$")).filter(lambda s: ecma.find(s) is not None)
+        drawn = st.from_regex(
+            pattern, fullmatch=pattern.startswith("^") and pattern.endswith("$")
+        ).filter(lambda s: ecma.find(s) is not None)
         return self._exact(drawn, schema, resolver)
 
-    def _array(self, schema: Mapping[str, Any], resolver: Resolver[Any],
-               overrides: dict[str, Any]) -> st.SearchStrategy[Any]:
+    def _array(
+        self, schema: Mapping[str, Any], resolver: Resolver[Any], overrides: dict[str, Any]
+    ) -> st.SearchStrategy[Any]:
         items = self._build(schema.get("items", True), resolver, {})
         low = int(schema.get("minItems", 0))
         high = schema.get("maxItems")
@@ -280,26 +333,38 @@ class SchemaStrategies:
         key = json_key if unique else None  # the validator's equality: 1 and 1.0 are equal
         lists = st.lists(items, min_size=low, max_size=spread, unique_by=key)
         if high is not None and int(high) > spread:
-            lists = _sometimes(lists, st.lists(items, min_size=int(high), max_size=int(high),
-                                               unique_by=key))
-        if schema.keys() - {"title", "description", "default", "examples",
-                                           "uniqueItems"} <= _STRUCTURAL:
+            lists = _sometimes(
+                lists, st.lists(items, min_size=int(high), max_size=int(high), unique_by=key)
+            )
+        if (
+            schema.keys() - {"title", "description", "default", "examples", "uniqueItems"}
+            <= _STRUCTURAL
+        ):
             return lists
         return self._exact(lists, schema, resolver)
 
-    def _object(self, schema: Mapping[str, Any], resolver: Resolver[Any],
-                overrides: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    def _object(
+        self,
+        schema: Mapping[str, Any],
+        resolver: Resolver[Any],
+        overrides: dict[str, st.SearchStrategy[Any]],
+    ) -> st.SearchStrategy[Any]:
         props: Mapping[str, Any] = schema.get("properties") or {}
         required = set(schema.get("required") or ())
-        fields = {name: overrides[name] if name in overrides else self._build(sub, resolver, {})
-                  for name, sub in props.items()}
+        fields = {
+            name: overrides[name] if name in overrides else self._build(sub, resolver, {})
+            for name, sub in props.items()
+        }
         must = {name: fields[name] for name in props if name in required}
         may = {name: fields[name] for name in props if name not in required}
         for name in required - props.keys():
             must[name] = JSON_VALUES
         strategy = st.fixed_dictionaries(must, optional=may)
-        extra = schema.keys() - _STRUCTURAL - {"title", "description", "default", "examples",
-                                                "$comment", "x-response-schema"}
+        extra = (
+            schema.keys()
+            - _STRUCTURAL
+            - {"title", "description", "default", "examples", "$comment", "x-response-schema"}
+        )
         return self._exact(strategy, schema, resolver) if extra else strategy
 
 
@@ -331,4 +396,3 @@ def _merge(base: Any, extra: Any) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
-

@@ -33,12 +33,26 @@ __all__ = ["InvalidCase", "invalid_requests", "sites"]
 
 _ANNOTATION = frozenset({"title", "description", "default", "examples", "$comment"})
 _WRONG_TYPE_VALUES: Mapping[str, Any] = {
-    "string": 7, "number": "1.5", "integer": 1.5, "boolean": "true", "null": 0,
-    "object": ["not", "an", "object"], "array": {"not": "an array"},
+    "string": 7,
+    "number": "1.5",
+    "integer": 1.5,
+    "boolean": "true",
+    "null": 0,
+    "object": ["not", "an", "object"],
+    "array": {"not": "an array"},
 }
-_NOT_FORMATTED = {"uuid": "not-a-uuid", "uri": "no scheme here", "uri-reference": "bad uri ref",
-                  "date-time": "yesterday", "date": "31/01/2026", "email": "no at sign",
-                  "ipv4": "256.0.0.1", "ipv6": "::g", "hostname": "-bad-", "time": "25:00"}
+_NOT_FORMATTED = {
+    "uuid": "not-a-uuid",
+    "uri": "no scheme here",
+    "uri-reference": "bad uri ref",
+    "date-time": "yesterday",
+    "date": "31/01/2026",
+    "email": "no at sign",
+    "ipv4": "256.0.0.1",
+    "ipv6": "::g",
+    "hostname": "-bad-",
+    "time": "25:00",
+}
 _UNKNOWN_KEY = "unexpectedParameter"
 
 
@@ -56,8 +70,10 @@ class InvalidCase:
     violation: Violation
 
     def __repr__(self) -> str:
-        return (f"InvalidCase({self.violation.keyword} at {self.violation.pointer or '/'}: "
-                f"payload={self.payload!r})")
+        return (
+            f"InvalidCase({self.violation.keyword} at {self.violation.pointer or '/'}: "
+            f"payload={self.payload!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +82,9 @@ class Site:
 
     path: tuple[str | int, ...]
     keyword: str
-    schema: Any = None          # the schema of the value at ``path`` (the parent's for
-    resolver: Any = None        # "required" and "additionalProperties")
-    name: str | None = None     # the property a "required" site removes
+    schema: Any = None  # the schema of the value at ``path`` (the parent's for
+    resolver: Any = None  # "required" and "additionalProperties")
+    name: str | None = None  # the property a "required" site removes
 
     @property
     def label(self) -> str:
@@ -92,8 +108,10 @@ def _resolve(schema: Any, resolver: Resolver[Any]) -> tuple[Any, Resolver[Any]]:
     while isinstance(schema, Mapping) and "$ref" in schema:
         resolved = resolver.lookup(schema["$ref"])
         rest = {k: v for k, v in schema.items() if k != "$ref"}
-        schema, resolver = ({**resolved.contents, **rest} if rest else resolved.contents,
-                            resolved.resolver)
+        schema, resolver = (
+            {**resolved.contents, **rest} if rest else resolved.contents,
+            resolved.resolver,
+        )
     return schema, resolver
 
 
@@ -137,19 +155,31 @@ def _walk(schema: Any, resolver: Resolver[Any], path: tuple[str | int, ...]) -> 
             yield from _walk(schema["items"], resolver, (*path, 0))
     if kind == "object" or "properties" in schema:
         for name in schema.get("required") or ():
-            yield Site(path=(*path, name), keyword="required", schema=schema,
-                       resolver=resolver, name=name)
+            yield Site(
+                path=(*path, name), keyword="required", schema=schema, resolver=resolver, name=name
+            )
         if schema.get("additionalProperties") is False:
-            yield Site(path=(*path, _UNKNOWN_KEY), keyword="additionalProperties",
-                       schema=schema, resolver=resolver)
+            yield Site(
+                path=(*path, _UNKNOWN_KEY),
+                keyword="additionalProperties",
+                schema=schema,
+                resolver=resolver,
+            )
         for name, sub in (schema.get("properties") or {}).items():
             yield from _walk(sub, resolver, (*path, name))
 
 
 # -- building a broken payload ------------------------------------------------------------
 
-def _container(draw: st.DrawFn, task: Any, path: tuple[str | int, ...], schema: Any,
-               resolver: Resolver[Any], builder: SchemaStrategies) -> Any:
+
+def _container(
+    draw: st.DrawFn,
+    task: Any,
+    path: tuple[str | int, ...],
+    schema: Any,
+    resolver: Resolver[Any],
+    builder: SchemaStrategies,
+) -> Any:
     """Walk ``path`` in ``task``, creating valid parents where they are missing."""
     node, node_schema, node_resolver = task, schema, resolver
     for step in path:
@@ -170,8 +200,12 @@ def _number_outside(schema: Mapping[str, Any], keyword: str) -> Any:
     integer = schema.get("type") == "integer"
     step = _numbers.as_decimal(schema.get("multipleOf", 1))
     bound = _numbers.as_decimal(schema[keyword])
-    value = {"minimum": bound - step, "maximum": bound + step,
-             "exclusiveMinimum": bound, "exclusiveMaximum": bound}[keyword]
+    value = {
+        "minimum": bound - step,
+        "maximum": bound + step,
+        "exclusiveMinimum": bound,
+        "exclusiveMaximum": bound,
+    }[keyword]
     return _number(value, integer=integer)
 
 
@@ -195,8 +229,11 @@ def _off_choices(schema: Mapping[str, Any], allowed: list[Any]) -> Any:
     return "not-an-allowed-value"
 
 
-def _failing_string(schema: Mapping[str, Any], resolver: Resolver[Any],
-                    test: Callable[[Any, Resolver[Any]], Callable[[Any], bool]]) -> str:
+def _failing_string(
+    schema: Mapping[str, Any],
+    resolver: Resolver[Any],
+    test: Callable[[Any, Resolver[Any]], Callable[[Any], bool]],
+) -> str:
     passes = test(schema, resolver)
     for candidate in ("not a valid value!", "!", " ", "\n", "", "\u00e9t\u00e9 \u2603"):
         if not passes(candidate):
@@ -204,8 +241,9 @@ def _failing_string(schema: Mapping[str, Any], resolver: Resolver[Any],
     return "!!"
 
 
-def _break(draw: st.DrawFn, task: dict[str, Any], site: Site, spec: Spec,
-           builder: SchemaStrategies) -> None:
+def _break(
+    draw: st.DrawFn, task: dict[str, Any], site: Site, spec: Spec, builder: SchemaStrategies
+) -> None:
     """Break ``site``'s rule inside ``task`` (in place)."""
     schema: Mapping[str, Any] = site.schema
     compiler = builder.predicate
@@ -224,16 +262,22 @@ def _break(draw: st.DrawFn, task: dict[str, Any], site: Site, spec: Spec,
     value: Any
     if keyword == "type":
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        wrong = [v for t, v in _WRONG_TYPE_VALUES.items() if t not in types
-                 and not (t == "integer" and "number" in types)]
+        wrong = [
+            v
+            for t, v in _WRONG_TYPE_VALUES.items()
+            if t not in types and not (t == "integer" and "number" in types)
+        ]
         value = draw(st.sampled_from(wrong))
         if "number" in types and isinstance(value, float):
             value = "1.5"
     elif keyword == "const":
         value = _off_choices(schema, [thaw(schema["const"])])
     elif keyword in ("enum", "oneOf", "anyOf"):
-        options = [b.get("const") for b in schema.get(keyword, ()) if isinstance(b, Mapping)] \
-            if keyword != "enum" else list(schema["enum"])
+        options = (
+            [b.get("const") for b in schema.get(keyword, ()) if isinstance(b, Mapping)]
+            if keyword != "enum"
+            else list(schema["enum"])
+        )
         if keyword == "anyOf" or any(o is None for o in options):
             value = _failing_string(schema, site.resolver, compiler)
         else:
@@ -252,8 +296,11 @@ def _break(draw: st.DrawFn, task: dict[str, Any], site: Site, spec: Spec,
         value = _NOT_FORMATTED.get(schema["format"], "%not-formatted%")
     elif keyword in ("minItems", "maxItems", "uniqueItems"):
         items = builder.for_schema(schema.get("items", True), site.resolver)
-        size = {"minItems": int(schema.get("minItems", 0)) - 1,
-                "maxItems": int(schema.get("maxItems", 0)) + 1, "uniqueItems": 1}[keyword]
+        size = {
+            "minItems": int(schema.get("minItems", 0)) - 1,
+            "maxItems": int(schema.get("maxItems", 0)) + 1,
+            "uniqueItems": 1,
+        }[keyword]
         value = [draw(items) for _ in range(size)]
         if keyword == "uniqueItems":
             value.append(copy.deepcopy(value[0]))
@@ -266,8 +313,9 @@ def _break(draw: st.DrawFn, task: dict[str, Any], site: Site, spec: Spec,
 
 
 @st.composite
-def _case(draw: st.DrawFn, /, spec: Spec, only: int | None = None,
-          judge: Catalog | None = None) -> InvalidCase | None:
+def _case(
+    draw: st.DrawFn, /, spec: Spec, only: int | None = None, judge: Catalog | None = None
+) -> InvalidCase | None:
     """One attempt at breaking a rule (``only``: that site's index; -1: the body's type).
     ``judge``: the catalogue that checks the payload (default: ``spec`` alone)."""
     catalogue = sites(spec)
@@ -280,8 +328,14 @@ def _case(draw: st.DrawFn, /, spec: Spec, only: int | None = None,
         found = check_request(payload, spec=judge or spec)
         return InvalidCase(payload, found[0]) if len(found) == 1 else None
     site = catalogue[choice]
-    body = draw(st.lists(_task_strategy(spec, None, {}), min_size=1, max_size=2,
-                         unique_by=lambda task: str(task.get("taskUUID"))))
+    body = draw(
+        st.lists(
+            _task_strategy(spec, None, {}),
+            min_size=1,
+            max_size=2,
+            unique_by=lambda task: str(task.get("taskUUID")),
+        )
+    )
     index = draw(st.integers(0, len(body) - 1))
     if site.path:
         body[index] = copy.deepcopy(body[index])
@@ -300,8 +354,7 @@ def _case(draw: st.DrawFn, /, spec: Spec, only: int | None = None,
 
 
 @st.composite
-def invalid_requests(draw: st.DrawFn, /, *,
-                     spec: Spec | Catalog | None = None) -> InvalidCase:
+def invalid_requests(draw: st.DrawFn, /, *, spec: Spec | Catalog | None = None) -> InvalidCase:
     """A request body that breaks exactly one rule of the document, labelled with it.
 
     Every constraint of the inference task is reachable: missing required parameters, wrong

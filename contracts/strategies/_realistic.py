@@ -61,26 +61,43 @@ QUESTIONS = (
 )
 # user, assistant, user, …: each ends on the user's turn, as a request to a chat model does.
 CONVERSATIONS = (
-    ("I'm planning a trip to Lisbon in May.",
-     "Lovely choice! May is warm and not too crowded. How many days will you stay?",
-     "Four days. What should I not miss?"),
-    ("Can you help me write an email to my landlord?",
-     "Of course. What should the email be about?",
-     "The heating has been broken for a week."),
-    ("What's the difference between a list and a tuple in Python?",
-     "A list can be changed after it is created; a tuple cannot.",
-     "So when would I prefer a tuple?"),
-    ("Recommend a book for a long flight.",
-     "How about 'The Martian' by Andy Weir? It is gripping and funny.",
-     "I've read it. Something similar?"),
-    ("My sourdough never rises much.",
-     "That often means the starter is not active enough. How do you feed it?",
-     "Once a day, with equal weights of flour and water."),
-    ("How do I convert Celsius to Fahrenheit?",
-     "Multiply by 9/5, then add 32.",
-     "So what is 25 degrees Celsius?"),
-    ("Let's play twenty questions. I'm thinking of an animal.", "Is it a mammal?", "Yes.",
-     "Does it live in the water?", "No, it lives in trees."),
+    (
+        "I'm planning a trip to Lisbon in May.",
+        "Lovely choice! May is warm and not too crowded. How many days will you stay?",
+        "Four days. What should I not miss?",
+    ),
+    (
+        "Can you help me write an email to my landlord?",
+        "Of course. What should the email be about?",
+        "The heating has been broken for a week.",
+    ),
+    (
+        "What's the difference between a list and a tuple in Python?",
+        "A list can be changed after it is created; a tuple cannot.",
+        "So when would I prefer a tuple?",
+    ),
+    (
+        "Recommend a book for a long flight.",
+        "How about 'The Martian' by Andy Weir? It is gripping and funny.",
+        "I've read it. Something similar?",
+    ),
+    (
+        "My sourdough never rises much.",
+        "That often means the starter is not active enough. How do you feed it?",
+        "Once a day, with equal weights of flour and water.",
+    ),
+    (
+        "How do I convert Celsius to Fahrenheit?",
+        "Multiply by 9/5, then add 32.",
+        "So what is 25 degrees Celsius?",
+    ),
+    (
+        "Let's play twenty questions. I'm thinking of an animal.",
+        "Is it a mammal?",
+        "Yes.",
+        "Does it live in the water?",
+        "No, it lives in trees.",
+    ),
 )
 SYSTEM_PROMPTS = (
     "You are a helpful assistant. Answer concisely.",
@@ -94,15 +111,28 @@ STOP_SEQUENCES = ("\n\n", "User:", "###", "</answer>")
 # .invalid names never resolve (RFC 6761), and the mock's allowlist (loopback only, by
 # default) leaves them uncalled: the task is acknowledged, the delivery journaled as not
 # attempted, and nothing leaves the machine.
-WEBHOOK_URLS = ("https://hooks.example-app.invalid/runware",
-                "https://api.bookshop.invalid/webhooks/inference",
-                "http://callbacks.staging.invalid:8080/runware/done")
+WEBHOOK_URLS = (
+    "https://hooks.example-app.invalid/runware",
+    "https://api.bookshop.invalid/webhooks/inference",
+    "http://callbacks.staging.invalid:8080/runware/done",
+)
 # The outer twentieth of a range, at each end, is left to requests() and its boundaries.
 _MARGIN = Decimal("0.05")
 _SOMETIMES = st.sampled_from([False, False, True])  # about one draw in three
 _RARELY = st.sampled_from([False] * 5 + [True])  # about one in six
-_NAMED = frozenset({"taskType", "taskUUID", "model", "messages", "deliveryMethod",
-                    "webhookURL", "settings", "settings.systemPrompt", "settings.stopSequences"})
+_NAMED = frozenset(
+    {
+        "taskType",
+        "taskUUID",
+        "model",
+        "messages",
+        "deliveryMethod",
+        "webhookURL",
+        "settings",
+        "settings.systemPrompt",
+        "settings.stopSequences",
+    }
+)
 
 
 def _inside(param: Parameter) -> st.SearchStrategy[Any] | None:
@@ -115,17 +145,24 @@ def _inside(param: Parameter) -> st.SearchStrategy[Any] | None:
     default, nothing.
     """
     schema, integer = param.schema, param.type == "integer"
-    default = param.default if param.has_default and _numbers.is_number(param.default) \
-        else None
+    default = param.default if param.has_default and _numbers.is_number(param.default) else None
     low, high = schema.get("minimum"), schema.get("maximum")
     xlow, xhigh = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
     if (low is None and xlow is None) or (high is None and xhigh is None):
         return None if default is None else st.just(default)
     lo = _numbers.as_decimal(low if low is not None else xlow)
     hi = _numbers.as_decimal(high if high is not None else xhigh)
-    step = _numbers.as_decimal(schema["multipleOf"]) if "multipleOf" in schema else (
-        Decimal(1) if integer else Decimal(10) ** (math.floor(math.log10(hi - lo)) - 2)
-        if hi > lo else Decimal(1))
+    step = (
+        _numbers.as_decimal(schema["multipleOf"])
+        if "multipleOf" in schema
+        else (
+            Decimal(1)
+            if integer
+            else Decimal(10) ** (math.floor(math.log10(hi - lo)) - 2)
+            if hi > lo
+            else Decimal(1)
+        )
+    )
     k_lo = int((lo / step).to_integral_value(ROUND_CEILING))
     k_hi = int((hi / step).to_integral_value(ROUND_FLOOR))
     k_lo += 1 if low is None and k_lo * step == lo else 0
@@ -140,8 +177,11 @@ def _inside(param: Parameter) -> st.SearchStrategy[Any] | None:
     # Never a boundary itself, when the range has an inside at all.
     margin = max(1 if k_hi - k_lo >= 2 else 0, int((k_hi - k_lo) * _MARGIN))
     inner_lo, inner_hi = k_lo + margin, k_hi - margin
-    centre = (k_lo + k_hi) // 2 if default is None else int(
-        (_numbers.as_decimal(default) / step).to_integral_value())
+    centre = (
+        (k_lo + k_hi) // 2
+        if default is None
+        else int((_numbers.as_decimal(default) / step).to_integral_value())
+    )
     half = max(1, round((k_hi - k_lo) / 4))
     start, end = max(inner_lo, centre - half), min(inner_hi, centre + half)
     if start > end:
@@ -182,8 +222,7 @@ class _Plan:
     task_type: str
     model: str
     # (the turns, the system messages that may open them)
-    conversations: tuple[tuple[tuple[Mapping[str, str], ...],
-                               tuple[Mapping[str, str], ...]], ...]
+    conversations: tuple[tuple[tuple[Mapping[str, str], ...], tuple[Mapping[str, str], ...]], ...]
     system_prompts: tuple[str, ...]  # empty when the document has no settings.systemPrompt
     stop_sequences: tuple[tuple[str, ...], ...]
     webhooks: tuple[str, ...]
@@ -208,49 +247,68 @@ def _plan(spec: Spec) -> _Plan:
     params = {p.path: p for p in spec.parameters()}
     task_type = spec.inference_task_type
     if "messages" not in params:
-        raise InvalidArgument(f"spec={spec!r}: realistic_requests() needs a messages "
-                              f"parameter in the {task_type} task of {spec.source}")
+        raise InvalidArgument(
+            f"spec={spec!r}: realistic_requests() needs a messages "
+            f"parameter in the {task_type} task of {spec.source}"
+        )
     conversations = _conversations(params["messages"], checker(params["messages"]), resolver)
     if not conversations:
-        raise InvalidArgument(f"spec={spec!r}: no conversation of realistic_requests() fits "
-                              f"the messages schema of {spec.source} (a user message with "
-                              "short text content is the least it needs)")
+        raise InvalidArgument(
+            f"spec={spec!r}: no conversation of realistic_requests() fits "
+            f"the messages schema of {spec.source} (a user message with "
+            "short text content is the least it needs)"
+        )
 
     def offered(path: str, pool: Sequence[Any]) -> tuple[Any, ...]:
         return tuple(v for v in pool if checker(params[path])(v)) if path in params else ()
 
     stops = [[s] for s in STOP_SEQUENCES] + [list(STOP_SEQUENCES[:2])]
-    deliveries = offered("deliveryMethod", [params["deliveryMethod"].default,
-                                            *spec.delivery_methods]
-                         if "deliveryMethod" in params else [])
+    deliveries = offered(
+        "deliveryMethod",
+        [params["deliveryMethod"].default, *spec.delivery_methods]
+        if "deliveryMethod" in params
+        else [],
+    )
     kinds = {path: _by_kind(p, checker(p)) for path, p in params.items() if path not in _NAMED}
-    settings = {path.partition(".")[2]: s for path, s in kinds.items()
-                if path.startswith("settings.") and path.count(".") == 1 and s is not None}
+    settings = {
+        path.partition(".")[2]: s
+        for path, s in kinds.items()
+        if path.startswith("settings.") and path.count(".") == 1 and s is not None
+    }
     top = {path: s for path, s in kinds.items() if "." not in path and s is not None}
-    missing = [path for path, p in params.items() if p.required and "." not in path
-               and path not in _NAMED and path not in top]
+    missing = [
+        path
+        for path, p in params.items()
+        if p.required and "." not in path and path not in _NAMED and path not in top
+    ]
     if missing:
-        raise InvalidArgument(f"spec={spec!r}: realistic_requests() has no plausible value for "
-                              f"the required parameter(s) {missing} of {spec.source}; draw "
-                              "with requests() instead")
+        raise InvalidArgument(
+            f"spec={spec!r}: realistic_requests() has no plausible value for "
+            f"the required parameter(s) {missing} of {spec.source}; draw "
+            "with requests() instead"
+        )
     body = spec.request_schema
     built = _Plan(
-        task_type=task_type, model=spec.model_id, conversations=conversations,
+        task_type=task_type,
+        model=spec.model_id,
+        conversations=conversations,
         system_prompts=offered("settings.systemPrompt", SYSTEM_PROMPTS),
         stop_sequences=tuple(map(tuple, offered("settings.stopSequences", stops))),
         webhooks=offered("webhookURL", WEBHOOK_URLS),
-        deliveries=tuple(_distinct(deliveries)), settings=settings,
+        deliveries=tuple(_distinct(deliveries)),
+        settings=settings,
         extras={k: v for k, v in top.items() if not params[k].required},
         required={k: v for k, v in top.items() if params[k].required},
         min_tasks=max(1, int(body.get("minItems", 1))),
-        max_tasks=max(1, int(body.get("minItems", 1)), min(2, int(body.get("maxItems", 2)))))
+        max_tasks=max(1, int(body.get("minItems", 1)), min(2, int(body.get("maxItems", 2)))),
+    )
     spec.memo[_MEMO] = built
     return built
 
 
-def _conversations(messages: Parameter, valid: Callable[[Any], bool],
-                   resolver: Any) -> tuple[tuple[tuple[Mapping[str, str], ...],
-                                                 tuple[Mapping[str, str], ...]], ...]:
+def _conversations(
+    messages: Parameter, valid: Callable[[Any], bool], resolver: Any
+) -> tuple[tuple[tuple[Mapping[str, str], ...], tuple[Mapping[str, str], ...]], ...]:
     """Each conversation of the banks that the document's roles and limits allow, with the
     system messages that may open it (none unless ``system`` is a role)."""
     items = messages.schema.get("items") or {}
@@ -263,12 +321,15 @@ def _conversations(messages: Parameter, valid: Callable[[Any], bool],
     turns: list[Sequence[str]] = [(q,) for q in QUESTIONS]
     if "assistant" in roles:
         turns += CONVERSATIONS
-    systems = [{"role": "system", "content": p} for p in SYSTEM_PROMPTS] \
-        if "system" in roles else []
+    systems = (
+        [{"role": "system", "content": p} for p in SYSTEM_PROMPTS] if "system" in roles else []
+    )
     found = []
     for texts in turns:
-        said = tuple({"role": "user" if i % 2 == 0 else "assistant", "content": text}
-                     for i, text in enumerate(texts))
+        said = tuple(
+            {"role": "user" if i % 2 == 0 else "assistant", "content": text}
+            for i, text in enumerate(texts)
+        )
         if valid(list(said)):
             found.append((said, tuple(m for m in systems if valid([m, *said]))))
     return tuple(found)
@@ -281,17 +342,23 @@ def _task(draw: st.DrawFn, plan: _Plan, *, streamable: bool) -> dict[str, Any]:
     if bool(systems) and draw(_SOMETIMES):
         opening = draw(st.sampled_from(systems))
     messages = said if opening is None else (opening, *said)
-    task: dict[str, Any] = {"taskType": plan.task_type,
-                            "taskUUID": str(draw(st.uuids(version=4))), "model": plan.model,
-                            "messages": [dict(m) for m in messages]}
+    task: dict[str, Any] = {
+        "taskType": plan.task_type,
+        "taskUUID": str(draw(st.uuids(version=4))),
+        "model": plan.model,
+        "messages": [dict(m) for m in messages],
+    }
     for name, strategy in plan.required.items():
         task[name] = draw(strategy)
     settings: dict[str, Any] = {}
     if plan.system_prompts and opening is None and draw(_SOMETIMES):
         settings["systemPrompt"] = draw(st.sampled_from(plan.system_prompts))
     chosen = sorted(plan.settings)
-    for name in draw(st.lists(st.sampled_from(chosen), max_size=min(3, len(chosen)),
-                              unique=True)) if chosen else ():
+    for name in (
+        draw(st.lists(st.sampled_from(chosen), max_size=min(3, len(chosen)), unique=True))
+        if chosen
+        else ()
+    ):
         settings[name] = draw(plan.settings[name])
     if bool(plan.stop_sequences) and draw(_RARELY):
         stops: tuple[str, ...] = draw(st.sampled_from(plan.stop_sequences))
@@ -305,8 +372,11 @@ def _task(draw: st.DrawFn, plan: _Plan, *, streamable: bool) -> dict[str, Any]:
     if plan.webhooks and delivery != "stream" and draw(_RARELY):
         task["webhookURL"] = draw(st.sampled_from(plan.webhooks))
     extras = sorted(plan.extras)
-    for name in draw(st.lists(st.sampled_from(extras), max_size=min(2, len(extras)),
-                              unique=True)) if extras else ():
+    for name in (
+        draw(st.lists(st.sampled_from(extras), max_size=min(2, len(extras)), unique=True))
+        if extras
+        else ()
+    ):
         task[name] = draw(plan.extras[name])
     return task
 
@@ -338,9 +408,14 @@ def realistic_requests(draw: st.DrawFn, /, *, spec: Spec | None = None) -> list[
     resolved = _spec(spec)
     plan = _plan(resolved)
     count = draw(st.sampled_from([plan.min_tasks] * 5 + [plan.max_tasks]))
-    body: list[dict[str, Any]] = draw(st.lists(
-        _task(plan, streamable=count == 1), min_size=count, max_size=count,
-        unique_by=lambda task: str(task["taskUUID"])))
+    body: list[dict[str, Any]] = draw(
+        st.lists(
+            _task(plan, streamable=count == 1),
+            min_size=count,
+            max_size=count,
+            unique_by=lambda task: str(task["taskUUID"]),
+        )
+    )
     # A net for cross-parameter rules no single candidate check sees (if/then, dependents).
     assume(not check_request(body, spec=resolved))
     return body

@@ -24,9 +24,11 @@ RESPONSE_KINDS = {
     "pong": ("PingReply", True),
 }
 # Long enough to cross buffer sizes and stream chunk boundaries in client code.
-_LONG_TEXT = st.builds(lambda word, n: " ".join([word] * n),
-                       st.sampled_from(["lorem", "Ünïcødé", "🙂", "line\nbreak"]),
-                       st.integers(500, 5000))
+_LONG_TEXT = st.builds(
+    lambda word, n: " ".join([word] * n),
+    st.sampled_from(["lorem", "Ünïcødé", "🙂", "line\nbreak"]),
+    st.integers(500, 5000),
+)
 
 
 def _kind_strategy(spec: Spec, kind: str) -> st.SearchStrategy[Any]:
@@ -43,15 +45,17 @@ def _kind_strategy(spec: Spec, kind: str) -> st.SearchStrategy[Any]:
     if name in ("TextInferenceResult", "GetResponseItem"):
         overrides["text"] = st.one_of(st.text(max_size=40), _LONG_TEXT)
     item = schema_strategies(spec).for_schema(schema, resolver, overrides=overrides)
-    cached = st.fixed_dictionaries({"data": st.lists(item, min_size=1, max_size=3)}) \
-        if wrapped else item
+    cached = (
+        st.fixed_dictionaries({"data": st.lists(item, min_size=1, max_size=3)}) if wrapped else item
+    )
     spec.memo[key] = cached
     return cached
 
 
 @st.composite
-def responses(draw: st.DrawFn, /, *, spec: Spec | Catalog | None = None,
-              kind: str | None = None) -> dict[str, Any]:
+def responses(
+    draw: st.DrawFn, /, *, spec: Spec | Catalog | None = None, kind: str | None = None
+) -> dict[str, Any]:
     """A reply body the response contract allows.
 
     Args:
@@ -63,8 +67,9 @@ def responses(draw: st.DrawFn, /, *, spec: Spec | Catalog | None = None,
             event's JSON), ``"error"``, ``"auth"``, ``"pong"``; ``None`` for any.
     """
     if kind is not None and kind not in RESPONSE_KINDS:
-        raise InvalidArgument(f"kind={kind!r} is not a reply kind; use one of "
-                              f"{', '.join(RESPONSE_KINDS)} or None")
+        raise InvalidArgument(
+            f"kind={kind!r} is not a reply kind; use one of {', '.join(RESPONSE_KINDS)} or None"
+        )
     documents = _documents(spec)
     resolved = documents[0] if len(documents) == 1 else draw(st.sampled_from(documents))
     chosen = kind if kind is not None else draw(st.sampled_from(sorted(RESPONSE_KINDS)))

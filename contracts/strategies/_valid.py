@@ -25,8 +25,9 @@ def schema_strategies(spec: Spec) -> SchemaStrategies:
     built: SchemaStrategies | None = spec.memo.get(_MEMO)
     if built is None:
         compiler = engine_for(spec).compiler
-        built = SchemaStrategies(spec.registry.resolver(base_uri=spec.document_uri),
-                                 compiler.predicate_in)
+        built = SchemaStrategies(
+            spec.registry.resolver(base_uri=spec.document_uri), compiler.predicate_in
+        )
         spec.memo[_MEMO] = built
     return built
 
@@ -43,60 +44,85 @@ def _documents(spec: Spec | Catalog | None, argument: str = "spec") -> tuple[Spe
     if isinstance(spec, Catalog):
         return spec.specs
     if not isinstance(spec, Spec):
-        raise InvalidArgument(f"{argument}={spec!r} must be an openapi.Spec "
-                              "(from openapi.load(...)), an openapi.Catalog (from "
-                              "openapi.load_catalog(...)) or None for the bundled document")
+        raise InvalidArgument(
+            f"{argument}={spec!r} must be an openapi.Spec "
+            "(from openapi.load(...)), an openapi.Catalog (from "
+            "openapi.load_catalog(...)) or None for the bundled document"
+        )
     return (spec,)
 
 
-def _any_task(specs: tuple[Spec, ...], task_type: str | None,
-              overrides: Mapping[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+def _any_task(
+    specs: tuple[Spec, ...], task_type: str | None, overrides: Mapping[str, Any]
+) -> st.SearchStrategy[dict[str, Any]]:
     """A task of any of the documents (each document's own, for a task type that names a
     model; the first's for one that does not, as ``getResponse``)."""
     first = specs[0]
-    if len(specs) == 1 or (task_type is not None and task_type in first.task_schemas
-                           and task_type not in first.inference_task_types):
+    if len(specs) == 1 or (
+        task_type is not None
+        and task_type in first.task_schemas
+        and task_type not in first.inference_task_types
+    ):
         return _task_strategy(first, task_type, overrides)
-    key = ("any-task", tuple(map(id, specs)), task_type,
-           tuple(sorted((k, id(v)) for k, v in overrides.items())))
+    key = (
+        "any-task",
+        tuple(map(id, specs)),
+        task_type,
+        tuple(sorted((k, id(v)) for k, v in overrides.items())),
+    )
     cached = first.memo.get(key)
     if cached is None or cached[0] != specs:  # the specs kept with it: no id is reused
-        cached = first.memo[key] = (specs, st.one_of(
-            [_task_strategy(spec, task_type, overrides) for spec in specs]))
+        cached = first.memo[key] = (
+            specs,
+            st.one_of([_task_strategy(spec, task_type, overrides) for spec in specs]),
+        )
     strategy: st.SearchStrategy[dict[str, Any]] = cached[1]
     return strategy
 
 
-def _task_strategy(spec: Spec, task_type: str | None,
-                   overrides: Mapping[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+def _task_strategy(
+    spec: Spec, task_type: str | None, overrides: Mapping[str, Any]
+) -> st.SearchStrategy[dict[str, Any]]:
     chosen = task_type if task_type is not None else spec.inference_task_type
     if chosen not in spec.task_schemas:
         known = ", ".join(sorted(spec.task_schemas))
-        raise InvalidArgument(f"task_type={chosen!r} is not a task type of {spec.source}; "
-                              f"known: {known}")
+        raise InvalidArgument(
+            f"task_type={chosen!r} is not a task type of {spec.source}; known: {known}"
+        )
     schema = spec.task_schemas[chosen]
     properties = schema.get("properties") or {}
     for name, value in overrides.items():
         if name not in properties:
-            raise InvalidArgument(f"{name}= is not a parameter of {chosen} tasks in "
-                                  f"{spec.source}; parameters: {', '.join(properties)}")
+            raise InvalidArgument(
+                f"{name}= is not a parameter of {chosen} tasks in "
+                f"{spec.source}; parameters: {', '.join(properties)}"
+            )
         if not isinstance(value, st.SearchStrategy):
-            raise InvalidArgument(f"{name}={value!r} must be a strategy; to pin a value, pass "
-                                  f"{name}=st.just({value!r})")
+            raise InvalidArgument(
+                f"{name}={value!r} must be a strategy; to pin a value, pass "
+                f"{name}=st.just({value!r})"
+            )
     key = ("task", chosen, tuple(sorted((k, id(v)) for k, v in overrides.items())))
     cached: st.SearchStrategy[dict[str, Any]] | None = spec.memo.get(key)
     if cached is None:
         base = spec.protocol_uri if chosen in ("getResponse", "ping") else spec.document_uri
         builder = schema_strategies(spec)
-        cached = builder.for_schema(schema, spec.registry.resolver(base_uri=base),
-                                    overrides=overrides)
+        cached = builder.for_schema(
+            schema, spec.registry.resolver(base_uri=base), overrides=overrides
+        )
         spec.memo[key] = cached
     return cached
 
 
 @st.composite
-def tasks(draw: st.DrawFn, /, *, spec: Spec | Catalog | None = None,
-          task_type: str | None = None, **overrides: st.SearchStrategy[Any]) -> dict[str, Any]:
+def tasks(
+    draw: st.DrawFn,
+    /,
+    *,
+    spec: Spec | Catalog | None = None,
+    task_type: str | None = None,
+    **overrides: st.SearchStrategy[Any],
+) -> dict[str, Any]:
     """One valid task object, compiled at runtime from the document's task schema.
 
     Args:
@@ -117,8 +143,15 @@ def tasks(draw: st.DrawFn, /, *, spec: Spec | Catalog | None = None,
 
 
 @st.composite
-def requests(draw: st.DrawFn, /, *, spec: Spec | Catalog | None = None, min_tasks: int = 1,
-             max_tasks: int = 4, auth: bool = False) -> list[dict[str, Any]]:
+def requests(
+    draw: st.DrawFn,
+    /,
+    *,
+    spec: Spec | Catalog | None = None,
+    min_tasks: int = 1,
+    max_tasks: int = 4,
+    auth: bool = False,
+) -> list[dict[str, Any]]:
     """A valid request body: ``min_tasks`` to ``max_tasks`` tasks with distinct taskUUIDs,
     preceded by an ``authentication`` task when ``auth`` is true. With a catalogue, each
     task is of any of its models, so batches mix models."""
@@ -130,16 +163,24 @@ def requests(draw: st.DrawFn, /, *, spec: Spec | Catalog | None = None, min_task
     if not isinstance(auth, bool):
         raise InvalidArgument(f"auth={auth!r} must be True or False")
     documents = _documents(spec)
-    body: list[dict[str, Any]] = draw(st.lists(
-        _any_task(documents, None, {}), min_size=min_tasks, max_size=max_tasks,
-        unique_by=lambda task: str(task.get("taskUUID"))))
+    body: list[dict[str, Any]] = draw(
+        st.lists(
+            _any_task(documents, None, {}),
+            min_size=min_tasks,
+            max_size=max_tasks,
+            unique_by=lambda task: str(task.get("taskUUID")),
+        )
+    )
     # A document's own batch limit (maxItems on the body) holds for batches using it.
-    limits = [spec.request_schema["maxItems"] for spec in documents
-              if isinstance(spec.request_schema.get("maxItems"), int)
-              and any(task.get("model") in spec.model_ids for task in body)]
+    limits = [
+        spec.request_schema["maxItems"]
+        for spec in documents
+        if isinstance(spec.request_schema.get("maxItems"), int)
+        and any(task.get("model") in spec.model_ids for task in body)
+    ]
     room = min(limits, default=len(body) + auth) - auth
     if len(body) > room:
-        body = body[:max(room, 0)]
+        body = body[: max(room, 0)]
         assume(len(body) >= min_tasks)
     if auth:
         body.insert(0, draw(_task_strategy(documents[0], "authentication", {})))

@@ -24,13 +24,17 @@ __all__ = ["schema_values"]
 def _strategy(text: str, words: tuple[str, ...]) -> st.SearchStrategy[Any]:
     schema = json.loads(text)
     _, compiler, registry = compiled_schema(schema)
-    strategies = SchemaStrategies(registry.resolver(base_uri="urn:runware-contract-kit:value"),
-                                  compiler.predicate_in, words=words)
+    strategies = SchemaStrategies(
+        registry.resolver(base_uri="urn:runware-contract-kit:value"),
+        compiler.predicate_in,
+        words=words,
+    )
     return strategies.for_schema(schema)
 
 
-def schema_values(schema: Mapping[str, Any] | bool, *,
-                  words: Sequence[str] = ()) -> st.SearchStrategy[Any]:
+def schema_values(
+    schema: Mapping[str, Any] | bool, *, words: Sequence[str] = ()
+) -> st.SearchStrategy[Any]:
     """Values valid under ``schema`` (JSON Schema 2020-12 unless its ``$schema`` says
     otherwise; ``$ref``s resolve within it). ``words``: draw free strings as runs of these
     words, so they read as text."""

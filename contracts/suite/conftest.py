@@ -15,8 +15,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         from contracts.pytest_plugin import session_catalog
 
         catalog = session_catalog(metafunc.config)
-        metafunc.parametrize("spec", list(catalog), ids=[s.model_id for s in catalog],
-                             scope="session")
+        metafunc.parametrize(
+            "spec", list(catalog), ids=[s.model_id for s in catalog], scope="session"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +45,12 @@ def _reachable(url: str) -> None:
     try:
         httpx.post(url, json=[], timeout=10)
     except httpx.TransportError as exc:
-        pytest.exit(f"contracts.suite: cannot reach --runware-target {url} "
-                    f"({type(exc).__name__}: {exc or 'no answer'}); is the server running, "
-                    "and is the URL right?", returncode=pytest.ExitCode.USAGE_ERROR)
+        pytest.exit(
+            f"contracts.suite: cannot reach --runware-target {url} "
+            f"({type(exc).__name__}: {exc or 'no answer'}); is the server running, "
+            "and is the URL right?",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +58,9 @@ def client(target: str, pytestconfig: pytest.Config) -> Iterator[Any]:
     import httpx
 
     key = pytestconfig.getoption("--runware-api-key") or "contract-suite-key"
-    with httpx.Client(base_url=target, timeout=60,
-                      headers={"Authorization": f"Bearer {key}"}) as http:
+    with httpx.Client(
+        base_url=target, timeout=60, headers={"Authorization": f"Bearer {key}"}
+    ) as http:
         yield http
 
 

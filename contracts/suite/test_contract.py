@@ -19,8 +19,9 @@ from contracts.strategies import InvalidCase, invalid_requests, tasks
 
 
 def _settings(examples: int) -> settings:
-    return settings(max_examples=examples, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
 
 
 def _fresh(task: dict[str, Any]) -> dict[str, Any]:
@@ -38,12 +39,16 @@ def _within_body_limit(reply: Any) -> None:
 
 
 def _events(text: str) -> list[Any]:
-    return [line[6:] if line[6:] == "[DONE]" else json.loads(line[6:])
-            for line in text.splitlines() if line.startswith("data: ")]
+    return [
+        line[6:] if line[6:] == "[DONE]" else json.loads(line[6:])
+        for line in text.splitlines()
+        if line.startswith("data: ")
+    ]
 
 
-def test_valid_sync_requests_succeed_with_conforming_replies(client: Any, spec: openapi.Spec,
-                                                             examples: int) -> None:
+def test_valid_sync_requests_succeed_with_conforming_replies(
+    client: Any, spec: openapi.Spec, examples: int
+) -> None:
     @_settings(examples)
     @given(tasks(spec=spec, deliveryMethod=st.just("sync"), webhookURL=st.nothing()))
     def check(task: dict[str, Any]) -> None:
@@ -56,14 +61,15 @@ def test_valid_sync_requests_succeed_with_conforming_replies(client: Any, spec: 
     check()
 
 
-def test_labelled_invalid_requests_get_400_naming_the_parameter(client: Any,
-                                                               spec: openapi.Spec,
-                                                               examples: int) -> None:
+def test_labelled_invalid_requests_get_400_naming_the_parameter(
+    client: Any, spec: openapi.Spec, examples: int
+) -> None:
     @_settings(examples)
     @given(invalid_requests(spec=spec))
     def check(case: InvalidCase) -> None:
-        reply = client.post("", content=json.dumps(case.payload),
-                            headers={"Content-Type": "application/json"})
+        reply = client.post(
+            "", content=json.dumps(case.payload), headers={"Content-Type": "application/json"}
+        )
         _within_body_limit(reply)
         assert reply.status_code == 400, reply.text
         body = reply.json()
@@ -74,16 +80,21 @@ def test_labelled_invalid_requests_get_400_naming_the_parameter(client: Any,
     check()
 
 
-def test_a_batch_mixing_models_is_answered_task_by_task(client: Any, catalog: openapi.Catalog,
-                                                        examples: int) -> None:
+def test_a_batch_mixing_models_is_answered_task_by_task(
+    client: Any, catalog: openapi.Catalog, examples: int
+) -> None:
     if len(catalog) < 2:
         pytest.skip("one model loaded: pass --runware-spec once per model to mix them")
 
     # Small tasks: this is about each task reaching its model's document; the tests above
     # hunt each document's boundaries (a batch of boundary draws runs to megabytes).
-    small = tasks(spec=catalog, deliveryMethod=st.just("sync"), webhookURL=st.nothing(),
-                  settings=st.nothing(),
-                  messages=st.just([{"role": "user", "content": "Say hello."}]))
+    small = tasks(
+        spec=catalog,
+        deliveryMethod=st.just("sync"),
+        webhookURL=st.nothing(),
+        settings=st.nothing(),
+        messages=st.just([{"role": "user", "content": "Say hello."}]),
+    )
 
     @_settings(examples)
     @given(st.lists(small, min_size=2, max_size=3))
@@ -102,9 +113,14 @@ def test_a_batch_mixing_models_is_answered_task_by_task(client: Any, catalog: op
 def test_every_delivery_method(client: Any, spec: openapi.Spec, method: str) -> None:
     if method not in spec.delivery_methods:
         pytest.skip(f"{spec.source} has no deliveryMethod {method!r}")
-    task = {"taskType": spec.inference_task_type, "taskUUID": str(uuid.uuid4()),
-            "model": spec.model_id, "deliveryMethod": method, "includeUsage": True,
-            "messages": [{"role": "user", "content": "Say hello in one short sentence."}]}
+    task = {
+        "taskType": spec.inference_task_type,
+        "taskUUID": str(uuid.uuid4()),
+        "model": spec.model_id,
+        "deliveryMethod": method,
+        "includeUsage": True,
+        "messages": [{"role": "user", "content": "Say hello in one short sentence."}],
+    }
     reply = client.post("", json=[task])
     assert reply.status_code == 200, reply.text
     if method == "stream":

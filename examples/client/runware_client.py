@@ -36,29 +36,45 @@ class Completion:
 class TextClient:
     """Chat completions over Runware's REST API, with retries on 429 and 5xx."""
 
-    def __init__(self, *, api_key: str, url: str = "https://api.runware.ai/v1",
-                 model: str = DEFAULT_MODEL, retries: int = 3, backoff_s: float = 0.05) -> None:
-        self._http = httpx.Client(base_url=url, timeout=30,
-                                  headers={"Authorization": f"Bearer {api_key}"})
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        url: str = "https://api.runware.ai/v1",
+        model: str = DEFAULT_MODEL,
+        retries: int = 3,
+        backoff_s: float = 0.05,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=url, timeout=30, headers={"Authorization": f"Bearer {api_key}"}
+        )
         self.model = model
         self.retries = retries
         self.backoff_s = backoff_s
 
-    def complete(self, prompt: str, *, temperature: float | None = None,
-                 max_tokens: int | None = None) -> Completion:
+    def complete(
+        self, prompt: str, *, temperature: float | None = None, max_tokens: int | None = None
+    ) -> Completion:
         settings: dict[str, Any] = {}
         if temperature is not None:
             settings["temperature"] = round(temperature, 2)
         if max_tokens is not None:
             settings["maxTokens"] = max_tokens
-        task: dict[str, Any] = {"taskType": "textInference", "taskUUID": str(uuid.uuid4()),
-                                "model": self.model, "includeUsage": True,
-                                "messages": [{"role": "user", "content": prompt}]}
+        task: dict[str, Any] = {
+            "taskType": "textInference",
+            "taskUUID": str(uuid.uuid4()),
+            "model": self.model,
+            "includeUsage": True,
+            "messages": [{"role": "user", "content": prompt}],
+        }
         if settings:
             task["settings"] = settings
         item = self._post([task])[0]
-        return Completion(text=item["text"], finish_reason=item["finishReason"],
-                          total_tokens=(item.get("usage") or {}).get("totalTokens"))
+        return Completion(
+            text=item["text"],
+            finish_reason=item["finishReason"],
+            total_tokens=(item.get("usage") or {}).get("totalTokens"),
+        )
 
     def _post(self, body: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for attempt in range(self.retries + 1):

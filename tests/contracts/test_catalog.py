@@ -22,8 +22,12 @@ QWEN, MINIMAX = "alibaba:qwen@3.5-397b", "minimax:m2.7@0"
 
 
 def task(model: str, **changes: Any) -> dict[str, Any]:
-    body = {"taskType": "textInference", "taskUUID": str(uuid.uuid4()), "model": model,
-            "messages": [{"role": "user", "content": "Hi"}]}
+    body = {
+        "taskType": "textInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": model,
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
     body.update(changes)
     return body
 
@@ -38,10 +42,14 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> openapi.Catalog:
     """Generated documents: other limits, enums, an extra setting, a batch limit."""
     folder = tmp_path_factory.mktemp("variants")
     write(folder, "cold.openapi.json", variant("acme:cold@1", temperature_max=0.3))
-    write(folder, "async.openapi.json", variant("acme:async@1", base="second",
-                                                delivery_methods=["async", "sync"]))
-    write(folder, "beam.openapi.json", variant("acme:beam@1", extra_setting="beamWidth",
-                                               max_tasks=2))
+    write(
+        folder,
+        "async.openapi.json",
+        variant("acme:async@1", base="second", delivery_methods=["async", "sync"]),
+    )
+    write(
+        folder, "beam.openapi.json", variant("acme:beam@1", extra_setting="beamWidth", max_tasks=2)
+    )
     return openapi.load_catalog(folder)
 
 
@@ -50,29 +58,41 @@ def test_a_mixed_batch_is_judged_task_by_task(catalog: openapi.Catalog) -> None:
     body = [task(QWEN, settings={"temperature": 1.8}), task(MINIMAX, settings={"temperature": 1.8})]
     (violation,) = check_request(body, spec=catalog)
     assert (violation.task_index, violation.parameter, violation.keyword) == (
-        1, "settings.temperature", "maximum")
+        1,
+        "settings.temperature",
+        "maximum",
+    )
     assert "maximum of 1.5" in violation.message
     assert check_request([task(QWEN), task(MINIMAX)], spec=catalog) == []
 
 
-def test_each_variant_keeps_its_own_limits_enums_and_settings(
-        variants: openapi.Catalog) -> None:
+def test_each_variant_keeps_its_own_limits_enums_and_settings(variants: openapi.Catalog) -> None:
     cases = [
         (task("acme:cold@1", settings={"temperature": 0.5}), "settings.temperature", "maximum"),
         (task("acme:async@1", deliveryMethod="stream"), "deliveryMethod", "enum"),
-        (task("acme:cold@1", settings={"beamWidth": 3}), "settings.beamWidth",
-         "additionalProperties"),
+        (
+            task("acme:cold@1", settings={"beamWidth": 3}),
+            "settings.beamWidth",
+            "additionalProperties",
+        ),
         (task("acme:beam@1", settings={"beamWidth": 11}), "settings.beamWidth", "maximum"),
     ]
     for body, parameter, keyword in cases:
         found = [(v.parameter, v.keyword) for v in check_request([body], spec=variants)]
         assert found == [(parameter, keyword)], body
-    assert check_request([task("acme:beam@1", settings={"beamWidth": 3}),
-                          task("acme:async@1", deliveryMethod="async")], spec=variants) == []
+    assert (
+        check_request(
+            [
+                task("acme:beam@1", settings={"beamWidth": 3}),
+                task("acme:async@1", deliveryMethod="async"),
+            ],
+            spec=variants,
+        )
+        == []
+    )
 
 
-def test_a_body_limit_holds_for_batches_that_use_its_document(
-        variants: openapi.Catalog) -> None:
+def test_a_body_limit_holds_for_batches_that_use_its_document(variants: openapi.Catalog) -> None:
     three_beams = [task("acme:beam@1") for _ in range(3)]
     (violation,) = check_request(three_beams, spec=variants)
     assert (violation.keyword, violation.parameter, violation.pointer) == ("maxItems", "", "")
@@ -83,19 +103,27 @@ def test_a_body_limit_holds_for_batches_that_use_its_document(
 def test_an_unknown_model_names_the_nearest_ids(catalog: openapi.Catalog) -> None:
     (violation,) = check_request([task("minimax:m2.7@1", settings={"bogus": 1})], spec=catalog)
     assert (violation.code, violation.parameter, violation.keyword, violation.pointer) == (
-        "invalidParameter", "model", "enum", "/0/model")
+        "invalidParameter",
+        "model",
+        "enum",
+        "/0/model",
+    )
     assert 'Did you mean "minimax:m2.7@0"?' in violation.message
     assert "--spec PATH" in violation.message
     assert violation.to_error()["taskUUID"] == violation.task_uuid
     # Which document's other rules apply is unknown: "bogus" is not reported.
 
 
-@pytest.mark.parametrize(("model", "code", "keyword"), [
-    pytest.param(None, "missingParameter", "required", id="missing"),
-    pytest.param(7, "invalidParameter", "type", id="not-a-string"),
-])
-def test_a_task_without_a_usable_model(catalog: openapi.Catalog, model: Any, code: str,
-                                       keyword: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "code", "keyword"),
+    [
+        pytest.param(None, "missingParameter", "required", id="missing"),
+        pytest.param(7, "invalidParameter", "type", id="not-a-string"),
+    ],
+)
+def test_a_task_without_a_usable_model(
+    catalog: openapi.Catalog, model: Any, code: str, keyword: str
+) -> None:
     body = task(QWEN)
     if model is None:
         del body["model"]
@@ -134,45 +162,64 @@ def test_a_catalogue_of_one_is_that_document_exactly(spec: openapi.Spec) -> None
 
 def test_check_response_takes_a_catalogue(catalog: openapi.Catalog) -> None:
     body = [task(MINIMAX)]
-    reply = {"data": [{"taskType": "textInference", "taskUUID": body[0]["taskUUID"],
-                       "text": "Hello.", "finishReason": "stop", "seed": 1,
-                       "resultIndex": 0}]}
+    reply = {
+        "data": [
+            {
+                "taskType": "textInference",
+                "taskUUID": body[0]["taskUUID"],
+                "text": "Hello.",
+                "finishReason": "stop",
+                "seed": 1,
+                "resultIndex": 0,
+            }
+        ]
+    }
     assert check_response(reply, request=body, spec=catalog) == []
 
 
 def test_identical_schemas_compile_once(tmp_path: Path) -> None:
-    same = openapi.load(write(tmp_path, "same.openapi.json",
-                              variant("acme:same@1", title="Another title")))
-    other = openapi.load(write(tmp_path, "other.openapi.json",
-                               variant("acme:other@1", temperature_max=0.3)))
+    same = openapi.load(
+        write(tmp_path, "same.openapi.json", variant("acme:same@1", title="Another title"))
+    )
+    other = openapi.load(
+        write(tmp_path, "other.openapi.json", variant("acme:other@1", temperature_max=0.3))
+    )
     qwen, minimax = engine_for(openapi.load()), engine_for(openapi.load(SECOND_DOCUMENT))
     # The supplement's schemas and the authentication task are the same in every document.
     for engine in (minimax, engine_for(same), engine_for(other)):
         assert engine.task_predicates["getResponse"] is qwen.task_predicates["getResponse"]
-        assert engine.task_predicates["authentication"] is \
-            qwen.task_predicates["authentication"]
+        assert engine.task_predicates["authentication"] is qwen.task_predicates["authentication"]
         assert engine.protocol["StreamChunk"].function is qwen.protocol["StreamChunk"].function  # type: ignore[attr-defined]
     # A task schema that differs only in its model id is another function; one that differs
     # in a limit too; and documents that differ only in prose share none of the task's.
     assert minimax.task_predicates["textInference"] is not qwen.task_predicates["textInference"]
-    assert engine_for(other).task_predicates["textInference"] is not \
-        engine_for(same).task_predicates["textInference"]
-    twin = openapi.load(write(tmp_path, "twin.openapi.json",
-                              variant("acme:same@1", title="A third title")))
-    assert engine_for(twin).task_predicates["textInference"] is \
-        engine_for(same).task_predicates["textInference"]
-    assert engine_for(twin).tasks["textInference"].function is \
-        engine_for(same).tasks["textInference"].function  # type: ignore[attr-defined]
+    assert (
+        engine_for(other).task_predicates["textInference"]
+        is not engine_for(same).task_predicates["textInference"]
+    )
+    twin = openapi.load(
+        write(tmp_path, "twin.openapi.json", variant("acme:same@1", title="A third title"))
+    )
+    assert (
+        engine_for(twin).task_predicates["textInference"]
+        is engine_for(same).task_predicates["textInference"]
+    )
+    assert (
+        engine_for(twin).tasks["textInference"].function
+        is engine_for(same).tasks["textInference"].function
+    )  # type: ignore[attr-defined]
 
 
 # -- strategies --------------------------------------------------------------------------
+
 
 def test_tasks_and_requests_draw_every_model(variants: openapi.Catalog) -> None:
     seen: Counter[str] = Counter()
     mixed: Counter[bool] = Counter()
 
-    @settings(max_examples=150, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(requests(spec=variants, min_tasks=1, max_tasks=3), tasks(spec=variants))
     def check(body: list[dict[str, Any]], one: dict[str, Any]) -> None:
         assert check_request(body, spec=variants) == []  # acme:beam@1's batch limit too
@@ -190,10 +237,13 @@ def test_tasks_and_requests_draw_every_model(variants: openapi.Catalog) -> None:
 def test_task_overrides_apply_to_every_model(catalog: openapi.Catalog) -> None:
     models: Counter[str] = Counter()
 
-    @settings(max_examples=60, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
-    @given(tasks(spec=catalog, deliveryMethod=st.just("stream")),
-           tasks(spec=catalog, task_type="getResponse"))
+    @settings(
+        max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(
+        tasks(spec=catalog, deliveryMethod=st.just("stream")),
+        tasks(spec=catalog, task_type="getResponse"),
+    )
     def check(drawn: dict[str, Any], poll: dict[str, Any]) -> None:
         assert drawn.get("deliveryMethod", "stream") == "stream"
         models[drawn["model"]] += 1
@@ -207,14 +257,18 @@ def test_invalid_requests_break_one_rule_of_some_model(variants: openapi.Catalog
     models: Counter[str] = Counter()
     unknown: list[str] = []
 
-    @settings(max_examples=150, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(invalid_requests(spec=variants))
     def check(case: Any) -> None:
         assert check_request(case.payload, spec=variants) == [case.violation]
         if isinstance(case.payload, list):
-            models.update(t["model"] for t in case.payload
-                          if isinstance(t, dict) and t.get("model") in variants.model_ids)
+            models.update(
+                t["model"]
+                for t in case.payload
+                if isinstance(t, dict) and t.get("model") in variants.model_ids
+            )
         if case.violation.parameter == "model" and case.violation.keyword == "enum":
             unknown.append(case.violation.message)
 

@@ -22,8 +22,16 @@ def test_empty_array_is_valid_by_the_document() -> None:
 
 
 def test_every_violation_is_collected_with_its_location(spec: openapi.Spec) -> None:
-    payload = [task(spec, taskUUID="nope", settings__temperature=2.5, settings__topK=0,
-                    numberResults=9, bogus=1)]
+    payload = [
+        task(
+            spec,
+            taskUUID="nope",
+            settings__temperature=2.5,
+            settings__topK=0,
+            numberResults=9,
+            bogus=1,
+        )
+    ]
     found = check_request(payload)
     assert {(v.keyword, v.pointer, v.parameter) for v in found} == {
         ("format", "/0/taskUUID", "taskUUID"),
@@ -39,33 +47,53 @@ def test_every_violation_is_collected_with_its_location(spec: openapi.Spec) -> N
 def test_violation_message_names_value_limit_and_fix(spec: openapi.Spec) -> None:
     (violation,) = check_request([task(spec, settings__temperature=2.5)])
     assert violation == Violation(
-        pointer="/0/settings/temperature", parameter="settings.temperature", keyword="maximum",
-        code="invalidParameter", task_index=0, task_uuid=UUID, task_type="textInference",
+        pointer="/0/settings/temperature",
+        parameter="settings.temperature",
+        keyword="maximum",
+        code="invalidParameter",
+        task_index=0,
+        task_uuid=UUID,
+        task_type="textInference",
         message="settings.temperature is 2.5, above the maximum of 2. Send a number from 0 to 2 "
-                "in steps of 0.01 (default 0.6).")
+        "in steps of 0.01 (default 0.6).",
+    )
     assert violation.value == 2.5
 
 
 MESSAGE_CASES = [
-    pytest.param({"settings__temperature": 0.575}, ["0.575", "multiple of 0.01", "0.57", "0.58"],
-                 id="multipleOf-suggests-neighbours"),
-    pytest.param({"deliveryMethod": "asinc"}, ['"asinc"', '"sync", "async", "stream"',
-                                               'Did you mean "async"'], id="enum-did-you-mean"),
-    pytest.param({"maxTokens": 100}, ["Unknown parameter maxTokens", "settings.maxTokens"],
-                 id="top-level-setting-belongs-under-settings"),
-    pytest.param({"settings__temprature": 0.5}, ['Did you mean "temperature"'],
-                 id="typo-in-settings"),
+    pytest.param(
+        {"settings__temperature": 0.575},
+        ["0.575", "multiple of 0.01", "0.57", "0.58"],
+        id="multipleOf-suggests-neighbours",
+    ),
+    pytest.param(
+        {"deliveryMethod": "asinc"},
+        ['"asinc"', '"sync", "async", "stream"', 'Did you mean "async"'],
+        id="enum-did-you-mean",
+    ),
+    pytest.param(
+        {"maxTokens": 100},
+        ["Unknown parameter maxTokens", "settings.maxTokens"],
+        id="top-level-setting-belongs-under-settings",
+    ),
+    pytest.param(
+        {"settings__temprature": 0.5}, ['Did you mean "temperature"'], id="typo-in-settings"
+    ),
     pytest.param({"model": "qwen"}, ['"alibaba:qwen@3.5-397b"', '"qwen"'], id="wrong-model"),
     pytest.param({"taskUUID": 7}, ["taskUUID must be", "not integer (7)"], id="uuid-wrong-type"),
     pytest.param({"messages": []}, ["messages is empty", "at least 1 item"], id="no-messages"),
-    pytest.param({"settings__systemPrompt": "x" * 262145},
-                 ["262145 characters", "limit of 262144"], id="system-prompt-too-long"),
+    pytest.param(
+        {"settings__systemPrompt": "x" * 262145},
+        ["262145 characters", "limit of 262144"],
+        id="system-prompt-too-long",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("changes", "fragments"), MESSAGE_CASES)
-def test_messages_are_actionable(spec: openapi.Spec, changes: dict[str, Any],
-                                 fragments: list[str]) -> None:
+def test_messages_are_actionable(
+    spec: openapi.Spec, changes: dict[str, Any], fragments: list[str]
+) -> None:
     (violation,) = check_request([task(spec, **changes)])
     for fragment in fragments:
         assert fragment in violation.message
@@ -75,25 +103,35 @@ def test_missing_required_parameters(spec: openapi.Spec) -> None:
     found = check_request([{"taskType": "textInference", "taskUUID": UUID}])
     assert [(v.code, v.pointer, v.parameter) for v in found] == [
         ("missingParameter", "/0/model", "model"),
-        ("missingParameter", "/0/messages", "messages")]
+        ("missingParameter", "/0/messages", "messages"),
+    ]
     assert "alibaba:qwen@3.5-397b" in found[0].message
 
 
 def test_codes_follow_runware_style(spec: openapi.Spec) -> None:
-    found = check_request([task(spec, extra=1, seed=-1) | {"taskType": "textInference"},
-                           {"taskType": "textInference"}])
+    found = check_request(
+        [
+            task(spec, extra=1, seed=-1) | {"taskType": "textInference"},
+            {"taskType": "textInference"},
+        ]
+    )
     assert {v.code for v in found} == {"unknownParameter", "invalidParameter", "missingParameter"}
 
 
 def test_to_error_matches_the_documents_error_response(spec: openapi.Spec) -> None:
     found = check_request([task(spec, settings__temperature=9, bogus=True), {"taskType": 3}])
     body = {"errors": [v.to_error() for v in found]}
-    jsonschema.Draft202012Validator(spec.to_dict()["components"]["schemas"]["ErrorResponse"]
-                                    ).validate(body)
+    jsonschema.Draft202012Validator(
+        spec.to_dict()["components"]["schemas"]["ErrorResponse"]
+    ).validate(body)
     assert body["errors"][0] == {
-        "code": "invalidParameter", "parameter": "settings.temperature",
-        "taskType": "textInference", "taskUUID": UUID,
-        "message": found[0].message, "documentation": "https://runware.ai/docs/platform/errors"}
+        "code": "invalidParameter",
+        "parameter": "settings.temperature",
+        "taskType": "textInference",
+        "taskUUID": UUID,
+        "message": found[0].message,
+        "documentation": "https://runware.ai/docs/platform/errors",
+    }
     assert "taskType" not in body["errors"][-1]  # taskType 3 is not a task type
 
 
@@ -120,8 +158,10 @@ def test_authentication_elsewhere_or_malformed_is_refused(spec: openapi.Spec) ->
     assert [(v.keyword, v.pointer) for v in late] == [("taskOrder", "/1/taskType")]
     assert "first" in late[0].message
     bad = check_request([{"taskType": "authentication", "apiKey": 5, "x": 1}])
-    assert {(v.keyword, v.pointer) for v in bad} == {("type", "/0/apiKey"),
-                                                      ("additionalProperties", "/0/x")}
+    assert {(v.keyword, v.pointer) for v in bad} == {
+        ("type", "/0/apiKey"),
+        ("additionalProperties", "/0/x"),
+    }
 
 
 def test_get_response_tasks(spec: openapi.Spec) -> None:
@@ -177,7 +217,10 @@ def test_wrong_top_level_type(body: Any, kind: str) -> None:
     for payload in forms:
         (violation,) = check_request(payload)
         assert (violation.keyword, violation.pointer, violation.code) == (
-            "type", "", "invalidRequestBody")
+            "type",
+            "",
+            "invalidRequestBody",
+        )
         assert kind in violation.message
         assert "[ ]" in violation.message
 
@@ -185,7 +228,10 @@ def test_wrong_top_level_type(body: Any, kind: str) -> None:
 def test_non_object_tasks(spec: openapi.Spec) -> None:
     found = check_request([task(spec), 5, "x", None])
     assert [(v.keyword, v.pointer, v.task_index) for v in found] == [
-        ("type", "/1", 1), ("type", "/2", 2), ("type", "/3", 3)]
+        ("type", "/1", 1),
+        ("type", "/2", 2),
+        ("type", "/3", 3),
+    ]
 
 
 def test_raw_str_and_bytes_agree(spec: openapi.Spec) -> None:

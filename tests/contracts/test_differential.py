@@ -23,9 +23,9 @@ from tests.conftest import SECOND_DOCUMENT
 
 
 def _multiple_of(validator: Any, divisor: Any, instance: Any, schema: Any) -> Any:
-    if validator.is_type(instance, "number") and \
-            Fraction(repr(instance) if isinstance(instance, float) else instance) % \
-            Fraction(repr(divisor) if isinstance(divisor, float) else divisor):
+    if validator.is_type(instance, "number") and Fraction(
+        repr(instance) if isinstance(instance, float) else instance
+    ) % Fraction(repr(divisor) if isinstance(divisor, float) else divisor):
         yield jsonschema.ValidationError(f"{instance!r} is not a multiple of {divisor}")
 
 
@@ -35,18 +35,23 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
 
 
 Reference = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, validators={"multipleOf": _multiple_of, "pattern": _pattern})
+    jsonschema.Draft202012Validator, validators={"multipleOf": _multiple_of, "pattern": _pattern}
+)
 CHECKER = jsonschema.FormatChecker(formats=())
 for _name, _check in FORMATS.items():
     CHECKER.checkers[_name] = (lambda v, c=_check: not isinstance(v, str) or c(v), ())
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-10, 10**10) | st.floats(allow_nan=False,
-                                                                    allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-10, 10**10)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3),
-    max_leaves=6)
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 def near(schema: Any) -> st.SearchStrategy[Any]:
@@ -57,8 +62,10 @@ def near(schema: Any) -> st.SearchStrategy[Any]:
     for key in ("const", "enum"):
         if key in schema:
             values = [schema[key]] if key == "const" else list(schema[key])
-            options.append(st.sampled_from(values) | st.sampled_from(values).map(
-                lambda v: v + "x" if isinstance(v, str) else v))
+            options.append(
+                st.sampled_from(values)
+                | st.sampled_from(values).map(lambda v: v + "x" if isinstance(v, str) else v)
+            )
     for branch in schema.get("oneOf", ()) or schema.get("anyOf", ()):
         options.append(near(branch))
     kind = schema.get("type")
@@ -67,16 +74,28 @@ def near(schema: Any) -> st.SearchStrategy[Any]:
         step = schema.get("multipleOf", 1)
         edges = [low, high, low - step, high + step, low + step, (low + high) / 2, 1.0]
         options.append(st.sampled_from(edges))
-        options.append(st.integers(int(low) - 2, int(min(high, 10**6)) + 2).map(
-            lambda n: round(n * step, 2) if isinstance(step, float) else n))
-        options.append(st.integers(int((low - 1) * 1000), int((high + 1) * 1000)).map(
-            lambda n: n / 1000))
+        options.append(
+            st.integers(int(low) - 2, int(min(high, 10**6)) + 2).map(
+                lambda n: round(n * step, 2) if isinstance(step, float) else n
+            )
+        )
+        options.append(
+            st.integers(int((low - 1) * 1000), int((high + 1) * 1000)).map(lambda n: n / 1000)
+        )
     if kind == "string":
         low = schema.get("minLength", 0)
         options.append(st.text(min_size=max(0, low - 1), max_size=low + 3))
-        options.append(st.sampled_from(["a770f077-f413-47de-9dac-be0b26a35da6",
-                                        "https://example.com/x", "aGVsbG8=", "data:image/png;"
-                                        "base64,aGk=", "x\n"]))
+        options.append(
+            st.sampled_from(
+                [
+                    "a770f077-f413-47de-9dac-be0b26a35da6",
+                    "https://example.com/x",
+                    "aGVsbG8=",
+                    "data:image/png;base64,aGk=",
+                    "x\n",
+                ]
+            )
+        )
     if kind == "array":
         options.append(st.lists(near(schema.get("items", {})), max_size=3))
     if kind == "object" and "properties" in schema:
@@ -103,8 +122,7 @@ def objects(schema: Mapping[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
 
 def _check(spec: openapi.Spec, payload: list[Any]) -> None:
     schema = spec.to_dict()["components"]["schemas"]["RequestBody"]
-    reference = Reference(schema, format_checker=CHECKER,
-                          registry=spec.registry)  # type: ignore[call-arg]
+    reference = Reference(schema, format_checker=CHECKER, registry=spec.registry)  # type: ignore[call-arg]
     expected = not any(True for _ in reference.iter_errors(payload))
     ours = check_request(payload, spec=spec)
     assert (not ours) is expected, (ours, list(reference.iter_errors(payload)))
@@ -130,8 +148,12 @@ def _second_items() -> dict[str, Any]:
 @given(st.lists(objects(_second_items()), min_size=1, max_size=2))
 def test_verdict_matches_reference_on_second_document(payload: list[Any]) -> None:
     schema = SECOND.to_dict()["components"]["schemas"]["RequestBody"]
-    reference = Reference(schema, format_checker=CHECKER,
-                          _resolver=SECOND.registry.resolver(  # type: ignore[call-arg]
-                              base_uri=SECOND.document_uri))
+    reference = Reference(
+        schema,
+        format_checker=CHECKER,
+        _resolver=SECOND.registry.resolver(  # type: ignore[call-arg]
+            base_uri=SECOND.document_uri
+        ),
+    )
     expected = not any(True for _ in reference.iter_errors(payload))
     assert (not check_request(payload, spec=SECOND)) is expected

@@ -18,9 +18,12 @@ UUID = "a770f077-f413-47de-9dac-be0b26a35da6"
 
 
 def task(spec: openapi.Spec, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"taskType": spec.inference_task_type, "taskUUID": UUID,
-                            "model": spec.model_id,
-                            "messages": [{"role": "user", "content": "Hello there"}]}
+    base: dict[str, Any] = {
+        "taskType": spec.inference_task_type,
+        "taskUUID": UUID,
+        "model": spec.model_id,
+        "messages": [{"role": "user", "content": "Hello there"}],
+    }
     for dotted, value in changes.items():
         target = base
         *parents, leaf = dotted.split("__")
@@ -35,8 +38,26 @@ def keywords(payload: Any, spec: openapi.Spec | None = None) -> list[tuple[str, 
 
 
 # Temperatures that plain float division (value / 0.01) calls "not a multiple".
-LEGAL_DECIMALS = ["0.07", "0.14", "0.28", "0.29", "0.57", "0.58", "1.13", "1.15", "1.16",
-                  "1.99", "0.01", "2", "2.0", "0", "0.10", "1e-2", "5.7E-1", "0.570000"]
+LEGAL_DECIMALS = [
+    "0.07",
+    "0.14",
+    "0.28",
+    "0.29",
+    "0.57",
+    "0.58",
+    "1.13",
+    "1.15",
+    "1.16",
+    "1.99",
+    "0.01",
+    "2",
+    "2.0",
+    "0",
+    "0.10",
+    "1e-2",
+    "5.7E-1",
+    "0.570000",
+]
 
 
 @pytest.mark.parametrize("text", LEGAL_DECIMALS, ids=lambda t: f"temperature={t}")
@@ -69,8 +90,9 @@ BEYOND_FLOAT = [
 
 
 @pytest.mark.parametrize(("text", "broken"), BEYOND_FLOAT)
-def test_numbers_beyond_float_precision(spec: openapi.Spec, text: str,
-                                        broken: tuple[str, ...]) -> None:
+def test_numbers_beyond_float_precision(
+    spec: openapi.Spec, text: str, broken: tuple[str, ...]
+) -> None:
     body = json.dumps([task(spec, settings__temperature="X")]).replace('"X"', text)
     assert tuple(k for k, _ in keywords(body.encode())) == broken
 
@@ -205,13 +227,16 @@ def test_pattern_digit_class_is_ascii_only() -> None:
 
 def test_second_document_limits_apply(second_spec: openapi.Spec) -> None:
     assert keywords([task(second_spec, settings__temperature=0.57)], second_spec) == [
-        ("multipleOf", "/0/settings/temperature")]
+        ("multipleOf", "/0/settings/temperature")
+    ]
     assert keywords([task(second_spec, settings__temperature=0.55)], second_spec) == []
     assert keywords([task(second_spec, settings__topP=0.123)], second_spec) == []
     assert keywords([task(second_spec, numberResults=3)], second_spec) == [
-        ("maximum", "/0/numberResults")]
+        ("maximum", "/0/numberResults")
+    ]
     assert keywords([task(second_spec, deliveryMethod="async")], second_spec) == [
-        ("enum", "/0/deliveryMethod")]
+        ("enum", "/0/deliveryMethod")
+    ]
     # The bundled document's model is not this document's.
     wrong_model = copy.deepcopy(task(second_spec))
     wrong_model["model"] = openapi.load().model_id
@@ -219,15 +244,19 @@ def test_second_document_limits_apply(second_spec: openapi.Spec) -> None:
     assert SECOND_DOCUMENT.exists()
 
 
-@pytest.mark.parametrize(("items", "unique"), [
-    pytest.param([1, 1.0], False, id="1-and-1.0"),
-    pytest.param([Decimal("1.00000000000000000000000000000001"), 1], True,
-                 id="differs-past-28-digits"),
-    pytest.param([Decimal("1E+1"), 10], False, id="exponent-form"),
-    pytest.param([{"a": 1}, {"a": 1.0}], False, id="equal-objects"),
-    pytest.param([[0.5], [Decimal("0.50")]], False, id="equal-arrays"),
-    pytest.param([True, 1], True, id="true-is-not-1"),
-])
+@pytest.mark.parametrize(
+    ("items", "unique"),
+    [
+        pytest.param([1, 1.0], False, id="1-and-1.0"),
+        pytest.param(
+            [Decimal("1.00000000000000000000000000000001"), 1], True, id="differs-past-28-digits"
+        ),
+        pytest.param([Decimal("1E+1"), 10], False, id="exponent-form"),
+        pytest.param([{"a": 1}, {"a": 1.0}], False, id="equal-objects"),
+        pytest.param([[0.5], [Decimal("0.50")]], False, id="equal-arrays"),
+        pytest.param([True, 1], True, id="true-is-not-1"),
+    ],
+)
 def test_unique_items_uses_exact_json_equality(items: list[Any], unique: bool) -> None:
     assert json_unique(items) is unique
     assert json_equal(items[0], items[1]) is not unique

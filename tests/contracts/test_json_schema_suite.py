@@ -25,9 +25,23 @@ SKIP = {
     # The kit asserts formats (its purpose is to catch bad uuids and URIs before sending), so
     # the core file's "format is only an annotation by default" cases do not apply; the
     # optional/format files test the assertions.
-    *(("format.json", f"{name} format") for name in (
-        "email", "regex", "ipv4", "ipv6", "hostname", "date", "date-time", "time", "uri",
-        "uri-reference", "uuid", "duration")),
+    *(
+        ("format.json", f"{name} format")
+        for name in (
+            "email",
+            "regex",
+            "ipv4",
+            "ipv6",
+            "hostname",
+            "date",
+            "date-time",
+            "time",
+            "uri",
+            "uri-reference",
+            "uuid",
+            "duration",
+        )
+    ),
     # The draft's meta-schema vocabulary switch-off: the kit asserts every vocabulary.
     ("vocabulary.json", "schema that uses custom metaschema with with no validation vocabulary"),
 }
@@ -38,10 +52,17 @@ def _remotes() -> referencing.Registry[Any]:
     for path in (SUITE / "remotes").rglob("*.json"):
         uri = REMOTE + path.relative_to(SUITE / "remotes").as_posix()
         contents = json.loads(path.read_text())
-        resources.append((uri, referencing.jsonschema.specification_with(
-            contents.get("$schema", "https://json-schema.org/draft/2020-12/schema")
-            if isinstance(contents, dict) else "https://json-schema.org/draft/2020-12/schema",
-            default=referencing.jsonschema.DRAFT202012).create_resource(contents)))
+        resources.append(
+            (
+                uri,
+                referencing.jsonschema.specification_with(
+                    contents.get("$schema", "https://json-schema.org/draft/2020-12/schema")
+                    if isinstance(contents, dict)
+                    else "https://json-schema.org/draft/2020-12/schema",
+                    default=referencing.jsonschema.DRAFT202012,
+                ).create_resource(contents),
+            )
+        )
     return SPECIFICATIONS.with_resources(resources)
 
 
@@ -56,11 +77,18 @@ def _cases() -> list[Any]:
         for group in json.loads(path.read_text()):
             for test in group["tests"]:
                 skip = (name, group["description"]) in SKIP and (
-                    name != "format.json" or "only an annotation" in test["description"])
+                    name != "format.json" or "only an annotation" in test["description"]
+                )
                 marks = [pytest.mark.skip(reason="see SKIP")] if skip else []
-                params.append(pytest.param(group["schema"], test["data"], test["valid"],
-                                           id=f"{name}::{group['description']}::"
-                                              f"{test['description']}", marks=marks))
+                params.append(
+                    pytest.param(
+                        group["schema"],
+                        test["data"],
+                        test["valid"],
+                        id=f"{name}::{group['description']}::{test['description']}",
+                        marks=marks,
+                    )
+                )
     return params
 
 
@@ -68,13 +96,15 @@ def _cases() -> list[Any]:
 def test_suite_case(schema: Any, instance: Any, valid: bool) -> None:
     base = schema.get("$id", "") if isinstance(schema, dict) else ""
     resource = referencing.jsonschema.DRAFT202012.create_resource(schema)
-    registry = (resource @ REMOTES).crawl() if base else REMOTES.with_resource(
-        "urn:suite-root", resource).crawl()
+    registry = (
+        (resource @ REMOTES).crawl()
+        if base
+        else REMOTES.with_resource("urn:suite-root", resource).crawl()
+    )
     compiler = SchemaCompiler(registry, fallback=jsonschema_fallback)
     collect = compiler.compile(schema, base_uri=base or "urn:suite-root")
     errors: list[Any] = []
     collect(instance, (), errors)
     assert (not errors) is valid, errors
     # The hot-path predicate and the collector come from one emitter: they must agree.
-    assert compiler.compile_predicate(schema, base_uri=base or "urn:suite-root")(instance) \
-        is valid
+    assert compiler.compile_predicate(schema, base_uri=base or "urn:suite-root")(instance) is valid

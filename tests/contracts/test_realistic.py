@@ -38,12 +38,15 @@ UTILITY = ("authentication", "getResponse", "ping")
 
 def _post(spec: openapi.Spec, body: bytes) -> httpx.Response:
     """The body sent to a fresh in-process mock with its default config (no raised limits)."""
+
     async def go() -> httpx.Response:
         app = create_app(spec=spec, config=MockConfig(processing_ms=0, seed=1))
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://mock") as http:
-            return await http.post("/v1", content=body,
-                                   headers={**AUTH, "content-type": "application/json"})
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://mock"
+        ) as http:
+            return await http.post(
+                "/v1", content=body, headers={**AUTH, "content-type": "application/json"}
+            )
 
     return asyncio.run(go())
 
@@ -64,6 +67,7 @@ def _inference(body: list[dict[str, Any]], spec: openapi.Spec) -> list[dict[str,
 
 
 # -- every draw ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_every_draw_is_valid_short_and_accepted(spec: openapi.Spec, network_audit: Any) -> None:
@@ -108,8 +112,11 @@ def test_every_draw_is_plausible_by_the_document(spec: openapi.Spec) -> None:
                 assert host.endswith(".invalid"), host
             for param in numeric:
                 value = _at(task, param.path)
-                if value is None or (param.has_default and value == param.default) or \
-                        not _has_inside(param):
+                if (
+                    value is None
+                    or (param.has_default and value == param.default)
+                    or not _has_inside(param)
+                ):
                     continue
                 # Well inside: never a documented limit itself.
                 assert param.minimum is None or value > param.minimum, (param.path, value)
@@ -129,8 +136,7 @@ def _has_inside(param: openapi.Parameter) -> bool:
 def _roles(spec: openapi.Spec) -> tuple[Any, ...]:
     items = spec.parameter("messages").schema["items"]
     if "$ref" in items:
-        items = spec.registry.resolver(base_uri=spec.document_uri).lookup(
-            items["$ref"]).contents
+        items = spec.registry.resolver(base_uri=spec.document_uri).lookup(items["$ref"]).contents
     return tuple(items["properties"]["role"]["enum"])
 
 
@@ -143,8 +149,9 @@ def _at(task: dict[str, Any], path: str) -> Any:
 
 FEATURES: dict[str, Callable[[dict[str, Any]], bool]] = {
     "multi-turn": lambda t: any(m["role"] == "assistant" for m in t["messages"]),
-    "system prompt": lambda t: "systemPrompt" in t.get("settings", {})
-    or t["messages"][0]["role"] == "system",
+    "system prompt": lambda t: (
+        "systemPrompt" in t.get("settings", {}) or t["messages"][0]["role"] == "system"
+    ),
     "sampling settings": lambda t: len(t.get("settings", {})) >= 2,
     "includeUsage": lambda t: t.get("includeUsage") is True,
     "includeCost": lambda t: t.get("includeCost") is True,
@@ -157,9 +164,11 @@ FEATURES: dict[str, Callable[[dict[str, Any]], bool]] = {
 @pytest.mark.parametrize("spec", SPECS)
 @pytest.mark.parametrize("feature", list(FEATURES))
 def test_each_kind_of_request_is_drawn(spec: openapi.Spec, feature: str) -> None:
-    found = find(realistic_requests(spec=spec),
-                 lambda body: any(FEATURES[feature](t) for t in _inference(body, spec)),
-                 settings=settings(max_examples=500, database=None))
+    found = find(
+        realistic_requests(spec=spec),
+        lambda body: any(FEATURES[feature](t) for t in _inference(body, spec)),
+        settings=settings(max_examples=500, database=None),
+    )
     assert check_request(found, spec=spec) == []
 
 
@@ -171,12 +180,16 @@ def test_every_delivery_method_of_the_document_is_drawn(spec: openapi.Spec) -> N
         drawn.update(t["deliveryMethod"] for t in body if "deliveryMethod" in t)
         return drawn >= set(spec.delivery_methods)
 
-    find(realistic_requests(spec=spec), every_method_seen,
-         settings=settings(max_examples=500, database=None))
+    find(
+        realistic_requests(spec=spec),
+        every_method_seen,
+        settings=settings(max_examples=500, database=None),
+    )
     assert drawn == set(spec.delivery_methods)
 
 
 # -- nothing is hard-coded -------------------------------------------------------------------
+
 
 def _document(tmp_path: Path, change: Any) -> openapi.Spec:
     """The bundled document with its task's properties changed by ``change``, loaded."""
@@ -190,7 +203,8 @@ def _document(tmp_path: Path, change: Any) -> openapi.Spec:
 def test_limits_enums_and_defaults_come_from_the_document(tmp_path: Path) -> None:
     def narrow(properties: dict[str, Any]) -> None:
         properties["settings"]["properties"]["temperature"].update(
-            minimum=0, maximum=0.3, multipleOf=0.1, default=0.2)
+            minimum=0, maximum=0.3, multipleOf=0.1, default=0.2
+        )
         properties["deliveryMethod"] = {"type": "string", "enum": ["async"], "default": "async"}
         properties["numberResults"].update(minimum=1, maximum=1, default=1)
 
@@ -208,8 +222,7 @@ def test_limits_enums_and_defaults_come_from_the_document(tmp_path: Path) -> Non
     check()
 
 
-def test_a_document_with_no_room_for_a_plausible_request_fails_at_draw_time(
-        tmp_path: Path) -> None:
+def test_a_document_with_no_room_for_a_plausible_request_fails_at_draw_time(tmp_path: Path) -> None:
     def demanding(properties: dict[str, Any]) -> None:
         properties["messages"]["items"]["properties"]["content"]["minLength"] = 5000
 
@@ -241,6 +254,7 @@ def test_repr_shows_how_it_was_built() -> None:
 
 # -- runware-kit sample ----------------------------------------------------------------------
 
+
 def _sample(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[list[str], str]:
     assert main(["sample", *args]) == 0
     out = capsys.readouterr()
@@ -248,9 +262,9 @@ def _sample(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[list[str], 
 
 
 @pytest.mark.parametrize("spec", SPECS)
-def test_sample_prints_realistic_lines_by_default(spec: openapi.Spec,
-                                                  capsys: pytest.CaptureFixture[str],
-                                                  network_audit: Any) -> None:
+def test_sample_prints_realistic_lines_by_default(
+    spec: openapi.Spec, capsys: pytest.CaptureFixture[str], network_audit: Any
+) -> None:
     other = [] if spec is BUNDLED else ["--spec", str(SECOND_DOCUMENT)]
     lines, err = _sample(capsys, "-n", "25", "--seed", "11", *other)
     assert len(lines) == 25
@@ -266,7 +280,8 @@ def test_sample_prints_realistic_lines_by_default(spec: openapi.Spec,
 
 
 def test_sample_seed_repeats_a_run_and_another_seed_does_not(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     first, _ = _sample(capsys, "-n", "6", "--seed", "5")
     again, _ = _sample(capsys, "-n", "6", "--seed", "5")
     other, _ = _sample(capsys, "-n", "6", "--seed", "6")
@@ -307,13 +322,20 @@ def test_sample_invalid_lines_break_one_rule_each(capsys: pytest.CaptureFixture[
 def test_sample_lines_work_with_curl_d_line(tmp_path: Path) -> None:
     """As the docs show it: each line as curl's argument, to a real server on loopback."""
     with RunningServer(create_app(config=MockConfig(processing_ms=0))) as server:
-        script = (f'"{sys.executable}" -m mockserver sample -n 8 --seed 3 | '
-                  'while read -r line; do '
-                  'curl --fail-with-body --silent --show-error --max-time 30 '
-                  f'-H "Authorization: Bearer k" -H "Content-Type: application/json" '
-                  f'-d "$line" {server.url}/v1 -o /dev/null -w "%{{http_code}}\\n"; done')
-        done = subprocess.run(["bash", "-eu", "-o", "pipefail", "-c", script],
-                              capture_output=True, text=True, timeout=120, check=False)
+        script = (
+            f'"{sys.executable}" -m mockserver sample -n 8 --seed 3 | '
+            "while read -r line; do "
+            "curl --fail-with-body --silent --show-error --max-time 30 "
+            f'-H "Authorization: Bearer k" -H "Content-Type: application/json" '
+            f'-d "$line" {server.url}/v1 -o /dev/null -w "%{{http_code}}\\n"; done'
+        )
+        done = subprocess.run(
+            ["bash", "-eu", "-o", "pipefail", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == ["200"] * 8
         journal = httpx.get(f"{server.url}/__mock/requests", timeout=10).json()["requests"]

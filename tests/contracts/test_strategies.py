@@ -52,7 +52,8 @@ def test_invalid_draws_break_exactly_their_labelled_rule(spec: openapi.Spec) -> 
     def check(case: InvalidCase) -> None:
         found = check_request(case.payload, spec=spec)
         assert [(v.keyword, v.pointer) for v in found] == [
-            (case.violation.keyword, case.violation.pointer)]
+            (case.violation.keyword, case.violation.pointer)
+        ]
         json.dumps(case.payload)  # sendable over HTTP
 
     check()
@@ -67,15 +68,21 @@ def test_every_rule_of_the_document_is_reachable(spec: openapi.Spec) -> None:
         case = _reach(spec, -1 if site is None else index)
         expected = "" if site is None else "/" + "/".join(str(p) for p in (0, *site.path))
         assert (case.violation.keyword, case.violation.pointer.replace("/1/", "/0/", 1)) == (
-            "type" if site is None else site.keyword, expected), site
+            "type" if site is None else site.keyword,
+            expected,
+        ), site
 
 
 def _reach(spec: openapi.Spec, only: int) -> InvalidCase:
     """The first case that breaks site ``only`` (no shrinking: reaching it is the point)."""
     found: list[InvalidCase] = []
 
-    @settings(max_examples=1, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=1,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(_case(spec, only=only).filter(lambda c: c is not None))
     def reach(case: InvalidCase) -> None:
         found.append(case)
@@ -112,10 +119,27 @@ def _keywords(schema: Any, spec: openapi.Spec) -> set[str]:
                         walk(item)
 
     walk(schema)
-    return found & {"type", "const", "enum", "oneOf", "anyOf", "minimum", "maximum",
-                    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength",
-                    "maxLength", "pattern", "format", "minItems", "maxItems", "uniqueItems",
-                    "required", "additionalProperties"}
+    return found & {
+        "type",
+        "const",
+        "enum",
+        "oneOf",
+        "anyOf",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "required",
+        "additionalProperties",
+    }
 
 
 def test_multiple_of_values_are_exact_decimals() -> None:
@@ -160,12 +184,14 @@ def test_optional_parameters_appear_and_disappear_in_balance() -> None:
 
 def test_boundaries_are_reached() -> None:
     drawn = _statistics(tasks(), 400)
-    temperatures = {t["settings"]["temperature"] for t in drawn
-                    if "temperature" in t.get("settings", {})}
+    temperatures = {
+        t["settings"]["temperature"] for t in drawn if "temperature" in t.get("settings", {})
+    }
     assert {0, 2} <= {float(v) for v in temperatures}
     assert any(len(t["messages"]) == 1 for t in drawn)
-    prompts = [t["settings"]["systemPrompt"] for t in drawn if "systemPrompt" in
-               t.get("settings", {})]
+    prompts = [
+        t["settings"]["systemPrompt"] for t in drawn if "systemPrompt" in t.get("settings", {})
+    ]
     assert any(len(p) == BUNDLED.parameter("settings.systemPrompt").max_length for p in prompts)
     seeds = {t["seed"] for t in drawn if "seed" in t}
     assert {0, 4294967295} <= seeds
@@ -189,8 +215,9 @@ def test_overrides_pin_parameters() -> None:
 BAD_ARGUMENTS = [
     pytest.param(lambda: tasks(bogus=st.just(1)), "bogus", id="unknown-parameter"),
     pytest.param(lambda: tasks(messages=[{"role": "user"}]), "st.just", id="not-a-strategy"),
-    pytest.param(lambda: tasks(task_type="imageInference"), "imageInference",
-                 id="unknown-task-type"),
+    pytest.param(
+        lambda: tasks(task_type="imageInference"), "imageInference", id="unknown-task-type"
+    ),
     pytest.param(lambda: tasks(spec="spec.json"), "openapi.Spec", id="spec-not-a-spec"),
     pytest.param(lambda: requests(min_tasks=3, max_tasks=1), "min_tasks=3", id="min-over-max"),
     pytest.param(lambda: requests(max_tasks=-1), "max_tasks=-1", id="negative"),
@@ -227,8 +254,7 @@ def test_replies_pass_the_response_check(kind: str) -> None:
 
 
 def test_result_replies_cover_what_clients_must_parse() -> None:
-    items = [item for body in _statistics(responses(kind="result"), 300)
-             for item in body["data"]]
+    items = [item for body in _statistics(responses(kind="result"), 300) for item in body["data"]]
     assert any(len(item["text"]) > 1000 for item in items)
     assert any(item["finishReason"] == "length" for item in items)
     assert any("usage" not in item for item in items)
@@ -236,17 +262,26 @@ def test_result_replies_cover_what_clients_must_parse() -> None:
     assert all(item["taskType"] == "textInference" for item in items)
 
 
-@pytest.mark.parametrize(("schema", "step"), [
-    pytest.param({"type": "number", "minimum": 0, "multipleOf": 0.01}, "0.01",
-                 id="min-0-step-0.01"),
-    pytest.param({"type": "number", "minimum": 1, "multipleOf": 2}, "2", id="min-1-step-2"),
-    pytest.param({"type": "number", "minimum": 0.1, "multipleOf": 0.2}, "0.2",
-                 id="min-0.1-step-0.2"),
-    pytest.param({"type": "integer", "minimum": 3, "multipleOf": 4}, "4",
-                 id="integer-min-3-step-4"),
-    pytest.param({"type": "number", "exclusiveMinimum": 0.5, "multipleOf": 0.25}, "0.25",
-                 id="exclusive-min-on-a-multiple"),
-])
+@pytest.mark.parametrize(
+    ("schema", "step"),
+    [
+        pytest.param(
+            {"type": "number", "minimum": 0, "multipleOf": 0.01}, "0.01", id="min-0-step-0.01"
+        ),
+        pytest.param({"type": "number", "minimum": 1, "multipleOf": 2}, "2", id="min-1-step-2"),
+        pytest.param(
+            {"type": "number", "minimum": 0.1, "multipleOf": 0.2}, "0.2", id="min-0.1-step-0.2"
+        ),
+        pytest.param(
+            {"type": "integer", "minimum": 3, "multipleOf": 4}, "4", id="integer-min-3-step-4"
+        ),
+        pytest.param(
+            {"type": "number", "exclusiveMinimum": 0.5, "multipleOf": 0.25},
+            "0.25",
+            id="exclusive-min-on-a-multiple",
+        ),
+    ],
+)
 def test_not_multiple_values_break_only_multiple_of(schema: dict[str, Any], step: str) -> None:
     from contracts.strategies._invalid import _not_multiple
 
@@ -261,8 +296,12 @@ def test_not_multiple_values_break_only_multiple_of(schema: dict[str, Any], step
 def test_unique_arrays_are_unique_by_the_validators_equality() -> None:
     # 1 and 1.0 are the same JSON number: a uniqueItems array may hold only one of them.
     builder = schema_strategies(BUNDLED)
-    schema = {"type": "array", "items": {"enum": [1, 1.0, 2, 2.0, "1"]}, "uniqueItems": True,
-              "minItems": 2}
+    schema = {
+        "type": "array",
+        "items": {"enum": [1, 1.0, 2, 2.0, "1"]},
+        "uniqueItems": True,
+        "minItems": 2,
+    }
     strategy = builder.for_schema(schema)
     drawn = _statistics(strategy, 200)
     assert drawn

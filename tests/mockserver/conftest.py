@@ -25,13 +25,17 @@ from mockserver import MockConfig, create_app
 UUID = "a770f077-f413-47de-9dac-be0b26a35da6"
 AUTH = {"Authorization": "Bearer test-key"}
 VALID_REQUEST = json.loads(
-    (Path(__file__).parents[2] / "examples" / "requests" / "valid.json").read_text())
+    (Path(__file__).parents[2] / "examples" / "requests" / "valid.json").read_text()
+)
 
 
 def text_task(**changes: Any) -> dict[str, Any]:
-    task: dict[str, Any] = {"taskType": "textInference", "taskUUID": UUID,
-                            "model": "alibaba:qwen@3.5-397b",
-                            "messages": [{"role": "user", "content": "Why is the sky blue?"}]}
+    task: dict[str, Any] = {
+        "taskType": "textInference",
+        "taskUUID": UUID,
+        "model": "alibaba:qwen@3.5-397b",
+        "messages": [{"role": "user", "content": "Why is the sky blue?"}],
+    }
     task.update(changes)
     return task
 
@@ -40,8 +44,9 @@ def text_task(**changes: Any) -> dict[str, Any]:
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     """The mock in-process (ASGI), as unit tests use it."""
     app = create_app(config=MockConfig(seed=1))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://mock") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock"
+    ) as http:
         http.app = app  # type: ignore[attr-defined]
         yield http
 
@@ -59,8 +64,9 @@ class RunningServer:
     def __init__(self, app: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> RunningServer:
@@ -96,14 +102,16 @@ def serve_cli(*args: str, stderr: Any = subprocess.DEVNULL) -> Iterator[tuple[st
 
 
 @contextlib.contextmanager
-def run_cli(command: str, *args: str, stderr: Any = subprocess.DEVNULL,
-            describe: Any = None) -> Iterator[tuple[str, Any]]:
+def run_cli(
+    command: str, *args: str, stderr: Any = subprocess.DEVNULL, describe: Any = None
+) -> Iterator[tuple[str, Any]]:
     """`python -m mockserver COMMAND --port P *args` (serve, proxy): yields (url, process)
     once /__mock/health answers, and stops it with SIGTERM afterwards. ``describe()`` says
     what went wrong when it does not start (default: the arguments)."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "mockserver", command, "--port",
-                                str(port), *args], stderr=stderr)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", command, "--port", str(port), *args], stderr=stderr
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -143,8 +151,22 @@ def redis_server(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
     port = free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-         "no", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     client = redis.Redis(port=port)
     try:
         deadline = time.monotonic() + 20
@@ -171,8 +193,12 @@ class FrozenClock:
     "ready yet?" and "expired yet?", so those verdicts do not depend on how fast the machine
     gets from one request to the next."""
 
-    MODULES = ("mockserver._delivery", "mockserver._faults", "mockserver._store",
-               "mockserver._websocket")
+    MODULES = (
+        "mockserver._delivery",
+        "mockserver._faults",
+        "mockserver._store",
+        "mockserver._websocket",
+    )
 
     def __init__(self) -> None:
         self.wall = time.time()

@@ -28,10 +28,12 @@ STATE_DEPENDENT = {"taskNotFound"}
 def _answer(spec: openapi.Spec, body: bytes) -> httpx.Response:
     async def go() -> httpx.Response:
         app = create_app(spec=spec, config=CONFIG)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://mock") as http:
-            return await http.post("/v1", content=body,
-                                   headers={**AUTH, "content-type": "application/json"})
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://mock"
+        ) as http:
+            return await http.post(
+                "/v1", content=body, headers={**AUTH, "content-type": "application/json"}
+            )
 
     return asyncio.run(go())
 
@@ -62,8 +64,9 @@ def test_every_drawn_valid_request_is_accepted(name: str, network_audit: Any) ->
     assert network_audit.foreign() == []  # drawn webhookURLs are never called
 
 
-def test_every_sampled_line_is_accepted(capsys: pytest.CaptureFixture[str],
-                                        network_audit: Any) -> None:
+def test_every_sampled_line_is_accepted(
+    capsys: pytest.CaptureFixture[str], network_audit: Any
+) -> None:
     assert main(["sample", "-n", "30", "--seed", "7"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 30

@@ -29,8 +29,12 @@ QWEN, MINIMAX = "alibaba:qwen@3.5-397b", "minimax:m2.7@0"
 
 
 def task(model: str, **changes: Any) -> dict[str, Any]:
-    body = {"taskType": "textInference", "taskUUID": str(uuid.uuid4()), "model": model,
-            "messages": [{"role": "user", "content": "Why is the sky blue?"}]}
+    body = {
+        "taskType": "textInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": model,
+        "messages": [{"role": "user", "content": "Why is the sky blue?"}],
+    }
     body.update(changes)
     return body
 
@@ -52,18 +56,22 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def client(models_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
     catalog = openapi.load_catalog(openapi.load(), SECOND_DOCUMENT, models_dir)
     app = create_app(spec=catalog, config=MockConfig(seed=1, processing_ms=0))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://mock", headers=AUTH) as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock", headers=AUTH
+    ) as http:
         yield http
 
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_mixed_batch_is_answered_by_each_models_document(
-        client: httpx.AsyncClient) -> None:
-    body = [task(QWEN), task(MINIMAX, settings={"temperature": 1.5}),
-            task("acme:beam@1", settings={"beamWidth": 4}), task("acme:short@1")]
+async def test_a_mixed_batch_is_answered_by_each_models_document(client: httpx.AsyncClient) -> None:
+    body = [
+        task(QWEN),
+        task(MINIMAX, settings={"temperature": 1.5}),
+        task("acme:beam@1", settings={"beamWidth": 4}),
+        task("acme:short@1"),
+    ]
     reply = await client.post("/v1", json=body)
     assert reply.status_code == 200, reply.text
     assert check_response(reply.json(), request=body) == []
@@ -80,8 +88,9 @@ async def test_the_default_delivery_is_the_tasks_models(client: httpx.AsyncClien
     async_item, sync_item = sorted(items, key=lambda i: i["taskUUID"] != body[0]["taskUUID"])
     assert set(async_item) == {"taskType", "taskUUID"}  # an acknowledgement
     assert "text" in sync_item
-    poll = await client.post("/v1", json=[{"taskType": "getResponse",
-                                           "taskUUID": body[0]["taskUUID"]}])
+    poll = await client.post(
+        "/v1", json=[{"taskType": "getResponse", "taskUUID": body[0]["taskUUID"]}]
+    )
     assert poll.json()["data"][0]["status"] in ("processing", "success")
 
 
@@ -92,17 +101,19 @@ async def test_each_task_is_costed_from_its_own_generation(client: httpx.AsyncCl
     costs = {}
     for item in items:
         usage = item["usage"]
-        expected = round(usage["promptTokens"] * config.prompt_price_per_token
-                         + (usage["completionTokens"] + usage["thinkingTokens"])
-                         * config.completion_price_per_token, 10)
+        expected = round(
+            usage["promptTokens"] * config.prompt_price_per_token
+            + (usage["completionTokens"] + usage["thinkingTokens"])
+            * config.completion_price_per_token,
+            10,
+        )
         assert item["cost"] == expected
         costs[item["taskUUID"]] = item
     short = costs[body[1]["taskUUID"]]
     assert short["usage"]["completionTokens"] == 3
 
 
-async def test_a_model_no_document_describes_names_the_nearest(
-        client: httpx.AsyncClient) -> None:
+async def test_a_model_no_document_describes_names_the_nearest(client: httpx.AsyncClient) -> None:
     reply = await client.post("/v1", json=[task("minimax:m2.7@1"), task(QWEN)])
     assert reply.status_code == 400
     (error,) = reply.json()["errors"]
@@ -116,10 +127,16 @@ async def test_a_model_no_document_describes_names_the_nearest(
 
 
 async def test_each_model_has_its_document_and_the_index_lists_them(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     index = (await client.get("/openapi/models")).json()["models"]
-    assert [m["modelId"] for m in index] == [QWEN, MINIMAX, "acme:async@1", "acme:beam@1",
-                                             "acme:short@1"]
+    assert [m["modelId"] for m in index] == [
+        QWEN,
+        MINIMAX,
+        "acme:async@1",
+        "acme:beam@1",
+        "acme:short@1",
+    ]
     for entry in index:
         assert entry["document"] == f"http://mock/openapi/{quote(entry['modelId'], safe='')}.json"
         served = (await client.get(entry["document"])).json()
@@ -132,11 +149,11 @@ async def test_each_model_has_its_document_and_the_index_lists_them(
 
 
 async def test_openapi_json_describes_the_endpoint_with_every_model(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     combined = (await client.get("/openapi.json")).json()
     loaded = openapi.load(combined)  # every $ref resolves, every schema is 2020-12
-    assert set(loaded.model_ids) == {QWEN, MINIMAX, "acme:async@1", "acme:beam@1",
-                                     "acme:short@1"}
+    assert set(loaded.model_ids) == {QWEN, MINIMAX, "acme:async@1", "acme:beam@1", "acme:short@1"}
     assert combined["info"]["x-model-ids"][0] == QWEN
     health = (await client.get("/__mock/health")).json()
     assert (health["model"], len(health["models"])) == (QWEN, 5)
@@ -147,8 +164,9 @@ async def test_openapi_json_describes_the_endpoint_with_every_model(
 
 async def test_one_document_keeps_serving_the_vendors_own() -> None:
     app = create_app()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://mock") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock"
+    ) as http:
         served = (await http.get("/openapi.json")).json()
         own = (await http.get(f"/openapi/{quote(QWEN, safe='')}.json")).json()
         index = (await http.get("/openapi/models")).json()
@@ -164,8 +182,7 @@ def test_websocket_frames_mix_models_too(models_dir: Path) -> None:
         async with websockets.connect(url) as socket:
             await socket.send(json.dumps([{"taskType": "authentication", "apiKey": "k"}]))
             await socket.recv()
-            await socket.send(json.dumps([task(QWEN), task("acme:short@1"),
-                                          task("acme:nope@1")]))
+            await socket.send(json.dumps([task(QWEN), task("acme:short@1"), task("acme:nope@1")]))
             return [json.loads(await asyncio.wait_for(socket.recv(), 10)) for _ in range(3)]
 
     with RunningServer(create_app(spec=catalog, config=MockConfig(processing_ms=0))) as server:
@@ -177,6 +194,7 @@ def test_websocket_frames_mix_models_too(models_dir: Path) -> None:
 
 
 # -- loading: the CLI and the config file ---------------------------------------------------
+
 
 def test_the_banner_lists_the_models(models_dir: Path) -> None:
     catalog = openapi.load_catalog(openapi.load(), models_dir)
@@ -192,8 +210,9 @@ def test_the_banner_lists_the_models(models_dir: Path) -> None:
 def test_many_models_are_listed_up_to_ten(tmp_path: Path) -> None:
     for index in range(12):
         write(tmp_path, f"m{index:02d}.openapi.json", variant(f"acme:m@{index}"))
-    text = banner(spec=openapi.load_catalog(tmp_path), config=MockConfig(),
-                  host="127.0.0.1", port=1)
+    text = banner(
+        spec=openapi.load_catalog(tmp_path), config=MockConfig(), host="127.0.0.1", port=1
+    )
     assert "acme:m@9  (" in text
     assert "acme:m@10  (" not in text
     assert "… and 2 more: http://127.0.0.1:1/openapi/models" in text
@@ -209,8 +228,9 @@ def _mixed_post(url: str, *models: str) -> httpx.Response:
 
 def test_serve_with_spec_given_twice() -> None:
     bundled = Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT
-    with serve_cli("--spec", str(bundled), "--spec", str(SECOND_DOCUMENT),
-                   "--processing-ms", "0") as (url, _):
+    with serve_cli(
+        "--spec", str(bundled), "--spec", str(SECOND_DOCUMENT), "--processing-ms", "0"
+    ) as (url, _):
         assert _served_models(url) == [QWEN, MINIMAX]
         reply = _mixed_post(url, MINIMAX, QWEN)
         assert reply.status_code == 200, reply.text
@@ -221,20 +241,27 @@ def test_serve_with_spec_given_twice() -> None:
 
 
 def test_serve_with_a_directory_and_its_banner(models_dir: Path, tmp_path: Path) -> None:
-    with (tmp_path / "stderr").open("wb") as log, serve_cli(
-            "--spec", str(models_dir), "--processing-ms", "0", stderr=log) as (url, _):
+    with (
+        (tmp_path / "stderr").open("wb") as log,
+        serve_cli("--spec", str(models_dir), "--processing-ms", "0", stderr=log) as (url, _),
+    ):
         assert _served_models(url) == ["acme:async@1", "acme:beam@1", "acme:short@1"]
         assert _mixed_post(url, "acme:beam@1", "acme:short@1").status_code == 200
     head = (tmp_path / "stderr").read_text().splitlines()
     assert head[0] == "runware-kit mock: 3 models, one document each"
-    assert any(line.startswith("  models    : acme:async@1  (Runware API - acme:async@1, ")
-               for line in head), head
+    assert any(
+        line.startswith("  models    : acme:async@1  (Runware API - acme:async@1, ")
+        for line in head
+    ), head
 
 
 def test_the_config_file_names_the_documents(models_dir: Path, tmp_path: Path) -> None:
     # Relative to the config file, as a user writes them next to it.
-    write(tmp_path, "qwen.openapi.json", json.loads(
-        (Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT).read_text()))
+    write(
+        tmp_path,
+        "qwen.openapi.json",
+        json.loads((Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT).read_text()),
+    )
     config_path = tmp_path / "mock.toml"
     config_path.write_text(f'specs = ["qwen.openapi.json", "{models_dir}"]\nseed = 3\n')
     config = load_config(config_path)
@@ -248,33 +275,66 @@ def test_the_config_file_names_the_documents(models_dir: Path, tmp_path: Path) -
 
 def test_create_app_reads_the_configs_documents(models_dir: Path) -> None:
     app = create_app(config=MockConfig(specs=(str(SECOND_DOCUMENT), str(models_dir))))
-    assert app.state.mock.catalog.model_ids == (MINIMAX, "acme:async@1", "acme:beam@1",
-                                                "acme:short@1")
+    assert app.state.mock.catalog.model_ids == (
+        MINIMAX,
+        "acme:async@1",
+        "acme:beam@1",
+        "acme:short@1",
+    )
     assert app.state.mock.spec.model_id == MINIMAX
     # A spec given in code wins, as --spec does on the command line.
-    assert create_app(spec=openapi.load(), config=MockConfig(specs=(str(models_dir),))
-                      ).state.mock.catalog.model_ids == (QWEN,)
+    assert create_app(
+        spec=openapi.load(), config=MockConfig(specs=(str(models_dir),))
+    ).state.mock.catalog.model_ids == (QWEN,)
 
 
 def test_a_bad_catalogue_is_one_line_and_exit_2(tmp_path: Path) -> None:
     write(tmp_path, "a.openapi.json", variant(MINIMAX))
-    done = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--port", "0",
-                           "--spec", str(SECOND_DOCUMENT), "--spec", str(tmp_path)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--port",
+            "0",
+            "--spec",
+            str(SECOND_DOCUMENT),
+            "--spec",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert "is described by two documents" in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_validate_takes_several_documents(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_takes_several_documents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     mixed = tmp_path / "mixed.json"
     mixed.write_text(json.dumps([task(QWEN), task(MINIMAX)]))
     assert main(["validate", str(mixed)]) == 1  # the bundled document alone: MiniMax refused
     capsys.readouterr()
     bundled = Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT
-    assert main(["validate", "--spec", str(SECOND_DOCUMENT), "--spec", str(bundled), "--json",
-                 str(mixed)]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                "--spec",
+                str(SECOND_DOCUMENT),
+                "--spec",
+                str(bundled),
+                "--json",
+                str(mixed),
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["models"] == [MINIMAX, QWEN]
     assert report["files"] == [{"file": str(mixed), "valid": True, "violations": []}]

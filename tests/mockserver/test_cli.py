@@ -11,10 +11,16 @@ from mockserver import main
 from tests.conftest import SECOND_DOCUMENT
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "requests"
-VALID = json.dumps([{"taskType": "textInference",
-                     "taskUUID": "a770f077-f413-47de-9dac-be0b26a35da6",
-                     "model": "alibaba:qwen@3.5-397b",
-                     "messages": [{"role": "user", "content": "Hi"}]}])
+VALID = json.dumps(
+    [
+        {
+            "taskType": "textInference",
+            "taskUUID": "a770f077-f413-47de-9dac-be0b26a35da6",
+            "model": "alibaba:qwen@3.5-397b",
+            "messages": [{"role": "user", "content": "Hi"}],
+        }
+    ]
+)
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
@@ -29,7 +35,8 @@ def test_valid_file_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_invalid_file_exits_1_with_one_line_per_violation(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     body = json.loads(VALID)
     body[0]["settings"] = {"temperature": 5, "topK": 0}
     assert main(["validate", write(tmp_path, "bad.json", json.dumps(body))]) == 1
@@ -81,11 +88,29 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
 def test_other_document_by_flag(tmp_path: Path) -> None:
     body = json.loads(VALID)
     assert main(["validate", write(tmp_path, "q.json", json.dumps(body))]) == 0
-    assert main(["validate", "--spec", str(SECOND_DOCUMENT),
-                 write(tmp_path, "q2.json", json.dumps(body))]) == 1
+    assert (
+        main(
+            [
+                "validate",
+                "--spec",
+                str(SECOND_DOCUMENT),
+                write(tmp_path, "q2.json", json.dumps(body)),
+            ]
+        )
+        == 1
+    )
     body[0]["model"] = "minimax:m2.7@0"
-    assert main(["validate", "--spec", str(SECOND_DOCUMENT),
-                 write(tmp_path, "m.json", json.dumps(body))]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                "--spec",
+                str(SECOND_DOCUMENT),
+                write(tmp_path, "m.json", json.dumps(body)),
+            ]
+        )
+        == 0
+    )
 
 
 def test_bundled_examples() -> None:
@@ -135,7 +160,8 @@ def test_sample_with_the_second_document(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_validate_reports_every_file_the_unreadable_too(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = write(tmp_path, "ok.json", VALID)
     body = json.loads(VALID)
     body[0]["settings"] = {"temperature": 5}
@@ -148,6 +174,7 @@ def test_validate_reports_every_file_the_unreadable_too(
     assert out.err.strip() == f"runware-kit: cannot read {missing}: No such file or directory"
     assert main(["validate", "--json", good, missing]) == 2
     files = json.loads(capsys.readouterr().out)["files"]
-    assert files == [{"file": good, "valid": True, "violations": []},
-                     {"file": missing, "error": f"cannot read {missing}: No such file or "
-                                                "directory"}]
+    assert files == [
+        {"file": good, "valid": True, "violations": []},
+        {"file": missing, "error": f"cannot read {missing}: No such file or directory"},
+    ]

@@ -15,8 +15,15 @@ DOCS = Path(__file__).parents[2] / "docs" / "config.md"
 def test_the_example_loads_and_keeps_the_defaults() -> None:
     config = load_config(EXAMPLE)
     defaults = MockConfig()
-    for name in ("processing_ms", "journal_size", "max_body_bytes", "webhook_allowlist",
-                 "result_ttl_s", "stream_keepalive_s", "max_header_bytes"):
+    for name in (
+        "processing_ms",
+        "journal_size",
+        "max_body_bytes",
+        "webhook_allowlist",
+        "result_ttl_s",
+        "stream_keepalive_s",
+        "max_header_bytes",
+    ):
         assert getattr(config, name) == getattr(defaults, name), name
     assert config.replies[0].text == "Paris."
     assert config.faults[0]["match"] == "please fail"

@@ -26,16 +26,18 @@ ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
 def _serve(*args: str) -> tuple[str, subprocess.Popen[str], str]:
     """``serve --port 0``: the banner says where it listens (so no port is guessed); the
     URL, the process and the banner."""
-    process = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", "0",
-                                *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stderr is not None
     banner = []
     while not banner or not banner[-1].startswith("One line per request"):
         line = process.stderr.readline()
         if not line:
-            raise AssertionError(f"the mock exited ({process.wait()}) without a banner: "
-                                 f"{banner}")
+            raise AssertionError(f"the mock exited ({process.wait()}) without a banner: {banner}")
         banner.append(line.rstrip("\n"))
     found = re.search(r"endpoint  : (http://127\.0\.0\.1:\d+)/v1", "\n".join(banner))
     assert found, banner
@@ -52,8 +54,7 @@ def _traffic(url: str) -> None:
     with httpx.Client(base_url=url, timeout=30) as http:
         http.get("/__mock/health")  # the banner is printed once the socket is bound
         http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()))], headers=AUTH)
-        http.post("/v1", json=[text_task(settings={"temperature": 9, "topK": 0})],
-                  headers=AUTH)
+        http.post("/v1", json=[text_task(settings={"temperature": 9, "topK": 0})], headers=AUTH)
         http.post("/__mock/faults", json={"fault": "disconnect", "afterChunks": 2})
         with pytest.raises(httpx.RemoteProtocolError):
             http.post("/v1", json=[text_task(deliveryMethod="stream")], headers=AUTH)
@@ -70,9 +71,9 @@ def test_one_line_per_request_and_no_crash_lookalikes() -> None:
     assert "400 invalid (2) settings.temperature, settings.topK" in lines[1]
     assert "200 valid · disconnect (queued)" in lines[2]
     assert "400 invalid (1) invalidRequestBody" in lines[3]
-    assert "ASGI callable returned" not in out   # the injected drop reads as one, not a crash
-    assert "HTTP/1.1" not in out                 # uvicorn's access log is off by default
-    assert not ESCAPES.search(out)               # not a terminal: no colours
+    assert "ASGI callable returned" not in out  # the injected drop reads as one, not a crash
+    assert "HTTP/1.1" not in out  # uvicorn's access log is off by default
+    assert not ESCAPES.search(out)  # not a terminal: no colours
 
 
 def test_quiet_and_access_log() -> None:
@@ -102,9 +103,13 @@ def test_a_taken_port_is_one_clear_line_and_exit_2() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--port",
-                              str(port)], capture_output=True, text=True, timeout=60,
-                             check=False)
+        run = subprocess.run(
+            [sys.executable, "-m", "mockserver", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert run.returncode == 2
     (line,) = run.stderr.strip().splitlines()
     assert f"cannot listen on http://127.0.0.1:{port}" in line
@@ -121,26 +126,52 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def _entry(**changes: Any) -> Entry:
-    fields: dict[str, Any] = {"id": "1-1", "received": 0.0, "method": "POST", "path": "/v1",
-                              "api_key": None, "request": None, "violations": [],
-                              "status": 200, "response": None, "latency_ms": 1.25}
+    fields: dict[str, Any] = {
+        "id": "1-1",
+        "received": 0.0,
+        "method": "POST",
+        "path": "/v1",
+        "api_key": None,
+        "request": None,
+        "violations": [],
+        "status": 200,
+        "response": None,
+        "latency_ms": 1.25,
+    }
     fields.update(changes)
     return Entry(**fields)
 
 
-@pytest.mark.parametrize(("entry", "fragment"), [
-    pytest.param(_entry(), "200 valid", id="valid"),
-    pytest.param(_entry(status=400, violations=[{"parameter": p, "code": "x"} for p in
-                                                "abcde"]), "invalid (5) a, b, c +2",
-                 id="many-violations"),
-    pytest.param(_entry(status=503, fault="503 serviceUnavailable (queued)"),
-                 "503 valid · 503 serviceUnavailable (queued)", id="fault"),
-    pytest.param(_entry(method="WEBHOOK", path="http://127.0.0.1:9/hook", status=0,
-                        fault="not attempted: host"), "0 · not attempted", id="webhook"),
-])
+@pytest.mark.parametrize(
+    ("entry", "fragment"),
+    [
+        pytest.param(_entry(), "200 valid", id="valid"),
+        pytest.param(
+            _entry(status=400, violations=[{"parameter": p, "code": "x"} for p in "abcde"]),
+            "invalid (5) a, b, c +2",
+            id="many-violations",
+        ),
+        pytest.param(
+            _entry(status=503, fault="503 serviceUnavailable (queued)"),
+            "503 valid · 503 serviceUnavailable (queued)",
+            id="fault",
+        ),
+        pytest.param(
+            _entry(
+                method="WEBHOOK",
+                path="http://127.0.0.1:9/hook",
+                status=0,
+                fault="not attempted: host",
+            ),
+            "0 · not attempted",
+            id="webhook",
+        ),
+    ],
+)
 def test_console_lines(entry: Entry, fragment: str) -> None:
-    record = logging.LogRecord("mockserver.requests", logging.INFO, __file__, 1, "%s",
-                               (entry.path,), None)
+    record = logging.LogRecord(
+        "mockserver.requests", logging.INFO, __file__, 1, "%s", (entry.path,), None
+    )
     record.entry = entry
     plain = RequestFormatter(use_colors=False).format(record)
     coloured = RequestFormatter(use_colors=True).format(record)

@@ -32,27 +32,28 @@ def new_uuid() -> str:
 
 
 def _client(**config: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(
-        config=MockConfig(**config))), base_url="http://mock")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(config=MockConfig(**config))),
+        base_url="http://mock",
+    )
 
 
 async def _poll(http: httpx.AsyncClient, task_uuid: str) -> httpx.Response:
-    return await http.post("/v1", json=[{"taskType": "getResponse", "taskUUID": task_uuid}],
-                           headers=AUTH)
+    return await http.post(
+        "/v1", json=[{"taskType": "getResponse", "taskUUID": task_uuid}], headers=AUTH
+    )
 
 
 # -- async -----------------------------------------------------------------------------------
 
-async def test_async_is_acknowledged_then_polled_until_success(
-        frozen_clock: FrozenClock) -> None:
+
+async def test_async_is_acknowledged_then_polled_until_success(frozen_clock: FrozenClock) -> None:
     # The mock's clock stands still between polls: "processing" until processing_ms have
     # passed on it, then "success", however long the machine takes between two requests.
-    task = text_task(taskUUID=new_uuid(), deliveryMethod="async", numberResults=2,
-                     includeCost=True)
+    task = text_task(taskUUID=new_uuid(), deliveryMethod="async", numberResults=2, includeCost=True)
     async with _client(processing_ms=300) as http:
         ack = await http.post("/v1", json=[task], headers=AUTH)
-        assert ack.json() == {"data": [{"taskType": "textInference",
-                                        "taskUUID": task["taskUUID"]}]}
+        assert ack.json() == {"data": [{"taskType": "textInference", "taskUUID": task["taskUUID"]}]}
         early = (await _poll(http, task["taskUUID"])).json()
         assert [i["status"] for i in early["data"]] == ["processing", "processing"]
         assert check_response(early) == []
@@ -69,8 +70,7 @@ async def test_async_is_acknowledged_then_polled_until_success(
     assert check_response(done, request=[task]) == []
 
 
-async def test_unknown_and_expired_task_uuids_get_a_clear_error(
-        frozen_clock: FrozenClock) -> None:
+async def test_unknown_and_expired_task_uuids_get_a_clear_error(frozen_clock: FrozenClock) -> None:
     task = text_task(taskUUID=new_uuid(), deliveryMethod="async")
     async with _client(processing_ms=0, result_ttl_s=0.2) as http:
         unknown = await _poll(http, new_uuid())
@@ -114,21 +114,34 @@ async def test_a_refused_request_gives_its_claims_back() -> None:
 
 # -- stream ----------------------------------------------------------------------------------
 
+
 async def test_stream_framing() -> None:
-    task = text_task(taskUUID=new_uuid(), deliveryMethod="stream", includeUsage=True,
-                     includeCost=True, seed=11, settings={"thinkingLevel": "high"})
+    task = text_task(
+        taskUUID=new_uuid(),
+        deliveryMethod="stream",
+        includeUsage=True,
+        includeCost=True,
+        seed=11,
+        settings={"thinkingLevel": "high"},
+    )
     async with _client() as http:
         reply = await http.post("/v1", json=[task], headers=AUTH)  # no Accept header
-        sync = (await http.post("/v1", json=[{**task, "deliveryMethod": "sync",
-                                              "taskUUID": new_uuid()}], headers=AUTH)).json()
+        sync = (
+            await http.post(
+                "/v1",
+                json=[{**task, "deliveryMethod": "sync", "taskUUID": new_uuid()}],
+                headers=AUTH,
+            )
+        ).json()
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/event-stream")
     assert reply.text.endswith("data: [DONE]\n\n")
     assert "\n\n\n" not in reply.text
     *chunks, done = sse_payloads(reply.text)
     assert done == "[DONE]"
-    assert all(c["taskUUID"] == task["taskUUID"] and c["taskType"] == "textInference"
-               for c in chunks)
+    assert all(
+        c["taskUUID"] == task["taskUUID"] and c["taskType"] == "textInference" for c in chunks
+    )
     assert all(check_response(c, request=[task]) == [] for c in chunks)
     kinds = [next(iter(c["delta"]), "final") for c in chunks]
     assert kinds == sorted(kinds, key=["reasoningContent", "text", "final"].index)
@@ -139,8 +152,9 @@ async def test_stream_framing() -> None:
     assert all("usage" not in c for c in chunks[:-1])
     (item,) = sync["data"]
     assert "".join(c["delta"].get("text", "") for c in chunks) == item["text"]
-    assert "".join(c["delta"].get("reasoningContent", "") for c in chunks) == \
-        item["reasoningContent"]
+    assert (
+        "".join(c["delta"].get("reasoningContent", "") for c in chunks) == item["reasoningContent"]
+    )
     assert final["usage"] == item["usage"]
 
 
@@ -153,8 +167,10 @@ async def test_stream_without_usage_when_not_asked() -> None:
 
 
 async def test_a_stream_task_among_others_is_answered_like_sync() -> None:
-    request = [text_task(deliveryMethod="stream", taskUUID=new_uuid()),
-               text_task(taskUUID=new_uuid())]
+    request = [
+        text_task(deliveryMethod="stream", taskUUID=new_uuid()),
+        text_task(taskUUID=new_uuid()),
+    ]
     async with _client() as http:
         reply = await http.post("/v1", json=request, headers=AUTH)
     assert reply.status_code == 200
@@ -176,6 +192,7 @@ def test_a_client_that_disconnects_ends_its_stream_quietly() -> None:
 
 
 # -- webhooks --------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
@@ -201,8 +218,11 @@ def test_webhook_posts_each_result_with_retries(receiver: Receiver) -> None:
         # The receiver has a POST before the mock journals its answer: wait for both.
 
         def webhook_entries() -> list[Any]:
-            return [e for e in http.get("/__mock/requests").json()["requests"]
-                    if e["method"] == "WEBHOOK"]
+            return [
+                e
+                for e in http.get("/__mock/requests").json()["requests"]
+                if e["method"] == "WEBHOOK"
+            ]
 
         _wait_for(lambda: len(webhook_entries()) >= 4)
         journal = http.get("/__mock/requests").json()["requests"]
@@ -219,14 +239,16 @@ def test_webhook_posts_each_result_with_retries(receiver: Receiver) -> None:
 
 def test_webhook_to_a_down_receiver_gives_up_and_records_it() -> None:
     dead = f"http://127.0.0.1:{free_port()}/hook"
-    app = create_app(config=MockConfig(processing_ms=0, webhook_attempts=3,
-                                       webhook_backoff_ms=10))
+    app = create_app(config=MockConfig(processing_ms=0, webhook_attempts=3, webhook_backoff_ms=10))
     with RunningServer(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
         http.post("/v1", json=[text_task(taskUUID=new_uuid(), webhookURL=dead)], headers=AUTH)
 
         def failures() -> list[Any]:
-            return [e for e in http.get("/__mock/requests").json()["requests"]
-                    if e["method"] == "WEBHOOK"]
+            return [
+                e
+                for e in http.get("/__mock/requests").json()["requests"]
+                if e["method"] == "WEBHOOK"
+            ]
 
         # The record of the last attempt says "giving up": after it nothing more is sent,
         # so the count below is final (no sleep needed to see whether a fourth comes).
@@ -254,19 +276,24 @@ OUTSIDE = [
 
 @pytest.mark.parametrize(("url", "reason"), OUTSIDE)
 async def test_a_webhook_the_mock_will_not_call_is_accepted_and_journaled_not_attempted(
-        url: str, reason: str, network_audit: Any) -> None:
+    url: str, reason: str, network_audit: Any
+) -> None:
     # The allowlist is the mock's safety rule, not the document's: the request is valid, so
     # it is acknowledged exactly as Runware would, and nothing is sent (nor resolved).
     task = text_task(taskUUID=new_uuid(), webhookURL=url, numberResults=2)
     async with _client(processing_ms=0) as http:
         reply = await http.post("/v1", json=[task], headers=AUTH)
         assert reply.status_code == 200
-        assert reply.json() == {"data": [{"taskType": "textInference",
-                                          "taskUUID": task["taskUUID"]}]}
+        assert reply.json() == {
+            "data": [{"taskType": "textInference", "taskUUID": task["taskUUID"]}]
+        }
 
         async def deliveries() -> list[dict[str, Any]]:
-            return [e for e in (await http.get("/__mock/requests")).json()["requests"]
-                    if e["method"] == "WEBHOOK"]
+            return [
+                e
+                for e in (await http.get("/__mock/requests")).json()["requests"]
+                if e["method"] == "WEBHOOK"
+            ]
 
         deadline = time.monotonic() + 10
         while len(await deliveries()) < 2 and time.monotonic() < deadline:
@@ -275,8 +302,7 @@ async def test_a_webhook_the_mock_will_not_call_is_accepted_and_journaled_not_at
         poll = await _poll(http, task["taskUUID"])
     assert [r["status"] for r in records] == [0, 0]
     assert [r["request"]["data"][0]["resultIndex"] for r in records] == [0, 1]
-    assert all(r["fault"].startswith("not attempted") and reason in r["fault"]
-               for r in records)
+    assert all(r["fault"].startswith("not attempted") and reason in r["fault"] for r in records)
     if reason == "outside":
         assert "webhook_allowlist" in records[0]["fault"]
     # The results are kept for getResponse all the same.
@@ -284,40 +310,49 @@ async def test_a_webhook_the_mock_will_not_call_is_accepted_and_journaled_not_at
     assert network_audit.foreign() == []
 
 
-@pytest.mark.parametrize(("url", "allowlist", "allowed"), [
-    ("http://hooks.test/x", ("hooks.test",), True),
-    ("http://HOOKS.test/x", ("hooks.test",), True),
-    ("http://other.test/x", ("hooks.test",), False),
-    ("http://10.1.2.3/x", ("10.1.0.0/16",), True),
-    ("http://10.2.0.1/x", ("10.1.0.0/16",), False),
-    ("http://[::1]:9/x", ("::1/128",), True),
-    ("http://127.0.0.1/x", ("127.0.0.0/8",), True),
-    ("not a url", ("127.0.0.0/8",), False),
-])
-def test_allowlist_matches_networks_and_exact_names(url: str, allowlist: tuple[str, ...],
-                                                    allowed: bool) -> None:
+@pytest.mark.parametrize(
+    ("url", "allowlist", "allowed"),
+    [
+        ("http://hooks.test/x", ("hooks.test",), True),
+        ("http://HOOKS.test/x", ("hooks.test",), True),
+        ("http://other.test/x", ("hooks.test",), False),
+        ("http://10.1.2.3/x", ("10.1.0.0/16",), True),
+        ("http://10.2.0.1/x", ("10.1.0.0/16",), False),
+        ("http://[::1]:9/x", ("::1/128",), True),
+        ("http://127.0.0.1/x", ("127.0.0.0/8",), True),
+        ("not a url", ("127.0.0.0/8",), False),
+    ],
+)
+def test_allowlist_matches_networks_and_exact_names(
+    url: str, allowlist: tuple[str, ...], allowed: bool
+) -> None:
     # Pure function: nothing is sent anywhere (the test network is loopback only).
     assert allowed_target(url, allowlist) is allowed
 
 
 async def test_a_configured_allowlist_replaces_the_default() -> None:
     dead = free_port()
-    async with _client(webhook_allowlist=("127.0.0.2/32",), webhook_attempts=1,
-                       processing_ms=0) as http:
+    async with _client(
+        webhook_allowlist=("127.0.0.2/32",), webhook_attempts=1, processing_ms=0
+    ) as http:
         called = f"http://127.0.0.2:{dead}/x"
         skipped = f"http://127.0.0.1:{dead}/x"
         for url in (called, skipped):
-            reply = await http.post("/v1", json=[text_task(taskUUID=new_uuid(),
-                                                           webhookURL=url)], headers=AUTH)
+            reply = await http.post(
+                "/v1", json=[text_task(taskUUID=new_uuid(), webhookURL=url)], headers=AUTH
+            )
             assert reply.status_code == 200
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            records = {e["path"]: e for e in (await http.get("/__mock/requests")).json()[
-                "requests"] if e["method"] == "WEBHOOK"}
+            records = {
+                e["path"]: e
+                for e in (await http.get("/__mock/requests")).json()["requests"]
+                if e["method"] == "WEBHOOK"
+            }
             if len(records) == 2:
                 break
             await asyncio.sleep(0.01)
-    assert "unreachable" in records[called]["fault"]      # attempted: nothing listens there
+    assert "unreachable" in records[called]["fault"]  # attempted: nothing listens there
     assert records[skipped]["fault"].startswith("not attempted")
 
 

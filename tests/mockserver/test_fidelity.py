@@ -44,11 +44,13 @@ def new_uuid() -> str:
 
 
 def _client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock",
-                             timeout=DEADLINE_S)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock", timeout=DEADLINE_S
+    )
 
 
 # -- 1. every error item links Runware's errors page (reference section 8) ------------------
+
 
 async def _missing_key(app: Any) -> list[Any]:
     async with _client(app) as http:
@@ -57,8 +59,13 @@ async def _missing_key(app: Any) -> list[Any]:
 
 async def _wrong_key(app: Any) -> list[Any]:
     async with _client(app) as http:
-        return [(await http.post("/v1", json=[text_task()],
-                                 headers={"Authorization": "Bearer not-the-key"})).json()]
+        return [
+            (
+                await http.post(
+                    "/v1", json=[text_task()], headers={"Authorization": "Bearer not-the-key"}
+                )
+            ).json()
+        ]
 
 
 async def _violation(app: Any) -> list[Any]:
@@ -83,14 +90,24 @@ async def _reused_task_uuid(app: Any) -> list[Any]:
 
 async def _header_fault(app: Any) -> list[Any]:
     async with _client(app) as http:
-        return [(await http.post("/v1", json=[text_task()],
-                                 headers={**AUTH, "X-Runware-Mock-Error": "503"})).json()]
+        return [
+            (
+                await http.post(
+                    "/v1", json=[text_task()], headers={**AUTH, "X-Runware-Mock-Error": "503"}
+                )
+            ).json()
+        ]
 
 
 async def _bad_header_fault(app: Any) -> list[Any]:
     async with _client(app) as http:
-        return [(await http.post("/v1", json=[text_task()],
-                                 headers={**AUTH, "X-Runware-Mock-Error": "soon"})).json()]
+        return [
+            (
+                await http.post(
+                    "/v1", json=[text_task()], headers={**AUTH, "X-Runware-Mock-Error": "soon"}
+                )
+            ).json()
+        ]
 
 
 async def _unknown_route(app: Any) -> list[Any]:
@@ -110,8 +127,7 @@ async def _websocket_stream(app: Any) -> list[Any]:
         async with websockets.connect(server.url.replace("http://", "ws://") + "/v1") as ws:
             await ws.send('[{"taskType": "authentication", "apiKey": "ws-key"}]')
             await asyncio.wait_for(ws.recv(), DEADLINE_S)
-            await ws.send(json.dumps([text_task(taskUUID=new_uuid(),
-                                                deliveryMethod="stream")]))
+            await ws.send(json.dumps([text_task(taskUUID=new_uuid(), deliveryMethod="stream")]))
             return [json.loads(await asyncio.wait_for(ws.recv(), DEADLINE_S))]
 
 
@@ -150,6 +166,7 @@ def test_violations_link_the_errors_page_outside_the_mock(spec: openapi.Spec) ->
 
 # -- 2. streams: no resultIndex; results one after another (reference section 4) ------------
 
+
 def stream_results(body: str) -> list[dict[str, Any]]:
     """A stream's results as a client without resultIndex reads them: each result is the
     deltas up to and including the next chunk with a finishReason."""
@@ -184,23 +201,34 @@ def test_stream_results_follow_one_another_and_match_sync(spec: openapi.Spec) ->
     thinking = spec.parameter("settings.thinkingLevel")
 
     @settings(max_examples=40, deadline=None)
-    @given(seed=st.integers(0, 2**31 - 1), count=st.integers(1, _max_results(spec)),
-           level=st.sampled_from([None, *(thinking.enum or ())]),
-           cap=st.none() | st.integers(1, 8))
+    @given(
+        seed=st.integers(0, 2**31 - 1),
+        count=st.integers(1, _max_results(spec)),
+        level=st.sampled_from([None, *(thinking.enum or ())]),
+        cap=st.none() | st.integers(1, 8),
+    )
     def check(seed: int, count: int, level: Any, cap: int | None) -> None:
         given_settings: dict[str, Any] = {} if level is None else {"thinkingLevel": level}
         if cap is not None:
             given_settings["maxTokens"] = cap
-        task = text_task(taskUUID=new_uuid(), seed=seed, numberResults=count,
-                         includeUsage=True, includeCost=True, settings=given_settings)
+        task = text_task(
+            taskUUID=new_uuid(),
+            seed=seed,
+            numberResults=count,
+            includeUsage=True,
+            includeCost=True,
+            settings=given_settings,
+        )
         assert check_request([task], spec=spec) == []
 
         async def both() -> tuple[str, list[dict[str, Any]]]:
             async with _client(app) as http:
-                stream = await http.post("/v1", json=[{**task, "deliveryMethod": "stream"}],
-                                         headers=AUTH)
-                sync = await http.post("/v1", json=[{**task, "deliveryMethod": "sync"}],
-                                       headers=AUTH)
+                stream = await http.post(
+                    "/v1", json=[{**task, "deliveryMethod": "stream"}], headers=AUTH
+                )
+                sync = await http.post(
+                    "/v1", json=[{**task, "deliveryMethod": "sync"}], headers=AUTH
+                )
             assert stream.status_code == sync.status_code == 200, (stream.text, sync.text)
             return stream.text, sync.json()["data"]
 
@@ -229,12 +257,19 @@ STREAM_CASES = {
 
 
 @pytest.mark.parametrize("count", list(STREAM_CASES.values()), ids=list(STREAM_CASES))
-async def test_stream_chunks_carry_no_result_index(any_spec: openapi.Spec,
-                                                   count: int | None) -> None:
+async def test_stream_chunks_carry_no_result_index(
+    any_spec: openapi.Spec, count: int | None
+) -> None:
     count = count or _max_results(any_spec)
-    task = {"taskType": any_spec.inference_task_type, "taskUUID": new_uuid(),
-            "model": any_spec.model_id, "deliveryMethod": "stream", "numberResults": count,
-            "includeUsage": True, "messages": [{"role": "user", "content": PROMPT}]}
+    task = {
+        "taskType": any_spec.inference_task_type,
+        "taskUUID": new_uuid(),
+        "model": any_spec.model_id,
+        "deliveryMethod": "stream",
+        "numberResults": count,
+        "includeUsage": True,
+        "messages": [{"role": "user", "content": PROMPT}],
+    }
     async with _client(create_app(spec=any_spec, config=MockConfig(seed=3))) as http:
         reply = await http.post("/v1", json=[task], headers=AUTH)
     assert reply.status_code == 200, reply.text
@@ -246,6 +281,7 @@ async def test_stream_chunks_carry_no_result_index(any_spec: openapi.Spec,
 
 
 # -- 3. tokens: CJK characters one each, Latin words as before ------------------------------
+
 
 @dataclass(frozen=True)
 class Count:
@@ -277,10 +313,12 @@ def test_token_counts(case: Count) -> None:
     assert cached_count(case.text) == case.tokens
 
 
-CJK_ALPHABET = (st.characters(min_codepoint=0x3040, max_codepoint=0x30FF)
-                | st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
-                | st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
-                | st.sampled_from("。、！？「」\u3000々〇ーｶﾞ𠮷"))
+CJK_ALPHABET = (
+    st.characters(min_codepoint=0x3040, max_codepoint=0x30FF)
+    | st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
+    | st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
+    | st.sampled_from("。、！？「」\u3000々〇ーｶﾞ𠮷")
+)
 MIXED_TEXT = st.text(CJK_ALPHABET | st.characters(codec="ascii") | st.characters(), max_size=80)
 
 
@@ -314,8 +352,9 @@ async def _one(app: Any, task: dict[str, Any]) -> dict[str, Any]:
 
 async def test_a_cjk_prompt_counts_a_token_per_character() -> None:
     app = create_app(config=MockConfig(processing_ms=0))
-    latin = await _one(app, text_task(includeUsage=True,
-                                      messages=[{"role": "user", "content": "a"}]))
+    latin = await _one(
+        app, text_task(includeUsage=True, messages=[{"role": "user", "content": "a"}])
+    )
     sentence = [{"role": "user", "content": "今日は良い天気ですね。"}]
     cjk = await _one(app, text_task(includeUsage=True, messages=sentence))
     assert cjk["usage"]["promptTokens"] - latin["usage"]["promptTokens"] == 11 - 1
@@ -342,22 +381,47 @@ async def test_max_tokens_cuts_cjk_per_character(method: str) -> None:
 
 # -- 4. images add prompt tokens; the text of parts is their text, never their JSON ---------
 
+
 def _with_content_parts(spec: openapi.Spec, folder: Path) -> openapi.Spec:
     """The bundled document with message content as a string or a list of text and image
     parts (the shape OpenAI-style vision models use), loaded as a user would load it."""
     document = spec.to_dict()  # a mutable copy
-    message = document["components"]["schemas"]["RequestBody"]["items"]["properties"][
-        "messages"]["items"]
+    message = document["components"]["schemas"]["RequestBody"]["items"]["properties"]["messages"][
+        "items"
+    ]
     text_schema = message["properties"]["content"]
-    message["properties"]["content"] = {"anyOf": [text_schema, {
-        "type": "array", "minItems": 1, "items": {"oneOf": [
-            {"type": "object", "required": ["type", "text"], "additionalProperties": False,
-             "properties": {"type": {"const": "text"}, "text": text_schema}},
-            {"type": "object", "required": ["type", "image_url"],
-             "additionalProperties": False,
-             "properties": {"type": {"const": "image_url"}, "image_url": {
-                 "type": "object", "required": ["url"],
-                 "properties": {"url": {"type": "string", "format": "uri"}}}}}]}}]}
+    message["properties"]["content"] = {
+        "anyOf": [
+            text_schema,
+            {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["type", "text"],
+                            "additionalProperties": False,
+                            "properties": {"type": {"const": "text"}, "text": text_schema},
+                        },
+                        {
+                            "type": "object",
+                            "required": ["type", "image_url"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "type": {"const": "image_url"},
+                                "image_url": {
+                                    "type": "object",
+                                    "required": ["url"],
+                                    "properties": {"url": {"type": "string", "format": "uri"}},
+                                },
+                            },
+                        },
+                    ]
+                },
+            },
+        ]
+    }
     path = folder / "parts.openapi.json"
     path.write_text(json.dumps(document))
     return openapi.load(path)
@@ -379,8 +443,11 @@ IMAGE_CASES = {
     "image-part-first": ([IMAGE, {"type": "text", "text": PROMPT}], None, 1),
     "two-image-parts": ([{"type": "text", "text": PROMPT}, IMAGE, IMAGE], None, 2),
     "string-content-and-inputs-images": (PROMPT, {"images": [IMAGE_URL, IMAGE_URL]}, 2),
-    "parts-and-inputs-images": ([{"type": "text", "text": PROMPT}, IMAGE],
-                                {"images": [IMAGE_URL]}, 2),
+    "parts-and-inputs-images": (
+        [{"type": "text", "text": PROMPT}, IMAGE],
+        {"images": [IMAGE_URL]},
+        2,
+    ),
 }
 
 
@@ -394,16 +461,17 @@ async def test_images_add_prompt_tokens(parts_spec: openapi.Spec, case: str) -> 
         task["inputs"] = inputs
     assert check_request([task], spec=parts_spec) == []
     expected, item = await _one(app, plain), await _one(app, task)
-    assert item["usage"]["promptTokens"] == \
-        expected["usage"]["promptTokens"] + images * IMAGE_TOKENS
+    assert (
+        item["usage"]["promptTokens"] == expected["usage"]["promptTokens"] + images * IMAGE_TOKENS
+    )
     # The reply is about the text, as for the same words sent as a string.
     assert item["text"] == expected["text"]
 
 
-async def test_the_bundled_documents_inputs_images_add_prompt_tokens(
-        spec: openapi.Spec) -> None:
-    assert "inputs" in spec.to_dict()["components"]["schemas"]["RequestBody"]["items"][
-        "properties"], "the bundled document lost inputs.images"
+async def test_the_bundled_documents_inputs_images_add_prompt_tokens(spec: openapi.Spec) -> None:
+    assert (
+        "inputs" in spec.to_dict()["components"]["schemas"]["RequestBody"]["items"]["properties"]
+    ), "the bundled document lost inputs.images"
     app = create_app(spec=spec, config=MockConfig(processing_ms=0))
     plain = text_task(seed=5, includeUsage=True)
     with_images = {**plain, "inputs": {"images": [IMAGE_URL] * 3}}
@@ -412,17 +480,22 @@ async def test_the_bundled_documents_inputs_images_add_prompt_tokens(
     assert item["usage"]["promptTokens"] == base["usage"]["promptTokens"] + 3 * IMAGE_TOKENS
 
 
-@pytest.mark.parametrize(("match", "matches"), [
-    pytest.param("sky", True, id="the-text-of-a-text-part"),
-    pytest.param('"type"', False, id="never-the-json-of-the-parts"),
-    pytest.param("example.com", False, id="never-an-image-url"),
-])
-async def test_rules_read_the_text_of_parts(parts_spec: openapi.Spec, match: str,
-                                            matches: bool) -> None:
+@pytest.mark.parametrize(
+    ("match", "matches"),
+    [
+        pytest.param("sky", True, id="the-text-of-a-text-part"),
+        pytest.param('"type"', False, id="never-the-json-of-the-parts"),
+        pytest.param("example.com", False, id="never-an-image-url"),
+    ],
+)
+async def test_rules_read_the_text_of_parts(
+    parts_spec: openapi.Spec, match: str, matches: bool
+) -> None:
     app = create_app(spec=parts_spec, config=MockConfig(processing_ms=0))
     app.state.mock.reply(match=match, text="Scripted.")
-    task = text_task(messages=[{"role": "user", "content": [
-        {"type": "text", "text": PROMPT}, IMAGE]}])
+    task = text_task(
+        messages=[{"role": "user", "content": [{"type": "text", "text": PROMPT}, IMAGE]}]
+    )
     item = await _one(app, task)
     assert (item["text"] == "Scripted.") is matches
 
@@ -441,8 +514,10 @@ KEEPALIVE_CASES = {
 
 
 def _raw_stream(url: str, task: dict[str, Any]) -> str:
-    with httpx.Client(base_url=url, timeout=DEADLINE_S) as http, \
-            http.stream("POST", "/v1", json=[task], headers=AUTH) as reply:
+    with (
+        httpx.Client(base_url=url, timeout=DEADLINE_S) as http,
+        http.stream("POST", "/v1", json=[task], headers=AUTH) as reply,
+    ):
         assert reply.status_code == 200
         return "".join(reply.iter_text())
 

@@ -23,7 +23,6 @@ from tests.mockserver.conftest import AUTH, RunningServer, text_task
 SCREENSHOT_COPY = Path("/tmp/inspector.png")
 
 
-
 def inspector_app(**config: Any) -> Starlette:
     """The mock with the inspector's routes (added here until ``create_app`` mounts them)."""
     app = create_app(config=MockConfig(**config))
@@ -37,6 +36,7 @@ def client_for(app: Starlette) -> httpx.AsyncClient:
 
 
 # -- over HTTP, in-process ----------------------------------------------------------------
+
 
 @pytest.mark.anyio
 async def test_page_and_assets_are_served_by_the_mock() -> None:
@@ -97,10 +97,13 @@ async def test_page_behind_the_admin_token() -> None:
 
 @pytest.mark.anyio
 async def test_config_masks_keys_and_store_passwords() -> None:
-    app = inspector_app(api_keys=("sk-live-secret-1234",), store=None,
-                        replies=(ReplyRule(text="Paris.", match="France"),),
-                        faults=({"status": 500, "times": 3, "match": "boom"},),
-                        api_key_profiles={"broke-key-9999": {"status": 402}})
+    app = inspector_app(
+        api_keys=("sk-live-secret-1234",),
+        store=None,
+        replies=(ReplyRule(text="Paris.", match="France"),),
+        faults=({"status": 500, "times": 3, "match": "boom"},),
+        api_key_profiles={"broke-key-9999": {"status": 402}},
+    )
     mock = app.state.mock
     mock.reply(text="Rome.", match="Italy")
     mock.fail(status=503, times=2)
@@ -112,8 +115,10 @@ async def test_config_masks_keys_and_store_passwords() -> None:
     assert view["faults"]["keyProfiles"] == [{"apiKey": "brok…99", "status": 402}]
     assert view["faults"]["queued"][0]["status"] == 503
     assert view["faults"]["rules"][0]["times"] == 3
-    assert [(r["origin"], r["text"]) for r in view["replies"]] == [("runtime", "Rome."),
-                                                                    ("config", "Paris.")]
+    assert [(r["origin"], r["text"]) for r in view["replies"]] == [
+        ("runtime", "Rome."),
+        ("config", "Paris."),
+    ]
     assert view["document"]["modelId"] == "alibaba:qwen@3.5-397b"
     assert view["store"] == "MemoryStore"
 
@@ -133,8 +138,10 @@ async def test_config_hides_the_store_password(redis_url: str) -> None:
 def test_the_journal_the_page_polls_works_with_redis(redis_url: str) -> None:
     """The page only reads /__mock/requests: with a shared store, every worker's requests."""
     task = text_task(taskUUID=str(uuid.uuid4()))
-    with RunningServer(inspector_app(store=redis_url)) as one, \
-            RunningServer(inspector_app(store=redis_url)) as two:
+    with (
+        RunningServer(inspector_app(store=redis_url)) as one,
+        RunningServer(inspector_app(store=redis_url)) as two,
+    ):
         httpx.delete(f"{one.url}/__mock/requests")
         httpx.post(f"{one.url}/v1", json=[task], headers=AUTH)
         assert httpx.get(f"{two.url}/__mock/").status_code == 200
@@ -144,6 +151,7 @@ def test_the_journal_the_page_polls_works_with_redis(redis_url: str) -> None:
 
 
 # -- the journal after a cursor: what the page polls ---------------------------------------
+
 
 async def _post(http: httpx.AsyncClient, n: int = 1) -> list[str]:
     """n valid requests; their taskUUIDs."""
@@ -166,8 +174,9 @@ def _uuids(entries: list[dict[str, Any]]) -> list[str]:
     return [e["tasks"][0]["taskUUID"] for e in entries]
 
 
-async def _cursor_scenario(writers: list[httpx.AsyncClient],
-                           readers: list[httpx.AsyncClient]) -> None:
+async def _cursor_scenario(
+    writers: list[httpx.AsyncClient], readers: list[httpx.AsyncClient]
+) -> None:
     """Writes and reads spread over ``writers`` and ``readers`` (apps sharing one journal, or
     one app): a client following the cursor holds exactly the journal, and is told to
     start over when it was cleared or the entries after its cursor were evicted."""
@@ -180,13 +189,17 @@ async def _cursor_scenario(writers: list[httpx.AsyncClient],
         page = await _since(readers[round_ % len(readers)], cursor)
         assert (_uuids(page["requests"]), page["reset"]) == (sent, False)  # only the new
         assert page["cursor"] != cursor
-        held = (held + sent)[-page["total"]:]  # the newest `total`: older ones evicted
+        held = (held + sent)[-page["total"] :]  # the newest `total`: older ones evicted
         cursor = page["cursor"]
         plain = (await readers[0].get("/__mock/requests")).json()
         assert _uuids(plain["requests"]) == held
     # Nothing new: nothing sent, the same cursor.
-    assert await _since(readers[-1], cursor) == {"requests": [], "cursor": cursor,
-                                                 "reset": False, "total": len(held)}
+    assert await _since(readers[-1], cursor) == {
+        "requests": [],
+        "cursor": cursor,
+        "reset": False,
+        "total": len(held),
+    }
     # More than the journal keeps arrived: the entries after the cursor are gone.
     sent = await _post(writers[-1], 5)
     page = await _since(readers[0], cursor)
@@ -223,8 +236,10 @@ async def test_requests_since_a_cursor_in_memory() -> None:
 async def test_requests_since_a_cursor_with_workers_sharing_redis(redis_url: str) -> None:
     """Two apps write one Redis list: a per-process counter is no order across them, the
     store's numbers are."""
-    one, two = inspector_app(journal_size=4, store=redis_url), \
-        inspector_app(journal_size=4, store=redis_url)
+    one, two = (
+        inspector_app(journal_size=4, store=redis_url),
+        inspector_app(journal_size=4, store=redis_url),
+    )
     try:
         async with client_for(one) as first, client_for(two) as second:
             await _cursor_scenario([first, second], [second, first])
@@ -254,8 +269,9 @@ async def test_a_flushed_redis_starts_a_new_epoch(redis_url: str) -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("since", ["", "abc", "x.", ".5", "e.-1", "e.1e3", "e.\u0661",
-                                   "e." + "9" * 40])
+@pytest.mark.parametrize(
+    "since", ["", "abc", "x.", ".5", "e.-1", "e.1e3", "e.\u0661", "e." + "9" * 40]
+)
 async def test_requests_since_something_else_is_refused(since: str) -> None:
     async with client_for(inspector_app()) as http:
         answer = await http.get("/__mock/requests", params={"since": since})
@@ -270,6 +286,7 @@ async def test_requests_since_something_else_is_refused(since: str) -> None:
 
 # -- in a real browser --------------------------------------------------------------------
 
+
 def test_inspector_in_a_browser(browser_page: Any, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
@@ -277,13 +294,18 @@ def test_inspector_in_a_browser(browser_page: Any, tmp_path: Path) -> None:
     expect.set_options(timeout=STEP_MS)
     valid = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="sync")
     invalid = text_task(taskUUID=str(uuid.uuid4()), settings={"temperature": 5})
-    hostile = text_task(taskUUID=str(uuid.uuid4()), model="<b id=pwned>x</b>", messages=[
-        {"role": "user", "content": "<img src=x onerror=\"document.title='pwned'\">"}])
+    hostile = text_task(
+        taskUUID=str(uuid.uuid4()),
+        model="<b id=pwned>x</b>",
+        messages=[{"role": "user", "content": "<img src=x onerror=\"document.title='pwned'\">"}],
+    )
     admin = {"X-Runware-Mock-Token": "tok-123"}
     with RunningServer(inspector_app(seed=1, admin_token="tok-123")) as server:
         seen: list[tuple[str, str, str | None]] = []
-        page.on("request", lambda r: seen.append(
-            (r.method, r.url, r.headers.get("x-runware-mock-token"))))
+        page.on(
+            "request",
+            lambda r: seen.append((r.method, r.url, r.headers.get("x-runware-mock-token"))),
+        )
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
@@ -356,11 +378,11 @@ def test_inspector_in_a_browser(browser_page: Any, tmp_path: Path) -> None:
         expect(page.locator("#fault-result")).to_contain_text("Queued: 503 serviceUnavailable")
         faults = httpx.get(f"{server.url}/__mock/faults", headers=admin).json()
         assert [(f["status"], f["times"], f["code"]) for f in faults["queued"]] == [
-            (503, 2, "serviceUnavailable")]
+            (503, 2, "serviceUnavailable")
+        ]
         expect(page.locator("#config")).to_contain_text('"status": 503')
         with httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as http:
-            assert http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()))]
-                             ).status_code == 503
+            assert http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()))]).status_code == 503
         page.select_option("#filter-verdict", "")
         expect(rows).to_have_count(4)
         expect(rows.nth(0).locator(".fault")).to_contain_text("503 serviceUnavailable")
@@ -382,8 +404,7 @@ def test_inspector_in_a_browser(browser_page: Any, tmp_path: Path) -> None:
 
         # Live: one more request shows up without touching the page.
         # (expect() waits for it, bounded by STEP_MS: a bound, not a speed requirement.)
-        httpx.post(f"{server.url}/v1", json=[text_task(taskUUID=str(uuid.uuid4()))],
-                   headers=AUTH)
+        httpx.post(f"{server.url}/v1", json=[text_task(taskUUID=str(uuid.uuid4()))], headers=AUTH)
         expect(rows).to_have_count(1)
 
     # The token never travelled in a URL (so no access log saw it), and left the address bar.
@@ -391,14 +412,23 @@ def test_inspector_in_a_browser(browser_page: Any, tmp_path: Path) -> None:
     assert "tok-123" not in final_url
     # Nothing but the mock was asked for anything; every admin call carried the token.
     assert all(url.startswith((f"{server.url}/__mock/", "data:")) for _, url, _ in seen), seen
-    api_calls = {(method, url.removeprefix(f"{server.url}/__mock/").partition("?")[0], token)
-                 for method, url, token in seen if url.startswith("http")
-                 and not url.endswith(("/__mock/", ".css", ".js"))}
-    assert api_calls == {("GET", "requests", "tok-123"), ("GET", "config", "tok-123"),
-                         ("POST", "faults", "tok-123"), ("DELETE", "requests", "tok-123")}
+    api_calls = {
+        (method, url.removeprefix(f"{server.url}/__mock/").partition("?")[0], token)
+        for method, url, token in seen
+        if url.startswith("http") and not url.endswith(("/__mock/", ".css", ".js"))
+    }
+    assert api_calls == {
+        ("GET", "requests", "tok-123"),
+        ("GET", "config", "tok-123"),
+        ("POST", "faults", "tok-123"),
+        ("DELETE", "requests", "tok-123"),
+    }
     # The journal is read after a cursor, from the first read on (see the tests below).
-    assert all("?since=" in url for method, url, _ in seen
-               if method == "GET" and url.partition("?")[0].endswith("/requests"))
+    assert all(
+        "?since=" in url
+        for method, url, _ in seen
+        if method == "GET" and url.partition("?")[0].endswith("/requests")
+    )
     assert problems == []
 
 
@@ -438,21 +468,40 @@ def test_inspector_first_paint_and_layout_at_1280_px(browser_page: Any, tmp_path
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    settings = {"temperature": 5, "topP": 7, "maxTokens": -1, "topK": "x", "seed": -5,
-                "frequencyPenalty": 9, "presencePenalty": 9, "repetitionPenalty": 0.0001}
+    settings = {
+        "temperature": 5,
+        "topP": 7,
+        "maxTokens": -1,
+        "topK": "x",
+        "seed": -5,
+        "frequencyPenalty": 9,
+        "presencePenalty": 9,
+        "repetitionPenalty": 0.0001,
+    }
     many = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="often", settings=settings)
     long_model = "acme:" + "a-very-long-model-name-" * 6 + "v1"
     pair = [text_task(taskUUID=str(uuid.uuid4())), text_task(taskUUID=str(uuid.uuid4()))]
     app = inspector_app(seed=1, api_key_profiles={"broke-key-9999": {"status": 402}})
-    with RunningServer(app) as server, \
-            httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as http:
-        assert http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()),
-                                                deliveryMethod="sync")]).status_code == 200
-        assert http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()))],
-                         headers={"Authorization": "Bearer broke-key-9999"}).status_code == 402
+    with (
+        RunningServer(app) as server,
+        httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as http,
+    ):
+        assert (
+            http.post(
+                "/v1", json=[text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="sync")]
+            ).status_code
+            == 200
+        )
+        assert (
+            http.post(
+                "/v1",
+                json=[text_task(taskUUID=str(uuid.uuid4()))],
+                headers={"Authorization": "Bearer broke-key-9999"},
+            ).status_code
+            == 402
+        )
         assert http.post("/__mock/faults", json={"status": 503, "times": 1}).status_code == 200
-        assert http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()))]
-                         ).status_code == 503
+        assert http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()))]).status_code == 503
         http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()), model=long_model)])
         assert http.post("/v1", json=pair).status_code == 200
         assert http.post("/v1", json=[many]).status_code == 400
@@ -476,8 +525,10 @@ def test_inspector_first_paint_and_layout_at_1280_px(browser_page: Any, tmp_path
             page.goto(f"{server.url}/__mock/", wait_until="domcontentloaded")
         rows = page.locator("#journal tbody tr")
         note = page.locator("#empty")
-        assert page.evaluate("window.__atDOMContentLoaded") == {"note": f"shown: {_LOADING}",
-                                                                 "rows": 0}
+        assert page.evaluate("window.__atDOMContentLoaded") == {
+            "note": f"shown: {_LOADING}",
+            "rows": 0,
+        }
         expect(note).to_be_visible()
         expect(note).to_have_text(_LOADING)
         expect(page.locator("#journal-pane")).to_have_attribute("aria-busy", "true")
@@ -499,13 +550,15 @@ def test_inspector_first_paint_and_layout_at_1280_px(browser_page: Any, tmp_path
         expect(first.locator(".more")).to_have_text(f"+{len(violations) - 2} more")
         # Cut to one line each; the whole message is the tooltip.
         expect(first.locator(".violation").nth(0)).to_have_attribute(
-            "title", violations[0]["message"])
+            "title", violations[0]["message"]
+        )
         assert violations[0]["message"].startswith(violations[0]["parameter"] + " ")
         first.click()
         verdict = page.locator("#detail-verdict")
         expect(verdict.locator(".violation")).to_have_count(len(violations))
         expect(verdict.locator(".violation .param")).to_have_text(
-            [v["parameter"] for v in violations])
+            [v["parameter"] for v in violations]
+        )
         expect(verdict).not_to_contain_text(re.compile(r"\+\d+ more"))
 
         # 1280 px: no sideways scrolling, of the page or of the journal's table.
@@ -541,8 +594,7 @@ def test_inspector_first_paint_and_layout_at_1280_px(browser_page: Any, tmp_path
     assert problems == []
 
 
-def test_inspector_polls_after_its_cursor_and_starts_over_when_cleared(
-        browser_page: Any) -> None:
+def test_inspector_polls_after_its_cursor_and_starts_over_when_cleared(browser_page: Any) -> None:
     """After its first read the page asks only for what came after its cursor; evicted
     entries leave the page, and a journal cleared by another client empties it."""
     from playwright.sync_api import Route, expect
@@ -557,8 +609,10 @@ def test_inspector_polls_after_its_cursor_and_starts_over_when_cleared(
         route.fulfill(response=response)
 
     page.route(re.compile(r"/__mock/requests(\?|$)"), record)
-    with RunningServer(inspector_app(seed=1, journal_size=5)) as server, \
-            httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as http:
+    with (
+        RunningServer(inspector_app(seed=1, journal_size=5)) as server,
+        httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as http,
+    ):
 
         def post(n: int) -> list[str]:
             sent = [str(uuid.uuid4()) for _ in range(n)]

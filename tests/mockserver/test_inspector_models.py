@@ -23,8 +23,10 @@ def test_the_model_filter(browser_page: Any) -> None:
     expect.set_options(timeout=STEP_MS)
     catalog = openapi.load_catalog(openapi.load(), SECOND_DOCUMENT)
     qwen, minimax = (text_task(taskUUID=str(uuid.uuid4()), model=m) for m in (QWEN, MINIMAX))
-    mixed = [text_task(taskUUID=str(uuid.uuid4())),
-             text_task(taskUUID=str(uuid.uuid4()), model=MINIMAX)]
+    mixed = [
+        text_task(taskUUID=str(uuid.uuid4())),
+        text_task(taskUUID=str(uuid.uuid4()), model=MINIMAX),
+    ]
     unloaded = text_task(taskUUID=str(uuid.uuid4()), model="minimax:m2.7@1")
     with RunningServer(create_app(spec=catalog, config=MockConfig(processing_ms=0))) as server:
         problems: list[str] = []

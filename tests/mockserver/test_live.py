@@ -30,12 +30,26 @@ def test_real_server_answers_over_http(live_server: RunningServer) -> None:
 def test_cli_serve_starts_with_banner_and_serves(tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "mock.json"
-    config.write_text(json.dumps({"api_keys": ["cli-key"],
-                                  "replies": [{"match": "ping me", "text": "pong!"}]}))
+    config.write_text(
+        json.dumps({"api_keys": ["cli-key"], "replies": [{"match": "ping me", "text": "pong!"}]})
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--config",
-         str(config), "--seed", "3"], stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--port",
+            str(port),
+            "--config",
+            str(config),
+            "--seed",
+            "3",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -49,8 +63,7 @@ def test_cli_serve_starts_with_banner_and_serves(tmp_path: Path) -> None:
                 time.sleep(0.05)
         assert health.json()["status"] == "ok"
         task = text_task(messages=[{"role": "user", "content": "please ping me"}])
-        ok = httpx.post(f"{url}/v1", json=[task],
-                        headers={"Authorization": "Bearer cli-key"})
+        ok = httpx.post(f"{url}/v1", json=[task], headers={"Authorization": "Bearer cli-key"})
         assert ok.json()["data"][0]["text"] == "pong!"
         denied = httpx.post(f"{url}/v1", json=[task], headers=AUTH)
         assert denied.status_code == 401
@@ -66,7 +79,12 @@ def test_cli_serve_starts_with_banner_and_serves(tmp_path: Path) -> None:
 def test_cli_serve_refuses_a_bad_config(tmp_path: Path) -> None:
     config = tmp_path / "mock.json"
     config.write_text('{"apikeys": []}')
-    run = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--config", str(config)],
-                         capture_output=True, text=True, timeout=30, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert run.returncode == 2
     assert "apikeys" in run.stderr

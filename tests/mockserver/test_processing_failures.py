@@ -20,8 +20,12 @@ from tests.mockserver.test_sync import sse_payloads
 
 pytestmark = pytest.mark.anyio
 
-FAIL = {"phase": "processing", "status": 500, "code": "inferenceError",
-        "message": "The model failed while generating."}
+FAIL = {
+    "phase": "processing",
+    "status": 500,
+    "code": "inferenceError",
+    "message": "The model failed while generating.",
+}
 
 
 def _task(**changes: Any) -> dict[str, Any]:
@@ -35,8 +39,9 @@ def _client(app: Any) -> httpx.AsyncClient:
 async def _poll_until_done(http: httpx.AsyncClient, task_uuid: str) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 30
     while True:
-        reply = await http.post("/v1", json=[{"taskType": "getResponse",
-                                              "taskUUID": task_uuid}], headers=AUTH)
+        reply = await http.post(
+            "/v1", json=[{"taskType": "getResponse", "taskUUID": task_uuid}], headers=AUTH
+        )
         items: list[dict[str, Any]] = reply.json()["data"]
         if all(i["status"] != "processing" for i in items):
             return items
@@ -54,9 +59,12 @@ async def test_a_sync_task_fails_after_acceptance() -> None:
     assert reply.status_code == 500
     (error,) = reply.json()["errors"]
     assert (error["code"], error["taskUUID"], error["taskType"]) == (
-        "inferenceError", task["taskUUID"], "textInference")
+        "inferenceError",
+        task["taskUUID"],
+        "textInference",
+    )
     assert check_response(reply.json(), request=[task]) == []
-    assert entry["valid"] is True                     # the request itself was fine
+    assert entry["valid"] is True  # the request itself was fine
     assert entry["fault"] == "inferenceError while processing (queued)"
 
 
@@ -69,12 +77,13 @@ async def test_in_a_batch_only_the_matching_tasks_fail() -> None:
         reply = await http.post("/v1", json=[fine[0], doomed, fine[1]], headers=AUTH)
         again = await http.post("/v1", json=[_task(messages=doomed["messages"])], headers=AUTH)
     body = reply.json()
-    assert reply.status_code == 200                   # the others succeeded
+    assert reply.status_code == 200  # the others succeeded
     assert sorted(i["taskUUID"] for i in body["data"]) == sorted(
-        [fine[0]["taskUUID"], fine[1]["taskUUID"], fine[1]["taskUUID"]])
+        [fine[0]["taskUUID"], fine[1]["taskUUID"], fine[1]["taskUUID"]]
+    )
     assert [e["taskUUID"] for e in body["errors"]] == [doomed["taskUUID"]]
     assert check_response(body, request=[*fine, doomed]) == []
-    assert again.status_code == 500                   # queued without times: every match
+    assert again.status_code == 500  # queued without times: every match
 
 
 async def test_times_counts_failed_tasks_across_a_batch() -> None:
@@ -98,7 +107,7 @@ async def test_an_async_task_polls_to_an_error_item() -> None:
         items = await _poll_until_done(http, task["taskUUID"])
         again = await _poll_until_done(http, task["taskUUID"])
     assert ack.json() == {"data": [{"taskType": "textInference", "taskUUID": task["taskUUID"]}]}
-    assert items == again                             # cumulative, as every poll
+    assert items == again  # cumulative, as every poll
     (item,) = items
     assert item["status"] == "error"
     assert item["error"]["code"] == "inferenceError"
@@ -119,7 +128,7 @@ def test_a_webhook_delivers_the_failure() -> None:
             assert time.monotonic() < deadline, "no webhook"
             time.sleep(0.02)
     assert ack.status_code == 200
-    (body,) = hooks.received                          # one POST for the failed task
+    (body,) = hooks.received  # one POST for the failed task
     (error,) = body["errors"]
     assert (error["code"], error["taskUUID"]) == ("inferenceError", task["taskUUID"])
     assert check_response(body, request=[task]) == []
@@ -178,16 +187,21 @@ async def test_config_rules_and_key_profiles_take_the_phase(where: str) -> None:
     assert [e["taskUUID"] for e in body["errors"]][:1] == [task["taskUUID"]]
 
 
-@pytest.mark.parametrize(("fault", "fragment"), [
-    pytest.param({"phase": "processing", "fault": "disconnect"}, "stream fault",
-                 id="with-a-stream-fault"),
-    pytest.param({"phase": "processing", "delayMs": 100}, "status or a code", id="no-error"),
-    pytest.param({"phase": "later", "status": 500}, "'request'", id="unknown-phase"),
-    pytest.param({"status": 500, "envelope": "singular"}, "'errors'", id="unknown-envelope"),
-    pytest.param({"status": 503, "retryAfterS": -1}, "retryAfterS", id="negative-retry-after"),
-])
-async def test_bad_phase_fields_are_refused_with_the_field_named(fault: dict[str, Any],
-                                                                 fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("fault", "fragment"),
+    [
+        pytest.param(
+            {"phase": "processing", "fault": "disconnect"}, "stream fault", id="with-a-stream-fault"
+        ),
+        pytest.param({"phase": "processing", "delayMs": 100}, "status or a code", id="no-error"),
+        pytest.param({"phase": "later", "status": 500}, "'request'", id="unknown-phase"),
+        pytest.param({"status": 500, "envelope": "singular"}, "'errors'", id="unknown-envelope"),
+        pytest.param({"status": 503, "retryAfterS": -1}, "retryAfterS", id="negative-retry-after"),
+    ],
+)
+async def test_bad_phase_fields_are_refused_with_the_field_named(
+    fault: dict[str, Any], fragment: str
+) -> None:
     async with _client(create_app()) as http:
         reply = await http.post("/__mock/faults", json=fault)
         queued = (await http.get("/__mock/faults")).json()["queued"]

@@ -22,14 +22,18 @@ def _app(redis_url: str, **config: Any) -> Any:
 
 def test_result_accepted_by_one_app_is_polled_from_another(redis_url: str) -> None:
     task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async", numberResults=2)
-    with RunningServer(_app(redis_url, processing_ms=0)) as one, \
-            RunningServer(_app(redis_url)) as two:
+    with (
+        RunningServer(_app(redis_url, processing_ms=0)) as one,
+        RunningServer(_app(redis_url)) as two,
+    ):
         httpx.delete(f"{one.url}/__mock/requests")
         ack = httpx.post(f"{one.url}/v1", json=[task], headers=AUTH)
         assert ack.status_code == 200
-        poll = httpx.post(f"{two.url}/v1",
-                          json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}],
-                          headers=AUTH)
+        poll = httpx.post(
+            f"{two.url}/v1",
+            json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}],
+            headers=AUTH,
+        )
         clash = httpx.post(f"{two.url}/v1", json=[task], headers=AUTH)
         journal = httpx.get(f"{two.url}/__mock/requests").json()["requests"]
         health = httpx.get(f"{one.url}/__mock/health").json()
@@ -38,7 +42,10 @@ def test_result_accepted_by_one_app_is_polled_from_another(redis_url: str) -> No
     # Both apps' requests, in one shared journal: the ack from one, the poll and the clash
     # from two.
     assert [(e["tasks"][0]["taskType"], e["status"]) for e in journal] == [
-        ("textInference", 200), ("getResponse", 200), ("textInference", 400)]
+        ("textInference", 200),
+        ("getResponse", 200),
+        ("textInference", 400),
+    ]
     assert (health["store"], health["storeReachable"]) == ("RedisStore", True)
 
 
@@ -54,8 +61,17 @@ def test_session_buffer_is_shared(redis_url: str) -> None:
         # Resume on the other app once the first has put the result in the shared buffer.
         assert await asyncio.to_thread(buffered.wait, 30), "the result was never buffered"
         async with websockets.connect(second) as ws:
-            await ws.send(json.dumps([{"taskType": "authentication", "apiKey": "k",
-                                       "connectionSessionUUID": session}]))
+            await ws.send(
+                json.dumps(
+                    [
+                        {
+                            "taskType": "authentication",
+                            "apiKey": "k",
+                            "connectionSessionUUID": session,
+                        }
+                    ]
+                )
+            )
             await ws.recv()
             replayed: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert replayed["data"][0]["taskUUID"] == task["taskUUID"]
@@ -64,8 +80,9 @@ def test_session_buffer_is_shared(redis_url: str) -> None:
     first_app = _app(redis_url, processing_ms=300)
     buffered = buffered_event(first_app)
     with RunningServer(first_app) as one, RunningServer(_app(redis_url)) as two:
-        asyncio.run(scenario(one.url.replace("http", "ws") + "/v1",
-                             two.url.replace("http", "ws") + "/v1"))
+        asyncio.run(
+            scenario(one.url.replace("http", "ws") + "/v1", two.url.replace("http", "ws") + "/v1")
+        )
 
 
 def _worker_of(entry: dict[str, Any]) -> str:
@@ -87,8 +104,9 @@ def test_workers_share_async_results(redis_url: str) -> None:
         entries: list[dict[str, Any]] = httpx.get(f"{url}/__mock/requests").json()["requests"]
         return entries
 
-    with serve_cli("--workers", "2", "--store", redis_url.replace("/0", "/1"),
-                   "--processing-ms", "0") as (url, _):
+    with serve_cli(
+        "--workers", "2", "--store", redis_url.replace("/0", "/1"), "--processing-ms", "0"
+    ) as (url, _):
         httpx.delete(f"{url}/__mock/requests")
         accepted: dict[str, str] = {}  # taskUUID -> the worker that accepted it
         deadline = time.monotonic() + 60
@@ -96,8 +114,11 @@ def test_workers_share_async_results(redis_url: str) -> None:
             assert time.monotonic() < deadline, f"one worker took every task: {accepted}"
             task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
             assert post([task]).status_code == 200
-            (entry,) = [e for e in journal() if e["tasks"] and
-                        e["tasks"][0].get("taskUUID") == task["taskUUID"]]
+            (entry,) = [
+                e
+                for e in journal()
+                if e["tasks"] and e["tasks"][0].get("taskUUID") == task["taskUUID"]
+            ]
             accepted[task["taskUUID"]] = _worker_of(entry)
         crossed = 0  # polls answered by the worker that did not accept the task
         while not crossed:
@@ -106,8 +127,9 @@ def test_workers_share_async_results(redis_url: str) -> None:
                 poll = post([{"taskType": "getResponse", "taskUUID": task_uuid}])
                 assert poll.status_code == 200, poll.text
                 assert [i["status"] for i in poll.json()["data"]] == ["success"]
-            polls = [e for e in journal() if e["tasks"] and
-                     e["tasks"][0]["taskType"] == "getResponse"]
+            polls = [
+                e for e in journal() if e["tasks"] and e["tasks"][0]["taskType"] == "getResponse"
+            ]
             crossed = sum(_worker_of(e) != accepted[e["tasks"][0]["taskUUID"]] for e in polls)
         entries = journal()
     assert len({_worker_of(e) for e in entries}) == 2
@@ -116,11 +138,13 @@ def test_workers_share_async_results(redis_url: str) -> None:
 
 def test_shared_journal_keeps_numbers_exactly_as_they_were_written(redis_url: str) -> None:
     body = json.dumps([text_task(settings={"temperature": "X"})]).replace(
-        '"X"', "0.57000000000000001")
+        '"X"', "0.57000000000000001"
+    )
     with RunningServer(_app(redis_url)) as server:
         httpx.delete(f"{server.url}/__mock/requests")
-        refused = httpx.post(f"{server.url}/v1", content=body,
-                             headers={**AUTH, "Content-Type": "application/json"})
+        refused = httpx.post(
+            f"{server.url}/v1", content=body, headers={**AUTH, "Content-Type": "application/json"}
+        )
         journal = httpx.get(f"{server.url}/__mock/requests")
     assert refused.status_code == 400
     assert journal.status_code == 200

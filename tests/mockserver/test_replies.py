@@ -32,14 +32,35 @@ pytestmark = pytest.mark.anyio
 # The documented counting rule (docs/mockserver.md): Latin words, each Han, kana or Hangul
 # character (and CJK symbol), and punctuation marks. Restated here rather than imported, so
 # the mock's own tokenizer is checked, not trusted.
-CJK = ("\u1100-\u11ff\u3001-\u303f\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf"
-       "\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff")
+CJK = (
+    "\u1100-\u11ff\u3001-\u303f\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff"
+)
 TOKEN = re.compile(f"[^\\W{CJK}]+|[{CJK}]|[^\\w\\s]")
 PROMPT = "Why is the sky blue?"
 # Stop sequences a reply of the mock is likely to hit: its separators and punctuation, common
 # letters, and words of its openings.
-VOCABULARY = (" ", ".", ",", ":", "\n", "e", "a", "o", "s", "the", "about", "is", "Here",
-              "Let", "Good", "Thinking", "To", "In", "question")
+VOCABULARY = (
+    " ",
+    ".",
+    ",",
+    ":",
+    "\n",
+    "e",
+    "a",
+    "o",
+    "s",
+    "the",
+    "about",
+    "is",
+    "Here",
+    "Let",
+    "Good",
+    "Thinking",
+    "To",
+    "In",
+    "question",
+)
 DEADLINE_S = 10
 
 
@@ -52,9 +73,13 @@ def new_uuid() -> str:
 
 
 def base_task(spec: openapi.Spec, **changes: Any) -> dict[str, Any]:
-    task: dict[str, Any] = {"taskType": spec.inference_task_type, "taskUUID": new_uuid(),
-                            "model": spec.model_id, "includeUsage": True,
-                            "messages": [{"role": "user", "content": PROMPT}]}
+    task: dict[str, Any] = {
+        "taskType": spec.inference_task_type,
+        "taskUUID": new_uuid(),
+        "model": spec.model_id,
+        "includeUsage": True,
+        "messages": [{"role": "user", "content": PROMPT}],
+    }
     task.update(changes)
     return task
 
@@ -76,6 +101,7 @@ def thinking_off(spec: openapi.Spec) -> tuple[str, Any] | None:
 
 # -- delivering a task, whatever its method --------------------------------------------------
 
+
 def _app(spec: openapi.Spec, **config: Any) -> Any:
     return create_app(spec=spec, config=MockConfig(processing_ms=0, **config))
 
@@ -84,8 +110,9 @@ async def _poll(http: httpx.AsyncClient, task_uuid: str) -> list[dict[str, Any]]
     """getResponse until every generation is a success, within DEADLINE_S."""
     deadline = time.monotonic() + DEADLINE_S
     while True:
-        reply = await http.post("/v1", json=[{"taskType": "getResponse",
-                                              "taskUUID": task_uuid}], headers=AUTH)
+        reply = await http.post(
+            "/v1", json=[{"taskType": "getResponse", "taskUUID": task_uuid}], headers=AUTH
+        )
         assert reply.status_code == 200, reply.text
         items: list[dict[str, Any]] = reply.json()["data"]
         if items and all(i["status"] == "success" for i in items):
@@ -109,8 +136,7 @@ def _from_stream(body: str, task: dict[str, Any]) -> list[dict[str, Any]]:
         delta = chunk["delta"]
         item["text"] += delta.get("text", "")
         if "reasoningContent" in delta:
-            item["reasoningContent"] = item.get("reasoningContent", "") + \
-                delta["reasoningContent"]
+            item["reasoningContent"] = item.get("reasoningContent", "") + delta["reasoningContent"]
         if chunk.get("finishReason") is not None:
             item["finishReason"] = chunk["finishReason"]
             if "usage" in chunk:
@@ -120,8 +146,9 @@ def _from_stream(body: str, task: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def deliver(app: Any, task: dict[str, Any]) -> list[dict[str, Any]]:
     """The result items a client of ``task``'s delivery method ends up with (in-process)."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://mock") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock"
+    ) as http:
         reply = await http.post("/v1", json=[task], headers=AUTH)
         assert reply.status_code == 200, reply.text
         method = task.get("deliveryMethod")
@@ -139,8 +166,7 @@ async def deliver_by_webhook(app: Any, task: dict[str, Any]) -> list[dict[str, A
     count = task.get("numberResults", 1)
     with hooks.server, RunningServer(app) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=DEADLINE_S) as http:
-            ack = await http.post("/v1", json=[{**task, "webhookURL": hooks.url}],
-                                  headers=AUTH)
+            ack = await http.post("/v1", json=[{**task, "webhookURL": hooks.url}], headers=AUTH)
             assert ack.status_code == 200, ack.text
             deadline = time.monotonic() + DEADLINE_S
             while len(hooks.received) < count:
@@ -156,14 +182,16 @@ async def deliver_by_websocket(app: Any, task: dict[str, Any]) -> list[dict[str,
             await ws.send('[{"taskType": "authentication", "apiKey": "ws-key"}]')
             await asyncio.wait_for(ws.recv(), DEADLINE_S)
             await ws.send(json.dumps([task]))
-            frames = [json.loads(await asyncio.wait_for(ws.recv(), DEADLINE_S))
-                      for _ in range(count)]
+            frames = [
+                json.loads(await asyncio.wait_for(ws.recv(), DEADLINE_S)) for _ in range(count)
+            ]
     assert all(check_response(frame, request=[task]) == [] for frame in frames)
     items = [frame["data"][0] for frame in frames]
     return sorted(items, key=lambda i: i["resultIndex"])
 
 
 # -- what every reply promises ---------------------------------------------------------------
+
 
 def assert_kept_promises(task: dict[str, Any], items: list[dict[str, Any]]) -> None:
     count = task.get("numberResults", 1)
@@ -181,8 +209,10 @@ def assert_kept_promises(task: dict[str, Any], items: list[dict[str, Any]]) -> N
         text, usage = item["text"], item["usage"]
         assert not [s for s in stops if s in text], (text, stops)
         assert usage["completionTokens"] == tokens(text), text
-        assert usage["totalTokens"] == usage["promptTokens"] + usage["completionTokens"] + \
-            usage["thinkingTokens"]
+        assert (
+            usage["totalTokens"]
+            == usage["promptTokens"] + usage["completionTokens"] + usage["thinkingTokens"]
+        )
         if cap is not None:
             assert usage["completionTokens"] <= cap
         if item["finishReason"] == "length":
@@ -213,10 +243,13 @@ def cut_tasks(draw: st.DrawFn, spec: openapi.Spec) -> dict[str, Any]:
     stop = spec.parameter("settings.stopSequences")
     longest = (stop.schema.get("items") or {}).get("maxLength") or 64
     words = [w for w in VOCABULARY if len(w) <= longest]
-    given_settings["stopSequences"] = draw(st.lists(
-        st.sampled_from(words) | st.text(st.characters(codec="ascii"), min_size=1,
-                                         max_size=min(3, longest)),
-        max_size=min(stop.max_items or 6, 6)))
+    given_settings["stopSequences"] = draw(
+        st.lists(
+            st.sampled_from(words)
+            | st.text(st.characters(codec="ascii"), min_size=1, max_size=min(3, longest)),
+            max_size=min(stop.max_items or 6, 6),
+        )
+    )
     task["settings"] = given_settings
     return task
 
@@ -235,6 +268,7 @@ def test_drawn_replies_are_distinct_and_counted(any_spec: openapi.Spec) -> None:
 
 
 # -- edge cases ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Cut:
@@ -262,31 +296,37 @@ def _first_is_empty(items: list[dict[str, Any]]) -> None:
 CUTS = {
     "maxTokens-1-at-most-results": Cut(lambda uncut: {"maxTokens": 1}, _one_token_each),
     "maxTokens-2-at-most-results": Cut(lambda uncut: {"maxTokens": 2}, _all_length),
-    "stop-at-position-0": Cut(lambda uncut: {"stopSequences": [uncut[0][0]]},
-                              _first_is_empty),
-    "stop-is-the-first-word": Cut(lambda uncut: {"stopSequences": [uncut[0].split()[0]]},
-                                  _first_is_empty),
+    "stop-at-position-0": Cut(lambda uncut: {"stopSequences": [uncut[0][0]]}, _first_is_empty),
+    "stop-is-the-first-word": Cut(
+        lambda uncut: {"stopSequences": [uncut[0].split()[0]]}, _first_is_empty
+    ),
     "stop-is-a-common-word": Cut(lambda uncut: {"stopSequences": ["about"]}),
     "stop-is-a-space": Cut(lambda uncut: {"stopSequences": [" "]}),
     "stop-is-a-period": Cut(lambda uncut: {"stopSequences": ["."]}),
-    "stop-is-a-space-and-maxTokens-1": Cut(
-        lambda uncut: {"stopSequences": [" "], "maxTokens": 1}),
+    "stop-is-a-space-and-maxTokens-1": Cut(lambda uncut: {"stopSequences": [" "], "maxTokens": 1}),
     "every-first-letter-stopped": Cut(
-        lambda uncut: {"stopSequences": sorted({t[0] for t in uncut})}),
+        lambda uncut: {"stopSequences": sorted({t[0] for t in uncut})}
+    ),
     "first-letters-stopped-and-maxTokens-1": Cut(
-        lambda uncut: {"stopSequences": sorted({t[0] for t in uncut}), "maxTokens": 1}),
+        lambda uncut: {"stopSequences": sorted({t[0] for t in uncut}), "maxTokens": 1}
+    ),
 }
 
 
 @pytest.mark.parametrize("method", ["sync", "stream"])
 @pytest.mark.parametrize("case", list(CUTS.values()), ids=list(CUTS))
-async def test_edge_cases_keep_texts_distinct(any_spec: openapi.Spec, case: Cut,
-                                              method: str) -> None:
+async def test_edge_cases_keep_texts_distinct(
+    any_spec: openapi.Spec, case: Cut, method: str
+) -> None:
     count = most_results(any_spec)
     uncut = base_task(any_spec, numberResults=count, seed=7)
     natural = [i["text"] for i in await deliver(_app(any_spec), uncut)]
-    task = {**uncut, "taskUUID": new_uuid(), "deliveryMethod": method,
-            "settings": case.settings(natural)}
+    task = {
+        **uncut,
+        "taskUUID": new_uuid(),
+        "deliveryMethod": method,
+        "settings": case.settings(natural),
+    }
     assert check_request([task], spec=any_spec) == []
     items = await deliver(_app(any_spec), task)
     assert_kept_promises(task, items)
@@ -296,29 +336,30 @@ async def test_edge_cases_keep_texts_distinct(any_spec: openapi.Spec, case: Cut,
 async def test_result_zero_is_the_reply_numberResults_1_gives(any_spec: openapi.Spec) -> None:
     settings_ = {"maxTokens": 1}
     one = await deliver(_app(any_spec), base_task(any_spec, seed=3, settings=settings_))
-    many = await deliver(_app(any_spec), base_task(
-        any_spec, seed=3, settings=settings_, numberResults=most_results(any_spec)))
+    many = await deliver(
+        _app(any_spec),
+        base_task(any_spec, seed=3, settings=settings_, numberResults=most_results(any_spec)),
+    )
     assert many[0]["text"] == one[0]["text"]
 
 
-async def test_when_no_distinct_text_survives_the_results_repeat(
-        any_spec: openapi.Spec) -> None:
+async def test_when_no_distinct_text_survives_the_results_repeat(any_spec: openapi.Spec) -> None:
     # The documented rule: a stop sequence for every printable character leaves every
     # candidate empty; the mock sends the empty text again rather than break the cut.
     stop = any_spec.parameter("settings.stopSequences")
     if stop.max_items is not None and stop.max_items < len(string.printable):
         pytest.skip(f"{any_spec.source} allows only {stop.max_items} stop sequences")
     count = most_results(any_spec)
-    task = base_task(any_spec, numberResults=count, settings={
-        "stopSequences": list(string.printable)})
+    task = base_task(
+        any_spec, numberResults=count, settings={"stopSequences": list(string.printable)}
+    )
     assert check_request([task], spec=any_spec) == []
     items = await deliver(_app(any_spec), task)
     assert [i["text"] for i in items] == [""] * count
     assert {(i["finishReason"], i["usage"]["completionTokens"]) for i in items} == {("stop", 0)}
 
 
-async def test_a_scripted_text_is_sent_as_written_for_every_result(
-        any_spec: openapi.Spec) -> None:
+async def test_a_scripted_text_is_sent_as_written_for_every_result(any_spec: openapi.Spec) -> None:
     app = _app(any_spec)
     app.state.mock.reply(match="sky", text="Rayleigh scattering.")
     items = await deliver(app, base_task(any_spec, numberResults=most_results(any_spec)))
@@ -328,23 +369,31 @@ async def test_a_scripted_text_is_sent_as_written_for_every_result(
 # -- thinking off: no reasoning, scripted or generated, in any delivery ----------------------
 
 DELIVERIES: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
-    "sync": deliver, "async": deliver, "stream": deliver,
-    "webhook": deliver_by_webhook, "websocket": deliver_by_websocket}
+    "sync": deliver,
+    "async": deliver,
+    "stream": deliver,
+    "webhook": deliver_by_webhook,
+    "websocket": deliver_by_websocket,
+}
 
 
 @pytest.mark.parametrize("thinking", ["off", "on"])
 @pytest.mark.parametrize("source", ["scripted", "generated"])
 @pytest.mark.parametrize("via", list(DELIVERIES))
-async def test_thinking_off_sends_no_reasoning(spec: openapi.Spec, via: str, source: str,
-                                               thinking: str) -> None:
+async def test_thinking_off_sends_no_reasoning(
+    spec: openapi.Spec, via: str, source: str, thinking: str
+) -> None:
     setting = thinking_off(spec)
     assert setting is not None, f"{spec.source} has no thinking setting with an off value"
     name, off = setting
     app = _app(spec)
     if source == "scripted":
-        app.state.mock.reply(match="sky", text="Rayleigh scattering.",
-                             reasoning="Short wavelengths scatter more.",
-                             usage={"thinkingTokens": 5})
+        app.state.mock.reply(
+            match="sky",
+            text="Rayleigh scattering.",
+            reasoning="Short wavelengths scatter more.",
+            usage={"thinkingTokens": 5},
+        )
     count = 2
     task = base_task(spec, numberResults=count)
     if via in ("async", "stream"):

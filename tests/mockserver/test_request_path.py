@@ -20,17 +20,25 @@ pytestmark = pytest.mark.anyio
 REST_PATHS = frozenset({"/v1", "/", "/v1/"})
 
 
-@pytest.mark.parametrize(("scope", "taken_by"), [
-    pytest.param({"type": "http", "method": "POST", "path": "/v1"}, "endpoint", id="POST-/v1"),
-    pytest.param({"type": "http", "method": "POST", "path": "/"}, "endpoint", id="POST-/"),
-    pytest.param({"type": "http", "method": "POST", "path": "/v1/"}, "endpoint", id="POST-/v1/"),
-    pytest.param({"type": "http", "method": "POST", "path": "/v1", "root_path": "/v1"}, "router",
-                 id="under-a-root-path"),
-    pytest.param({"type": "http", "method": "GET", "path": "/v1"}, "router", id="GET-/v1"),
-    pytest.param({"type": "http", "method": "POST", "path": "/v2"}, "router", id="POST-/v2"),
-    pytest.param({"type": "websocket", "path": "/v1"}, "router", id="websocket-/v1"),
-    pytest.param({"type": "lifespan"}, "router", id="lifespan"),
-])
+@pytest.mark.parametrize(
+    ("scope", "taken_by"),
+    [
+        pytest.param({"type": "http", "method": "POST", "path": "/v1"}, "endpoint", id="POST-/v1"),
+        pytest.param({"type": "http", "method": "POST", "path": "/"}, "endpoint", id="POST-/"),
+        pytest.param(
+            {"type": "http", "method": "POST", "path": "/v1/"}, "endpoint", id="POST-/v1/"
+        ),
+        pytest.param(
+            {"type": "http", "method": "POST", "path": "/v1", "root_path": "/v1"},
+            "router",
+            id="under-a-root-path",
+        ),
+        pytest.param({"type": "http", "method": "GET", "path": "/v1"}, "router", id="GET-/v1"),
+        pytest.param({"type": "http", "method": "POST", "path": "/v2"}, "router", id="POST-/v2"),
+        pytest.param({"type": "websocket", "path": "/v1"}, "router", id="websocket-/v1"),
+        pytest.param({"type": "lifespan"}, "router", id="lifespan"),
+    ],
+)
 async def test_only_rest_posts_skip_the_router(scope: dict[str, Any], taken_by: str) -> None:
     taken: list[str] = []
 
@@ -45,8 +53,9 @@ async def test_only_rest_posts_skip_the_router(scope: dict[str, Any], taken_by: 
 
 
 async def _post(app: Any, body: Any, **transport: Any) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, **transport),
-                                 base_url="http://mock") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, **transport), base_url="http://mock"
+    ) as http:
         return await http.post("/v1", json=body, headers=AUTH)
 
 
@@ -110,24 +119,30 @@ async def test_a_task_without_delivery_method_gets_the_documents_default(method:
     reply = await _post(create_app(spec=spec, config=MockConfig(processing_ms=0)), [task])
     assert reply.status_code == 200
     if method == "async":
-        assert reply.json() == {"data": [{"taskType": "textInference",
-                                          "taskUUID": task["taskUUID"]}]}
+        assert reply.json() == {
+            "data": [{"taskType": "textInference", "taskUUID": task["taskUUID"]}]
+        }
     else:
         assert reply.headers["content-type"].startswith("text/event-stream")
         assert reply.text.rstrip().endswith("data: [DONE]")
 
 
-@pytest.mark.parametrize(("raw", "shown"), [
-    pytest.param(b"{not json", "{not json", id="syntax"),
-    pytest.param(b"[" + b"x" * 5000, "[" + "x" * 2047, id="long-garbage-capped-at-2048"),
-    pytest.param(b'["\xff"]', '["\ufffd"]', id="invalid-utf8-replaced"),
-])
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        pytest.param(b"{not json", "{not json", id="syntax"),
+        pytest.param(b"[" + b"x" * 5000, "[" + "x" * 2047, id="long-garbage-capped-at-2048"),
+        pytest.param(b'["\xff"]', '["\ufffd"]', id="invalid-utf8-replaced"),
+    ],
+)
 async def test_the_journal_keeps_an_unparseable_body_as_text(raw: bytes, shown: str) -> None:
     app = create_app()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://mock") as http:
-        refused = await http.post("/v1", content=raw,
-                                  headers={**AUTH, "Content-Type": "application/json"})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock"
+    ) as http:
+        refused = await http.post(
+            "/v1", content=raw, headers={**AUTH, "Content-Type": "application/json"}
+        )
         (entry,) = (await http.get("/__mock/requests")).json()["requests"]
     assert refused.status_code == 400
     assert entry["request"] == shown

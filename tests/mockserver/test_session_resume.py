@@ -72,8 +72,12 @@ async def authenticate(ws: Any, session: str | None = None) -> str:
 
 def results(frames: list[Frame], task_uuid: str) -> list[int]:
     """The resultIndex of every result of the task among the frames (with repeats)."""
-    return sorted(item["resultIndex"] for frame in frames for item in frame.get("data", [])
-                  if item.get("taskUUID") == task_uuid and "text" in item)
+    return sorted(
+        item["resultIndex"]
+        for frame in frames
+        for item in frame.get("data", [])
+        if item.get("taskUUID") == task_uuid and "text" in item
+    )
 
 
 async def submit_and_drop(url: str, task: dict[str, Any], frames: list[Frame]) -> str:
@@ -85,8 +89,9 @@ async def submit_and_drop(url: str, task: dict[str, Any], frames: list[Frame]) -
     return session
 
 
-async def resume(url: str, session: str, task: dict[str, Any], frames: list[Frame], *,
-                 earlier: list[Frame]) -> None:
+async def resume(
+    url: str, session: str, task: dict[str, Any], frames: list[Frame], *, earlier: list[Frame]
+) -> None:
     """Reconnect with the session; append its frames until the task's results are all there
     (counting those already ``earlier``), and up to a pong after them."""
     count, task_uuid = task["numberResults"], task["taskUUID"]
@@ -132,8 +137,9 @@ async def test_a_socket_still_open_hands_results_to_the_one_that_resumed() -> No
             session = await authenticate(stale)
             await send(stale, task)
             await until_pong(stale, old)
-            assert results(old, task["taskUUID"]) == [], "done before the resume: raise " \
-                                                         "PROCESSING_MS"
+            assert results(old, task["taskUUID"]) == [], (
+                "done before the resume: raise PROCESSING_MS"
+            )
             await resume(url, session, task, new, earlier=[])
             await until_pong(stale, old)  # it still answers pings, on itself
         later = await replayed(url, session)
@@ -142,16 +148,17 @@ async def test_a_socket_still_open_hands_results_to_the_one_that_resumed() -> No
     assert later == []
 
 
-async def test_results_reach_a_socket_resumed_on_another_process(
-        redis_url: str) -> None:
+async def test_results_reach_a_socket_resumed_on_another_process(redis_url: str) -> None:
     """Two `serve` processes sharing one redis-server: the task runs on one, the client
     resumes on the other."""
     store = redis_url.replace("/0", "/2")
     task = new_task()
     first: list[Frame] = []
     second: list[Frame] = []
-    with serve_cli("--store", store, "--processing-ms", PROCESSING_MS) as (one, _), \
-            serve_cli("--store", store, "--processing-ms", PROCESSING_MS) as (two, _):
+    with (
+        serve_cli("--store", store, "--processing-ms", PROCESSING_MS) as (one, _),
+        serve_cli("--store", store, "--processing-ms", PROCESSING_MS) as (two, _),
+    ):
         session = await submit_and_drop(one, task, first)
         await resume(two, session, task, second, earlier=first)
         later = await replayed(one, session) + await replayed(two, session)
@@ -159,15 +166,16 @@ async def test_results_reach_a_socket_resumed_on_another_process(
     assert later == []
 
 
-async def test_results_kept_while_no_socket_held_the_session_are_replayed(
-        redis_url: str) -> None:
+async def test_results_kept_while_no_socket_held_the_session_are_replayed(redis_url: str) -> None:
     """The results finish while the client is away: kept, and replayed right after the
     auth reply when it resumes (here on the other process)."""
     store = redis_url.replace("/0", "/2")
     task = new_task()
     first: list[Frame] = []
-    with serve_cli("--store", store, "--processing-ms", "200") as (one, _), \
-            serve_cli("--store", store) as (two, _):
+    with (
+        serve_cli("--store", store, "--processing-ms", "200") as (one, _),
+        serve_cli("--store", store) as (two, _),
+    ):
         session = await submit_and_drop(one, task, first)
         # Resume once both results are kept (the store's list for the session), not after a
         # guessed delay: the replay on authentication is what this test is about.
@@ -176,9 +184,14 @@ async def test_results_kept_while_no_socket_held_the_session_are_replayed(
         buffered = redis.Redis.from_url(store)
         try:
             deadline = time.monotonic() + WAIT_S
-            while len(results(first, task["taskUUID"])) + \
-                    sum(buffered.llen(name) for name in
-                        buffered.scan_iter(f"runware-kit:buffer:*{session}")) < 2:
+            while (
+                len(results(first, task["taskUUID"]))
+                + sum(
+                    buffered.llen(name)
+                    for name in buffered.scan_iter(f"runware-kit:buffer:*{session}")
+                )
+                < 2
+            ):
                 assert time.monotonic() < deadline, "the results were never kept"
                 await asyncio.sleep(0.02)
         finally:
@@ -209,21 +222,22 @@ async def worker_of(http: httpx.AsyncClient, task_uuid: str) -> str:
         for entry in (await http.get("/__mock/requests")).json()["requests"]:
             request = entry["request"]
             if isinstance(request, list) and any(
-                    isinstance(t, dict) and t.get("taskUUID") == task_uuid for t in request):
+                isinstance(t, dict) and t.get("taskUUID") == task_uuid for t in request
+            ):
                 return str(entry["id"]).split("-")[0]
         assert time.monotonic() < deadline, f"no journal entry for {task_uuid}"
         await asyncio.sleep(0.02)
 
 
-async def test_results_reach_a_socket_resumed_on_the_other_worker(
-        redis_url: str) -> None:
+async def test_results_reach_a_socket_resumed_on_the_other_worker(redis_url: str) -> None:
     """`serve --workers 2`: reconnect until the new socket lands on the other worker (told
     apart before it authenticates, by the journal entry of a refused probe)."""
     task = new_task()
     first: list[Frame] = []
     second: list[Frame] = []
-    with serve_cli("--workers", "2", "--store", redis_url.replace("/0", "/3"),
-                   "--processing-ms", "3000") as (url, _):
+    with serve_cli(
+        "--workers", "2", "--store", redis_url.replace("/0", "/3"), "--processing-ms", "3000"
+    ) as (url, _):
         async with httpx.AsyncClient(base_url=url, timeout=WAIT_S) as http:
             session = await submit_and_drop(url, task, first)
             ran_on = await worker_of(http, task["taskUUID"])
@@ -232,8 +246,13 @@ async def test_results_reach_a_socket_resumed_on_the_other_worker(
                     if await worker_of(http, await probe(ws)) == ran_on:
                         continue
                     await authenticate(ws, session)
-                    await receive_until(ws, second, lambda: len(
-                        results(first + second, task["taskUUID"])) >= task["numberResults"])
+                    await receive_until(
+                        ws,
+                        second,
+                        lambda: (
+                            len(results(first + second, task["taskUUID"])) >= task["numberResults"]
+                        ),
+                    )
                     await until_pong(ws, second)
                     break
             else:
@@ -243,8 +262,7 @@ async def test_results_reach_a_socket_resumed_on_the_other_worker(
     assert later == []
 
 
-async def test_frames_buffered_during_drains_reach_one_drain_each(
-        redis_url: str) -> None:
+async def test_frames_buffered_during_drains_reach_one_drain_each(redis_url: str) -> None:
     """The store under the WebSocket: frames buffered by one process while another drains
     on each ring are all taken once; a newer hold ends the older; no channel outlives the
     holds."""
@@ -266,7 +284,7 @@ async def test_frames_buffered_during_drains_reach_one_drain_each(
         listener = asyncio.create_task(listen())
         sent = [f"frame {i}" for i in range(200)]
         for start in range(0, len(sent), 20):  # 20 at a time, racing the drains
-            await asyncio.gather(*(one.buffer(session, f, 60) for f in sent[start:start + 20]))
+            await asyncio.gather(*(one.buffer(session, f, 60) for f in sent[start : start + 20]))
         deadline = time.monotonic() + WAIT_S
         while len(taken) < len(sent):
             assert time.monotonic() < deadline, f"{len(taken)} of {len(sent)} frames drained"

@@ -23,9 +23,11 @@ def _wait_until_reachable(http: httpx.Client) -> None:
 
 def test_a_submit_refused_during_a_redis_stall_can_be_retried(tmp_path: Path) -> None:
     task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
-    with redis_server(tmp_path) as (store, redis), \
-            serve_cli("--store", store, "--processing-ms", "0") as (url, _), \
-            httpx.Client(base_url=url, timeout=60) as http:
+    with (
+        redis_server(tmp_path) as (store, redis),
+        serve_cli("--store", store, "--processing-ms", "0") as (url, _),
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
         redis.send_signal(signal.SIGSTOP)
         try:
             stalled = http.post("/v1", json=[task], headers=AUTH)
@@ -33,16 +35,24 @@ def test_a_submit_refused_during_a_redis_stall_can_be_retried(tmp_path: Path) ->
             redis.send_signal(signal.SIGCONT)
         _wait_until_reachable(http)
         retry = http.post("/v1", json=[task], headers=AUTH)
-        poll = http.post("/v1", json=[{"taskType": "getResponse",
-                                       "taskUUID": task["taskUUID"]}], headers=AUTH)
-        other = http.post("/v1", json=[{**task, "messages": [
-            {"role": "user", "content": "Another task, the same taskUUID"}]}], headers=AUTH)
+        poll = http.post(
+            "/v1", json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}], headers=AUTH
+        )
+        other = http.post(
+            "/v1",
+            json=[
+                {
+                    **task,
+                    "messages": [{"role": "user", "content": "Another task, the same taskUUID"}],
+                }
+            ],
+            headers=AUTH,
+        )
         resent = http.post("/v1", json=[task], headers=AUTH)
     assert stalled.status_code == 503
     assert stalled.json()["errors"][0]["code"] == "serviceUnavailable"
     assert retry.status_code == 200, retry.text
-    assert retry.json() == {"data": [{"taskType": "textInference",
-                                      "taskUUID": task["taskUUID"]}]}
+    assert retry.json() == {"data": [{"taskType": "textInference", "taskUUID": task["taskUUID"]}]}
     assert [i["status"] for i in poll.json()["data"]] == ["success"]
     # The claim still protects the taskUUID: another task, or the same one once its results
     # are kept, is a conflict as before.

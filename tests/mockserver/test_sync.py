@@ -21,8 +21,9 @@ pytestmark = pytest.mark.anyio
 async def post(client: httpx.AsyncClient, body: Any, **kwargs: Any) -> httpx.Response:
     headers = {**AUTH, **kwargs.pop("headers", {})}
     if isinstance(body, bytes):
-        return await client.post("/v1", content=body, headers={
-            "content-type": "application/json", **headers}, **kwargs)
+        return await client.post(
+            "/v1", content=body, headers={"content-type": "application/json", **headers}, **kwargs
+        )
     return await client.post("/v1", json=body, headers=headers, **kwargs)
 
 
@@ -34,9 +35,11 @@ async def test_valid_request_gets_a_conforming_result(client: httpx.AsyncClient)
     (item,) = body["data"]
     assert item["taskUUID"] == VALID_REQUEST[0]["taskUUID"]
     assert item["finishReason"] in ("stop", "length")
-    assert item["usage"]["totalTokens"] == (item["usage"]["promptTokens"]
-                                            + item["usage"]["completionTokens"]
-                                            + item["usage"]["thinkingTokens"])
+    assert item["usage"]["totalTokens"] == (
+        item["usage"]["promptTokens"]
+        + item["usage"]["completionTokens"]
+        + item["usage"]["thinkingTokens"]
+    )
 
 
 @pytest.mark.parametrize("path", ["/v1", "/v1/", "/"])
@@ -80,8 +83,11 @@ async def test_number_results(client: httpx.AsyncClient) -> None:
 
 
 async def test_integer_written_as_float_is_an_integer(client: httpx.AsyncClient) -> None:
-    body = json.dumps([text_task(seed=5)]).replace('"seed": 5', '"seed": 5.0') \
+    body = (
+        json.dumps([text_task(seed=5)])
+        .replace('"seed": 5', '"seed": 5.0')
         .replace('"taskType"', '"numberResults": 2.0, "settings": {"maxTokens": 4.0}, "taskType"')
+    )
     reply = await post(client, body.encode())
     assert reply.status_code == 200, reply.json()
     data = reply.json()["data"]
@@ -91,8 +97,9 @@ async def test_integer_written_as_float_is_an_integer(client: httpx.AsyncClient)
 
 
 async def test_max_tokens_caps_the_completion(client: httpx.AsyncClient) -> None:
-    item = (await post(client, [text_task(settings={"maxTokens": 5}, includeUsage=True)]))\
-        .json()["data"][0]
+    item = (await post(client, [text_task(settings={"maxTokens": 5}, includeUsage=True)])).json()[
+        "data"
+    ][0]
     assert item["finishReason"] == "length"
     assert item["usage"]["completionTokens"] == 5
 
@@ -100,17 +107,20 @@ async def test_max_tokens_caps_the_completion(client: httpx.AsyncClient) -> None
 async def test_stop_sequences_cut_the_text(client: httpx.AsyncClient) -> None:
     full = (await post(client, [text_task(seed=3)])).json()["data"][0]["text"]
     word = full.split()[4]
-    cut = (await post(client, [text_task(seed=3, settings={"stopSequences": [word]})]))\
-        .json()["data"][0]
-    assert cut["text"] == full[:full.index(word)]
+    cut = (await post(client, [text_task(seed=3, settings={"stopSequences": [word]})])).json()[
+        "data"
+    ][0]
+    assert cut["text"] == full[: full.index(word)]
     assert cut["finishReason"] == "stop"
 
 
 async def test_thinking_adds_reasoning_and_thinking_tokens(client: httpx.AsyncClient) -> None:
-    high = (await post(client, [text_task(settings={"thinkingLevel": "high"},
-                                          includeUsage=True)])).json()["data"][0]
-    off = (await post(client, [text_task(settings={"thinkingLevel": "off"},
-                                         includeUsage=True)])).json()["data"][0]
+    high = (
+        await post(client, [text_task(settings={"thinkingLevel": "high"}, includeUsage=True)])
+    ).json()["data"][0]
+    off = (
+        await post(client, [text_task(settings={"thinkingLevel": "off"}, includeUsage=True)])
+    ).json()["data"][0]
     assert high["reasoningContent"]
     assert high["usage"]["thinkingTokens"] > 0
     assert "reasoningContent" not in off
@@ -122,11 +132,22 @@ async def test_thinking_adds_reasoning_and_thinking_tokens(client: httpx.AsyncCl
 
 async def test_system_prompt_and_every_message_count(client: httpx.AsyncClient) -> None:
     short = (await post(client, [text_task(includeUsage=True)])).json()["data"][0]
-    longer = (await post(client, [text_task(
-        includeUsage=True, settings={"systemPrompt": "Be brief and precise, please."},
-        messages=[{"role": "user", "content": "Hello there"},
-                  {"role": "assistant", "content": "Hi!"},
-                  {"role": "user", "content": "Why is the sky blue?"}])])).json()["data"][0]
+    longer = (
+        await post(
+            client,
+            [
+                text_task(
+                    includeUsage=True,
+                    settings={"systemPrompt": "Be brief and precise, please."},
+                    messages=[
+                        {"role": "user", "content": "Hello there"},
+                        {"role": "assistant", "content": "Hi!"},
+                        {"role": "user", "content": "Why is the sky blue?"},
+                    ],
+                )
+            ],
+        )
+    ).json()["data"][0]
     # "Be brief and precise, please." is 7 tokens, "Hello there" 2 and "Hi!" 2.
     assert longer["usage"]["promptTokens"] == short["usage"]["promptTokens"] + 7 + 2 + 2
 
@@ -135,20 +156,25 @@ async def test_usage_and_cost_only_when_asked(client: httpx.AsyncClient) -> None
     plain = (await post(client, [text_task()])).json()["data"][0]
     assert "usage" not in plain
     assert "cost" not in plain
-    priced = (await post(client, [text_task(includeCost=True, includeUsage=True)]))\
-        .json()["data"][0]
+    priced = (await post(client, [text_task(includeCost=True, includeUsage=True)])).json()["data"][
+        0
+    ]
     usage = priced["usage"]
-    expected = usage["promptTokens"] * 0.0000006 + (
-        usage["completionTokens"] + usage["thinkingTokens"]) * 0.0000024
+    expected = (
+        usage["promptTokens"] * 0.0000006
+        + (usage["completionTokens"] + usage["thinkingTokens"]) * 0.0000024
+    )
     assert priced["cost"] == pytest.approx(expected)
 
 
 async def test_pricing_is_configurable() -> None:
     app = create_app(config=MockConfig(prompt_price_per_token=1.0, completion_price_per_token=0))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://mock") as http:
-        item = (await post(http, [text_task(includeCost=True, includeUsage=True)]))\
-            .json()["data"][0]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock"
+    ) as http:
+        item = (await post(http, [text_task(includeCost=True, includeUsage=True)])).json()["data"][
+            0
+        ]
     assert item["cost"] == item["usage"]["promptTokens"]
 
 
@@ -173,8 +199,9 @@ async def test_ping_over_rest(client: httpx.AsyncClient) -> None:
 async def test_second_document_drives_the_mock() -> None:
     spec = openapi.load(SECOND_DOCUMENT)
     app = create_app(spec=spec)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://mock") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock"
+    ) as http:
         good = await post(http, [text_task(model="minimax:m2.7@0")])
         bad = await post(http, [text_task()])
         health = (await http.get("/__mock/health")).json()
@@ -186,25 +213,31 @@ async def test_second_document_drives_the_mock() -> None:
     assert health["model"] == "minimax:m2.7@0"
 
 
-RULES = (ReplyRule(match="capital of France", text="Paris."),
-         ReplyRule(regex=r"(?i)^say (\w+)$", text="Said.", finish_reason="length",
-                   reasoning="Easy."),
-         ReplyRule(match="usage", text="Counted.", usage={"completionTokens": 99}),
-         ReplyRule(match="streamed", delivery_method="stream", text="Only when streaming."))
+RULES = (
+    ReplyRule(match="capital of France", text="Paris."),
+    ReplyRule(regex=r"(?i)^say (\w+)$", text="Said.", finish_reason="length", reasoning="Easy."),
+    ReplyRule(match="usage", text="Counted.", usage={"completionTokens": 99}),
+    ReplyRule(match="streamed", delivery_method="stream", text="Only when streaming."),
+)
 
 
-@pytest.mark.parametrize(("message", "text"), [
-    pytest.param("What is the capital of France?", "Paris.", id="substring"),
-    pytest.param("SAY hello", "Said.", id="regex"),
-    pytest.param("say hello world", None, id="regex-does-not-match"),
-    pytest.param("streamed please", None, id="delivery-method-narrows"),
-])
+@pytest.mark.parametrize(
+    ("message", "text"),
+    [
+        pytest.param("What is the capital of France?", "Paris.", id="substring"),
+        pytest.param("SAY hello", "Said.", id="regex"),
+        pytest.param("say hello world", None, id="regex-does-not-match"),
+        pytest.param("streamed please", None, id="delivery-method-narrows"),
+    ],
+)
 async def test_scripted_replies_from_config(message: str, text: str | None) -> None:
     app = create_app(config=MockConfig(replies=RULES))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://mock") as http:
-        item = (await post(http, [text_task(messages=[{"role": "user", "content": message}])]))\
-            .json()["data"][0]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock"
+    ) as http:
+        item = (
+            await post(http, [text_task(messages=[{"role": "user", "content": message}])])
+        ).json()["data"][0]
     if text is None:
         assert item["text"] not in {rule.text for rule in RULES}
     else:
@@ -213,14 +246,24 @@ async def test_scripted_replies_from_config(message: str, text: str | None) -> N
 
 async def test_scripted_reply_fields_and_python_api(client: httpx.AsyncClient) -> None:
     mock = client.app.state.mock  # type: ignore[attr-defined]
-    mock.reply(match="weather", text="Sunny.", finish_reason="stop", reasoning="Looked outside.",
-               usage={"promptTokens": 1, "completionTokens": 2, "thinkingTokens": 3})
-    task = text_task(messages=[{"role": "user", "content": "How is the weather?"}],
-                     includeUsage=True)
+    mock.reply(
+        match="weather",
+        text="Sunny.",
+        finish_reason="stop",
+        reasoning="Looked outside.",
+        usage={"promptTokens": 1, "completionTokens": 2, "thinkingTokens": 3},
+    )
+    task = text_task(
+        messages=[{"role": "user", "content": "How is the weather?"}], includeUsage=True
+    )
     item = (await post(client, [task])).json()["data"][0]
     assert (item["text"], item["reasoningContent"]) == ("Sunny.", "Looked outside.")
-    assert item["usage"] == {"promptTokens": 1, "completionTokens": 2, "totalTokens": 6,
-                             "thinkingTokens": 3}
+    assert item["usage"] == {
+        "promptTokens": 1,
+        "completionTokens": 2,
+        "totalTokens": 6,
+        "thinkingTokens": 3,
+    }
     await mock.reset()
     again = (await post(client, [task])).json()["data"][0]
     assert again["text"] != "Sunny."
@@ -251,15 +294,22 @@ def test_every_reply_to_drawn_requests_conforms() -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
             return await post(http, body)
 
-    bodies = st.lists(tasks(webhookURL=st.just("http://127.0.0.1:9/hook")), min_size=1,
-                      max_size=3, unique_by=lambda t: t["taskUUID"])
+    bodies = st.lists(
+        tasks(webhookURL=st.just("http://127.0.0.1:9/hook")),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda t: t["taskUUID"],
+    )
 
     @settings(max_examples=120, deadline=None)
     @given(bodies)
     def sweep(body: list[dict[str, Any]]) -> None:
         reply = asyncio.run(send(body))
-        streams = [t for t in body if t.get("deliveryMethod") == "stream"
-                   and "webhookURL" not in t and len(body) == 1]
+        streams = [
+            t
+            for t in body
+            if t.get("deliveryMethod") == "stream" and "webhookURL" not in t and len(body) == 1
+        ]
         assert reply.status_code == 200, reply.text
         if streams:
             assert reply.headers["content-type"].startswith("text/event-stream")
@@ -280,7 +330,12 @@ def test_more_results_than_the_reply_pool_end_instead_of_hanging() -> None:
     from mockserver._text import REPLY_POOL
 
     count = REPLY_POOL + 6
-    results = generate(text_task(numberResults=count, seed=7), spec=openapi.load(),
-                       config=MockConfig(), rules=(), seeds=lambda: 0)
+    results = generate(
+        text_task(numberResults=count, seed=7),
+        spec=openapi.load(),
+        config=MockConfig(),
+        rules=(),
+        seeds=lambda: 0,
+    )
     assert [r.result_index for r in results] == list(range(count))
     assert len({r.text for r in results[:REPLY_POOL]}) == REPLY_POOL

@@ -175,7 +175,8 @@ async def test_idle_socket_is_closed() -> None:
 
 
 async def test_a_poll_answered_processing_is_followed_by_the_results(
-        frozen_clock: FrozenClock) -> None:
+    frozen_clock: FrozenClock,
+) -> None:
     # The mock's clock stands still until the "processing" answer is in: the poll comes
     # 1.5 s before the results on it, however slow the machine, so it is not held (a poll
     # less than a second before them would be). Then the clock moves past the ready time.

@@ -24,8 +24,7 @@ def test_files_specs_and_directories_in_the_order_given(tmp_path: Path) -> None:
     write(folder, "a.openapi.json", variant("acme:a@1", base="second"))
     write(folder, "notes.json", {"not": "a document"})  # ignored: *.openapi.json are named
     catalog = openapi.load_catalog(openapi.load(), SECOND_DOCUMENT, folder)
-    assert catalog.model_ids == ("alibaba:qwen@3.5-397b", "minimax:m2.7@0", "acme:a@1",
-                                 "acme:b@1")
+    assert catalog.model_ids == ("alibaba:qwen@3.5-397b", "minimax:m2.7@0", "acme:a@1", "acme:b@1")
     assert len(catalog) == 4
     assert [spec.model_id for spec in catalog] == list(catalog.model_ids)
     assert catalog.first is openapi.load()
@@ -90,12 +89,15 @@ def test_the_catalogue_is_immutable() -> None:
         catalog._by_model["x"] = openapi.load()  # type: ignore[index]
 
 
-@pytest.mark.parametrize(("asked", "nearest"), [
-    pytest.param("minimax:m2.7@1", ("minimax:m2.7@0",), id="another-version"),
-    pytest.param("MINIMAX:M2.7@0", ("minimax:m2.7@0",), id="case"),
-    pytest.param("alibaba:qwen@3.5", ("alibaba:qwen@3.5-397b",), id="short-version"),
-    pytest.param("openai:gpt-4o@1", (), id="nothing-alike"),
-])
+@pytest.mark.parametrize(
+    ("asked", "nearest"),
+    [
+        pytest.param("minimax:m2.7@1", ("minimax:m2.7@0",), id="another-version"),
+        pytest.param("MINIMAX:M2.7@0", ("minimax:m2.7@0",), id="case"),
+        pytest.param("alibaba:qwen@3.5", ("alibaba:qwen@3.5-397b",), id="short-version"),
+        pytest.param("openai:gpt-4o@1", (), id="nothing-alike"),
+    ],
+)
 def test_nearest_model_ids(asked: str, nearest: tuple[str, ...]) -> None:
     catalog = openapi.load_catalog(openapi.load(), SECOND_DOCUMENT)
     assert catalog.nearest(asked) == nearest
@@ -111,8 +113,12 @@ def test_nearest_prefers_the_same_model_and_caps_the_count(tmp_path: Path) -> No
 
 
 def test_a_variant_loads_with_its_own_limits(tmp_path: Path) -> None:
-    doc = variant("acme:v@1", temperature_max=0.5, delivery_methods=["sync", "async"],
-                  extra_setting="beamWidth")
+    doc = variant(
+        "acme:v@1",
+        temperature_max=0.5,
+        delivery_methods=["sync", "async"],
+        extra_setting="beamWidth",
+    )
     spec = openapi.load_catalog(write(tmp_path, "v.openapi.json", doc)).first
     assert spec.parameter("settings.temperature").maximum == 0.5
     assert spec.delivery_methods == ("sync", "async")
@@ -120,8 +126,9 @@ def test_a_variant_loads_with_its_own_limits(tmp_path: Path) -> None:
     assert document()["info"]["title"] == "Runware API - Qwen3.5-397B"  # a copy was changed
 
 
-def test_a_variant_is_checked_only_where_it_differs(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_variant_is_checked_only_where_it_differs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The meta-schema check runs once per distinct schema object: a document that differs
     from one loaded before in a limit and its model id costs two checks, not a hundred."""
     from openapi import _load

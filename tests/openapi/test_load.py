@@ -11,7 +11,8 @@ import openapi
 from tests.conftest import SECOND_DOCUMENT
 
 BUNDLED = json.loads(
-    (Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT).read_text())
+    (Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT).read_text()
+)
 
 
 def test_bundled_document_is_the_qwen_one(spec: openapi.Spec) -> None:
@@ -99,33 +100,63 @@ def _items(doc: dict[str, Any]) -> dict[str, Any]:
 BAD_DOCUMENTS = [
     pytest.param(b"{not json", "json", "", id="not-json"),
     pytest.param(b"[]", "shape", "", id="not-an-object"),
-    pytest.param(_mutated(lambda d: d.update(openapi="3.0.3")), "openapi-version", "/openapi",
-                 id="openapi-3.0"),
-    pytest.param(_mutated(lambda d: d.pop("openapi")), "openapi-version", "/openapi",
-                 id="no-openapi-field"),
-    pytest.param(_mutated(lambda d: d["paths"]["/"].pop("post")), "no-post-operation", "/paths",
-                 id="no-post"),
-    pytest.param(_mutated(lambda d: d["paths"]["/"]["post"]["responses"]["400"]["content"]
-                          ["application/json"]["schema"].update(
-                              {"$ref": "#/components/schemas/Nope"})),
-                 "unresolvable-ref",
-                 "/paths/~1/post/responses/400/content/application~1json/schema/$ref",
-                 id="unresolvable-ref"),
-    pytest.param(_mutated(lambda d: _items(d)["properties"]["seed"].update(minimum="zero")),
-                 "invalid-schema", "/components/schemas/RequestBody/items/properties/seed/minimum",
-                 id="minimum-not-a-number"),
-    pytest.param(_mutated(lambda d: _items(d)["properties"]["seed"].update(type="int")),
-                 "invalid-schema", "/components/schemas/RequestBody/items/properties/seed/type",
-                 id="unknown-type-name"),
-    pytest.param(_mutated(lambda d: _items(d)["properties"]["messages"]["items"]["properties"]
-                          ["content"].update(pattern="(unclosed")),
-                 "invalid-schema",
-                 "/components/schemas/RequestBody/items/properties/messages/items/properties/"
-                 "content/pattern", id="pattern-not-ecma-regex"),
-    pytest.param(_mutated(lambda d: _items(d)["properties"]["model"].pop("const")), "shape",
-                 "/paths/~1/post/requestBody", id="no-model-const"),
-    pytest.param(_mutated(lambda d: d["components"]["schemas"]["RequestBody"].update(
-        type="object")), "shape", "/paths/~1/post/requestBody", id="body-not-array"),
+    pytest.param(
+        _mutated(lambda d: d.update(openapi="3.0.3")),
+        "openapi-version",
+        "/openapi",
+        id="openapi-3.0",
+    ),
+    pytest.param(
+        _mutated(lambda d: d.pop("openapi")), "openapi-version", "/openapi", id="no-openapi-field"
+    ),
+    pytest.param(
+        _mutated(lambda d: d["paths"]["/"].pop("post")), "no-post-operation", "/paths", id="no-post"
+    ),
+    pytest.param(
+        _mutated(
+            lambda d: d["paths"]["/"]["post"]["responses"]["400"]["content"]["application/json"][
+                "schema"
+            ].update({"$ref": "#/components/schemas/Nope"})
+        ),
+        "unresolvable-ref",
+        "/paths/~1/post/responses/400/content/application~1json/schema/$ref",
+        id="unresolvable-ref",
+    ),
+    pytest.param(
+        _mutated(lambda d: _items(d)["properties"]["seed"].update(minimum="zero")),
+        "invalid-schema",
+        "/components/schemas/RequestBody/items/properties/seed/minimum",
+        id="minimum-not-a-number",
+    ),
+    pytest.param(
+        _mutated(lambda d: _items(d)["properties"]["seed"].update(type="int")),
+        "invalid-schema",
+        "/components/schemas/RequestBody/items/properties/seed/type",
+        id="unknown-type-name",
+    ),
+    pytest.param(
+        _mutated(
+            lambda d: _items(d)["properties"]["messages"]["items"]["properties"]["content"].update(
+                pattern="(unclosed"
+            )
+        ),
+        "invalid-schema",
+        "/components/schemas/RequestBody/items/properties/messages/items/properties/"
+        "content/pattern",
+        id="pattern-not-ecma-regex",
+    ),
+    pytest.param(
+        _mutated(lambda d: _items(d)["properties"]["model"].pop("const")),
+        "shape",
+        "/paths/~1/post/requestBody",
+        id="no-model-const",
+    ),
+    pytest.param(
+        _mutated(lambda d: d["components"]["schemas"]["RequestBody"].update(type="object")),
+        "shape",
+        "/paths/~1/post/requestBody",
+        id="body-not-array",
+    ),
 ]
 
 
@@ -136,8 +167,9 @@ def test_bad_documents_raise_spec_error(document: Any, kind: str, pointer: str) 
     assert caught.value.kind == kind
     assert caught.value.pointer == pointer
     assert isinstance(caught.value, openapi.KitError)
-    assert caught.value.__cause__ is None or not isinstance(caught.value.__cause__,
-                                                            openapi.SpecError)
+    assert caught.value.__cause__ is None or not isinstance(
+        caught.value.__cause__, openapi.SpecError
+    )
 
 
 def test_missing_file_is_a_spec_error(tmp_path: Path) -> None:
@@ -156,8 +188,15 @@ def test_protocol_supplement_is_marked_derived() -> None:
     protocol = openapi.protocol_schema()
     assert "DERIVED" in protocol["description"]
     assert protocol["x-derived-from"] == "reference/runware-protocol.md"
-    assert {"TextInferenceResult", "AsyncAcknowledgement", "GetResponseItem", "StreamChunk",
-            "AuthenticationReply", "PingReply", "ErrorItem"} <= set(protocol["$defs"])
+    assert {
+        "TextInferenceResult",
+        "AsyncAcknowledgement",
+        "GetResponseItem",
+        "StreamChunk",
+        "AuthenticationReply",
+        "PingReply",
+        "ErrorItem",
+    } <= set(protocol["$defs"])
 
 
 def test_vendor_document_is_shipped_unchanged() -> None:

@@ -9,7 +9,9 @@ from tests.plugin.test_plugin import run
 
 
 def test_entries_are_typed(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 import dataclasses, httpx, pytest
 from contracts.pytest_plugin import JournalEntry, JournalViolation
 from helpers import task
@@ -45,12 +47,15 @@ def test_typed(runware_mock):
         ok.status = 500
     with pytest.raises(TypeError):
         ok.tasks[0]["model"] = "other"
-''')
+""",
+    )
     result.assert_outcomes(passed=1)
 
 
 def test_stream_and_webhook_entries(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 import time, httpx
 from helpers import task
 
@@ -72,12 +77,15 @@ def test_kinds(runware_mock):
         "WEBHOOK", "https://hooks.example.invalid/runware", 0, None)
     assert webhook.fault.startswith("not attempted: host 'hooks.example.invalid'")
     assert webhook.request["data"][0]["taskUUID"] == hooked["taskUUID"]
-''')
+""",
+    )
     result.assert_outcomes(passed=1)
 
 
 def test_entries_still_read_as_the_journals_dicts(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 import httpx, pytest
 from helpers import task
 
@@ -93,14 +101,28 @@ def test_old_style(runware_mock):
     assert "apiKey" in entry and "api_key" not in entry
     with pytest.raises(KeyError, match="not a key of this journal entry; keys: id, received"):
         entry["latency"]
-''')
+""",
+    )
     result.assert_outcomes(passed=1)
 
 
 def test_a_key_the_journal_adds_later_is_kept() -> None:
-    journaled = {"id": "1-1", "received": 1.0, "method": "POST", "path": "/v1", "apiKey": None,
-                 "status": 200, "latencyMs": 0.5, "valid": True, "violations": [], "tasks": [],
-                 "fault": None, "request": [], "response": {"data": []}, "later": [1, 2]}
+    journaled = {
+        "id": "1-1",
+        "received": 1.0,
+        "method": "POST",
+        "path": "/v1",
+        "apiKey": None,
+        "status": 200,
+        "latencyMs": 0.5,
+        "valid": True,
+        "violations": [],
+        "tasks": [],
+        "fault": None,
+        "request": [],
+        "response": {"data": []},
+        "later": [1, 2],
+    }
     entry = contracts.pytest_plugin.JournalEntry.from_dict(journaled)
     assert entry["later"] == [1, 2]
     assert entry.extra == {"later": [1, 2]}

@@ -11,7 +11,7 @@ import pytest
 
 from tests.mockserver.conftest import serve_cli
 
-TASK = '''
+TASK = """
 import uuid
 def task(**changes):
     body = {"taskType": "textInference", "taskUUID": str(uuid.uuid4()),
@@ -19,7 +19,7 @@ def task(**changes):
             "messages": [{"role": "user", "content": "Hello"}]}
     body.update(changes)
     return body
-'''
+"""
 
 
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
@@ -28,7 +28,9 @@ def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
 
 
 def test_fixtures_give_a_live_mock(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 import httpx
 from helpers import task
 
@@ -55,12 +57,15 @@ def test_reply_and_fail(runware_mock):
 
 def test_spec_fixture(runware_spec):
     assert runware_spec.model_id == "alibaba:qwen@3.5-397b"
-''')
+""",
+    )
     result.assert_outcomes(passed=4)
 
 
 def test_invalid_request_fails_the_test_at_teardown(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 import httpx, pytest
 from helpers import task
 
@@ -73,19 +78,24 @@ def test_allowed(runware_mock):
     reply = httpx.post(runware_mock.url, json=[task(settings={"temperature": 7})],
                        headers={"Authorization": "Bearer k"})
     assert reply.status_code == 400
-''')
+""",
+    )
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines([
-        "*ERROR at teardown of test_sends_bad_payload*",
-        "*break the Runware contract*",
-        "*settings.temperature: settings.temperature is 7, above the maximum of 2*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_sends_bad_payload*",
+            "*break the Runware contract*",
+            "*settings.temperature: settings.temperature is 7, above the maximum of 2*",
+        ]
+    )
 
 
 def test_marker_options(pytester: pytest.Pytester, tmp_path: object) -> None:
     from tests.conftest import SECOND_DOCUMENT
 
-    result = run(pytester, f'''
+    result = run(
+        pytester,
+        f"""
 import httpx, pytest
 from helpers import task
 
@@ -107,31 +117,38 @@ def test_other_document(runware_mock):
 @pytest.mark.runware(color="red")
 def test_bad_marker(runware_mock):
     pass
-''')
+""",
+    )
     result.assert_outcomes(passed=2, errors=1)
     assert "@pytest.mark.runware got unknown argument(s) ['color']" in result.stdout.str()
 
 
 def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--markers")
-    assert ("@pytest.mark.runware(spec=None, seed=None, replies=[], faults=[], "
-            "allow_invalid=False)") in result.stdout.str()
+    assert (
+        "@pytest.mark.runware(spec=None, seed=None, replies=[], faults=[], allow_invalid=False)"
+    ) in result.stdout.str()
 
 
 def test_options_and_ini(pytester: pytest.Pytester) -> None:
     from tests.conftest import SECOND_DOCUMENT
 
     pytester.makeini(f"[pytest]\nrunware_spec = {SECOND_DOCUMENT}\nrunware_seed = 5\n")
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 def test_ini(runware_mock, runware_spec):
     assert runware_spec.model_id == "minimax:m2.7@0"
     assert runware_mock.spec.model_id == "minimax:m2.7@0"
-''')
+""",
+    )
     result.assert_outcomes(passed=1)
 
 
 def test_runware_app_fixture_for_asgi(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 import asyncio, httpx
 from helpers import task
 
@@ -141,12 +158,15 @@ def test_asgi(runware_app):
         async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
             return await http.post("/v1", json=[task()], headers={"Authorization": "Bearer k"})
     assert asyncio.run(go()).status_code == 200
-''')
+""",
+    )
     result.assert_outcomes(passed=1)
 
 
 def test_coverage_summary(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 import httpx
 from helpers import task
 
@@ -156,19 +176,30 @@ def test_send(runware_mock):
                settings={"temperature": 0.5})], headers=headers)
     httpx.post(runware_mock.url, json=[task()], headers={**headers,
                "X-Runware-Mock-Error": "429"})
-''', "--runware-coverage")
+""",
+        "--runware-coverage",
+    )
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*runware coverage*", "task types*textInference x2*",
-                                 "delivery methods*async x1*", "settings*temperature x1*",
-                                 "status codes*200 x1*429 x1*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*runware coverage*",
+            "task types*textInference x2*",
+            "delivery methods*async x1*",
+            "settings*temperature x1*",
+            "status codes*200 x1*429 x1*",
+        ]
+    )
 
 
 def test_plugin_import_is_light() -> None:
-    code = ("import sys, contracts.pytest_plugin; "
-            "heavy = [m for m in ('starlette', 'uvicorn', 'mockserver', 'hypothesis') "
-            "if m in sys.modules]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    code = (
+        "import sys, contracts.pytest_plugin; "
+        "heavy = [m for m in ('starlette', 'uvicorn', 'mockserver', 'hypothesis') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]"
 
 
@@ -177,7 +208,9 @@ def test_xdist_gives_each_worker_its_own_mock(pytester: pytest.Pytester) -> None
     # --dist each runs every test on both workers, so both workers surely start a mock. Each
     # run writes what it saw: the worker, its mock's URL, and that mock's journal right
     # after the run's own request.
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 import json, os, httpx
 from helpers import task
 
@@ -194,7 +227,12 @@ def _record(name, runware_mock):
 
 def test_a(runware_mock): _record("a", runware_mock)
 def test_b(runware_mock): _record("b", runware_mock)
-''', "-n", "2", "--dist", "each")
+""",
+        "-n",
+        "2",
+        "--dist",
+        "each",
+    )
     result.assert_outcomes(passed=4)
     runs = [json.loads(path.read_text()) for path in sorted(pytester.path.glob("seen-*.json"))]
     assert sorted(r["worker"] for r in runs) == ["gw0", "gw0", "gw1", "gw1"], runs
@@ -214,22 +252,43 @@ def test_contract_suite_against_the_cli_mock() -> None:
     """CI runs the packaged suite against the kit's own mock, started by the CLI."""
     with serve_cli("--processing-ms", "0") as (url, _):
         suite = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs",
-             "contracts.suite", "--runware-target", f"{url}/v1",
-             "--runware-api-key", "ci-key", "--runware-examples", "5", "-q", "-W", "error"],
-            capture_output=True, text=True, timeout=300, check=False,
-            cwd=os.path.dirname(os.path.dirname(__file__)) + "/..")
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "--pyargs",
+                "contracts.suite",
+                "--runware-target",
+                f"{url}/v1",
+                "--runware-api-key",
+                "ci-key",
+                "--runware-examples",
+                "5",
+                "-q",
+                "-W",
+                "error",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            cwd=os.path.dirname(os.path.dirname(__file__)) + "/..",
+        )
     assert suite.returncode == 0, suite.stdout[-3000:]
     assert "5 passed" in suite.stdout
 
 
 def test_contract_suite_against_an_unreachable_target_is_one_line(
-        pytester: pytest.Pytester) -> None:
+    pytester: pytest.Pytester,
+) -> None:
     from tests.mockserver.conftest import free_port
 
     closed = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--pyargs",
-                                           "contracts.suite", "--runware-target", closed)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--pyargs", "contracts.suite", "--runware-target", closed
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     out = result.stdout.str() + result.stderr.str()
     assert f"contracts.suite: cannot reach --runware-target {closed} (ConnectError" in out
@@ -238,6 +297,5 @@ def test_contract_suite_against_an_unreachable_target_is_one_line(
 
 
 def test_contract_suite_skips_without_a_target(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--pyargs",
-                                           "contracts.suite")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--pyargs", "contracts.suite")
     result.assert_outcomes(skipped=6)  # 5 tests, and the mixed-models one

@@ -15,14 +15,14 @@ from tests.conftest import SECOND_DOCUMENT
 from tests.mockserver.conftest import serve_cli
 
 BUNDLED = Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT
-TASK = '''
+TASK = """
 import uuid
 def task(model, **changes):
     body = {"taskType": "textInference", "taskUUID": str(uuid.uuid4()), "model": model,
             "messages": [{"role": "user", "content": "Hello"}]}
     body.update(changes)
     return body
-'''
+"""
 QWEN, MINIMAX = "alibaba:qwen@3.5-397b", "minimax:m2.7@0"
 
 
@@ -32,7 +32,9 @@ def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
 
 
 def test_spec_given_twice_serves_both_models(pytester: pytest.Pytester) -> None:
-    result = run(pytester, f'''
+    result = run(
+        pytester,
+        f"""
 import httpx
 from hypothesis import given, settings, strategies as st
 from contracts import check_request
@@ -59,10 +61,19 @@ def test_a_model_not_loaded_fails_at_teardown(runware_mock):
 def test_strategies_take_the_catalogue(data, runware_catalog):
     body = data.draw(requests(spec=runware_catalog))
     assert check_request(body, spec=runware_catalog) == []
-''', "--runware-spec", str(BUNDLED), "--runware-spec", str(SECOND_DOCUMENT))
+""",
+        "--runware-spec",
+        str(BUNDLED),
+        "--runware-spec",
+        str(SECOND_DOCUMENT),
+    )
     result.assert_outcomes(passed=4, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_a_model_not_loaded_fails_at_teardown*",
-                                 '*model: model is "minimax:m2.7@1"*Did you mean*'])
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_a_model_not_loaded_fails_at_teardown*",
+            '*model: model is "minimax:m2.7@1"*Did you mean*',
+        ]
+    )
 
 
 def test_ini_lines_and_marker_lists(pytester: pytest.Pytester, tmp_path: Path) -> None:
@@ -70,7 +81,9 @@ def test_ini_lines_and_marker_lists(pytester: pytest.Pytester, tmp_path: Path) -
     write(folder, "a.openapi.json", variant("acme:a@1"))
     write(folder, "b.openapi.json", variant("acme:b@1", base="second"))
     pytester.makeini(f"[pytest]\nrunware_spec =\n    {BUNDLED}\n    {folder}\n")
-    result = run(pytester, f'''
+    result = run(
+        pytester,
+        f"""
 import httpx, pytest
 from helpers import task
 
@@ -87,13 +100,16 @@ def test_marker_list(runware_mock):
     reply = httpx.post(runware_mock.url, json=[task("acme:b@1")],
                        headers={{"Authorization": "Bearer k"}})
     assert reply.status_code == 400
-''')
+""",
+    )
     result.assert_outcomes(passed=2, errors=1)  # test_marker_list sent acme:b@1: not loaded
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_marker_list*"])
 
 
 def test_coverage_per_model(pytester: pytest.Pytester) -> None:
-    result = run(pytester, f'''
+    result = run(
+        pytester,
+        f"""
 import httpx
 from helpers import task
 
@@ -104,35 +120,73 @@ def test_send(runware_mock):
                headers=headers)
     httpx.post(runware_mock.url, json=[task({MINIMAX!r}, settings={{"topP": 0.5}})],
                headers=headers)
-''', "--runware-spec", str(BUNDLED), "--runware-spec", str(SECOND_DOCUMENT),
-                 "--runware-coverage")
+""",
+        "--runware-spec",
+        str(BUNDLED),
+        "--runware-spec",
+        str(SECOND_DOCUMENT),
+        "--runware-coverage",
+    )
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([
-        "*runware coverage*", "task types*textInference x3*",
-        f"-- model {QWEN} (1 task)", "delivery methods*(default) x1*",
-        "settings*temperature x1*", "settings not sent*maxTokens*topK*",
-        f"-- model {MINIMAX} (2 tasks)", "delivery methods*(default) x1, stream x1*",
-        "settings*topP x1*", "settings not sent*maxTokens*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*runware coverage*",
+            "task types*textInference x3*",
+            f"-- model {QWEN} (1 task)",
+            "delivery methods*(default) x1*",
+            "settings*temperature x1*",
+            "settings not sent*maxTokens*topK*",
+            f"-- model {MINIMAX} (2 tasks)",
+            "delivery methods*(default) x1, stream x1*",
+            "settings*topP x1*",
+            "settings not sent*maxTokens*",
+        ]
+    )
     summary = result.stdout.str()
     qwen_block = summary.split(f"-- model {QWEN}")[1].split("-- model")[0]
     assert "temperature" not in qwen_block.split("settings not sent")[1].splitlines()[0]
 
 
 def test_contract_suite_runs_every_models_checks() -> None:
-    with serve_cli("--spec", str(BUNDLED), "--spec", str(SECOND_DOCUMENT),
-                   "--processing-ms", "0") as (url, _):
+    with serve_cli(
+        "--spec", str(BUNDLED), "--spec", str(SECOND_DOCUMENT), "--processing-ms", "0"
+    ) as (url, _):
         suite = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs",
-             "contracts.suite", "--runware-target", f"{url}/v1", "--runware-api-key", "ci-key",
-             "--runware-examples", "3", "--runware-spec", str(BUNDLED), "--runware-spec",
-             str(SECOND_DOCUMENT), "-W", "error", "-rs", "-v"],
-            capture_output=True, text=True, timeout=300, check=False,
-            cwd=os.path.dirname(os.path.dirname(__file__)) + "/..")
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "--pyargs",
+                "contracts.suite",
+                "--runware-target",
+                f"{url}/v1",
+                "--runware-api-key",
+                "ci-key",
+                "--runware-examples",
+                "3",
+                "--runware-spec",
+                str(BUNDLED),
+                "--runware-spec",
+                str(SECOND_DOCUMENT),
+                "-W",
+                "error",
+                "-rs",
+                "-v",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            cwd=os.path.dirname(os.path.dirname(__file__)) + "/..",
+        )
     assert suite.returncode == 0, suite.stdout[-3000:]
     # Five tests per model (MiniMax documents no async delivery), and a mixed batch.
     assert "10 passed, 1 skipped" in suite.stdout, suite.stdout[-3000:]
     for model in (QWEN, MINIMAX):
-        assert f"test_labelled_invalid_requests_get_400_naming_the_parameter[{model}] PASSED" \
+        assert (
+            f"test_labelled_invalid_requests_get_400_naming_the_parameter[{model}] PASSED"
             in suite.stdout
+        )
     assert "test_a_batch_mixing_models_is_answered_task_by_task PASSED" in suite.stdout

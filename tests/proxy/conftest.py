@@ -35,23 +35,29 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 # The drifts the issue names: what the drifting upstream changes, and what the proxy must
 # report (code, parameter) for a REST body / a WebSocket frame and for a stream chunk.
 DRIFTS = {
-    "extra-field": (("unknownResponseField", "data[0].surprise"),
-                    ("invalidResponse", "surprise")),
-    "unknown-finish-reason": (("invalidResponse", "data[0].finishReason"),
-                              ("invalidResponse", "finishReason")),
-    "missing-task-uuid": (("invalidResponse", "data[0].taskUUID"),
-                          ("invalidResponse", "taskUUID")),
+    "extra-field": (("unknownResponseField", "data[0].surprise"), ("invalidResponse", "surprise")),
+    "unknown-finish-reason": (
+        ("invalidResponse", "data[0].finishReason"),
+        ("invalidResponse", "finishReason"),
+    ),
+    "missing-task-uuid": (("invalidResponse", "data[0].taskUUID"), ("invalidResponse", "taskUUID")),
 }
 
 
 def text_task(content: str = "Why is the sky blue?", **changes: Any) -> dict[str, Any]:
-    return {"taskType": "textInference", "taskUUID": str(uuid.uuid4()), "model": MODEL,
-            "messages": [{"role": "user", "content": content}], **changes}
+    return {
+        "taskType": "textInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": MODEL,
+        "messages": [{"role": "user", "content": content}],
+        **changes,
+    }
 
 
 def journal(base: str) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = httpx.get(f"{base}/__mock/requests",
-                                              timeout=10).json()["requests"]
+    entries: list[dict[str, Any]] = httpx.get(f"{base}/__mock/requests", timeout=10).json()[
+        "requests"
+    ]
     return entries
 
 
@@ -88,10 +94,15 @@ def proxy(upstream: str) -> Iterator[RunningServer]:
 
 # -- an upstream that drifts -------------------------------------------------------------------
 
+
 def _result(task: dict[str, Any]) -> dict[str, Any]:
-    return {"taskType": "textInference", "taskUUID": task["taskUUID"], "text": "Blue light.",
-            "finishReason": "stop",
-            "usage": {"promptTokens": 5, "completionTokens": 2, "totalTokens": 7}}
+    return {
+        "taskType": "textInference",
+        "taskUUID": task["taskUUID"],
+        "text": "Blue light.",
+        "finishReason": "stop",
+        "usage": {"promptTokens": 5, "completionTokens": 2, "totalTokens": 7},
+    }
 
 
 def _drifted(item: dict[str, Any], drift: str) -> dict[str, Any]:
@@ -107,10 +118,16 @@ def _drifted(item: dict[str, Any], drift: str) -> dict[str, Any]:
 
 def _chunks(task: dict[str, Any], drift: str | None) -> list[dict[str, Any]]:
     head = {"taskUUID": task["taskUUID"], "taskType": "textInference"}
-    chunks = [{**head, "delta": {"text": "Blue "}, "finishReason": None},
-              {**head, "delta": {"text": "light."}, "finishReason": None},
-              {**head, "delta": {}, "finishReason": "stop",
-               "usage": {"promptTokens": 5, "completionTokens": 2, "totalTokens": 7}}]
+    chunks = [
+        {**head, "delta": {"text": "Blue "}, "finishReason": None},
+        {**head, "delta": {"text": "light."}, "finishReason": None},
+        {
+            **head,
+            "delta": {},
+            "finishReason": "stop",
+            "usage": {"promptTokens": 5, "completionTokens": 2, "totalTokens": 7},
+        },
+    ]
     if drift is not None:  # the last chunk drifts (it is the one with a finishReason)
         chunks[-1] = _drifted(chunks[-1], drift)
     return chunks
@@ -162,8 +179,14 @@ class DriftingUpstream:
                     tasks = json.loads(await websocket.receive_text())
                     for task in tasks:
                         if task.get("taskType") == "authentication":
-                            frame = {"data": [{"taskType": "authentication",
-                                               "connectionSessionUUID": str(uuid.uuid4())}]}
+                            frame = {
+                                "data": [
+                                    {
+                                        "taskType": "authentication",
+                                        "connectionSessionUUID": str(uuid.uuid4()),
+                                    }
+                                ]
+                            }
                         else:
                             drift = _drift_of(task)
                             item = _result(task)
@@ -174,9 +197,13 @@ class DriftingUpstream:
             except WebSocketDisconnect:
                 return
 
-        self.app = Starlette(routes=[Route("/v1", rest, methods=["POST"]),
-                                     Route("/hold", hold, methods=["POST"]),
-                                     WebSocketRoute("/v1", ws)])
+        self.app = Starlette(
+            routes=[
+                Route("/v1", rest, methods=["POST"]),
+                Route("/hold", hold, methods=["POST"]),
+                WebSocketRoute("/v1", ws),
+            ]
+        )
 
 
 def _drift_of(task: dict[str, Any]) -> str | None:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.proxy.conftest import clear, posts
 
-TEST = '''
+TEST = """
 import httpx, pytest, uuid
 
 def task(content):
@@ -23,7 +23,7 @@ def test_blue(runware_mock):
                        headers={"Authorization": f"Bearer {runware_mock.api_key}"})
     assert reply.status_code == 200, reply.text
     print("TEXT", reply.json()["data"][0]["text"])
-'''
+"""
 
 
 def _run(pytester: pytest.Pytester, *args: str, source: str = TEST) -> pytest.RunResult:
@@ -37,11 +37,11 @@ def _text(result: pytest.RunResult) -> str:
 
 
 def test_record_once_then_replay_with_nothing_leaving_the_machine(
-        pytester: pytest.Pytester, upstream: str) -> None:
+    pytester: pytest.Pytester, upstream: str
+) -> None:
     clear(upstream)
     cassette = pytester.path / "cassettes" / "test_downstream" / "test_blue.json"
-    first = _run(pytester, "--runware-record-mode", "once", "--runware-upstream",
-                 f"{upstream}/v1")
+    first = _run(pytester, "--runware-record-mode", "once", "--runware-upstream", f"{upstream}/v1")
     first.assert_outcomes(passed=1)
     assert cassette.exists()
     assert len(posts(upstream)) == 1
@@ -53,8 +53,7 @@ def test_record_once_then_replay_with_nothing_leaving_the_machine(
     assert _text(again) == _text(first)
     assert journal_is_empty(upstream)
     # once, with the cassette there: replayed too.
-    third = _run(pytester, "--runware-record-mode", "once", "--runware-upstream",
-                 f"{upstream}/v1")
+    third = _run(pytester, "--runware-record-mode", "once", "--runware-upstream", f"{upstream}/v1")
     third.assert_outcomes(passed=1)
     assert journal_is_empty(upstream)
 
@@ -66,31 +65,38 @@ def journal_is_empty(upstream: str) -> bool:
 def test_none_without_a_cassette_says_how_to_record_it(pytester: pytest.Pytester) -> None:
     result = _run(pytester)
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*test_blue.json does not exist*--runware-record-mode once "
-                                 "--runware-upstream URL*"])
+    result.stdout.fnmatch_lines(
+        ["*test_blue.json does not exist*--runware-record-mode once --runware-upstream URL*"]
+    )
 
 
-def test_a_request_the_cassette_lacks_fails_the_test(pytester: pytest.Pytester,
-                                                     upstream: str) -> None:
-    _run(pytester, "--runware-record-mode", "once", "--runware-upstream",
-         f"{upstream}/v1").assert_outcomes(passed=1)
+def test_a_request_the_cassette_lacks_fails_the_test(
+    pytester: pytest.Pytester, upstream: str
+) -> None:
+    _run(
+        pytester, "--runware-record-mode", "once", "--runware-upstream", f"{upstream}/v1"
+    ).assert_outcomes(passed=1)
     changed = TEST.replace("Why is the sky blue?", "Why is the sky green?")
     result = _run(pytester, source=changed)
     result.assert_outcomes(failed=1, errors=1)  # the 404 fails it; teardown says why
-    result.stdout.fnmatch_lines(["*matched no recording of the test's cassette*",
-                                 "*differs at /0/messages/0/content*"])
+    result.stdout.fnmatch_lines(
+        ["*matched no recording of the test's cassette*", "*differs at /0/messages/0/content*"]
+    )
 
 
 def test_new_episodes_records_what_is_missing_and_all_records_anew(
-        pytester: pytest.Pytester, upstream: str) -> None:
+    pytester: pytest.Pytester, upstream: str
+) -> None:
     both = TEST + TEST.replace("def test_blue", "def test_blue_again").replace(
-        "cassette=True", 'cassette="test_blue"').replace("sky blue?", "sea blue?")
+        "cassette=True", 'cassette="test_blue"'
+    ).replace("sky blue?", "sea blue?")
     cassette = pytester.path / "cassettes" / "test_downstream" / "test_blue.json"
     record = ("--runware-upstream", f"{upstream}/v1")
     _run(pytester, "--runware-record-mode", "once", *record).assert_outcomes(passed=1)
     clear(upstream)
-    _run(pytester, "--runware-record-mode", "new_episodes", *record,
-         source=both).assert_outcomes(passed=2)
+    _run(pytester, "--runware-record-mode", "new_episodes", *record, source=both).assert_outcomes(
+        passed=2
+    )
     # test_blue was replayed; test_blue_again's request was new, and is now recorded too.
     assert len(posts(upstream)) == 1
     assert len(json.loads(cassette.read_text())["interactions"]) == 2

@@ -21,8 +21,10 @@ from tests.proxy.conftest import AUTH, KEY, cassette_files, clear, journal, text
 def proxy_cli(*args: str, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`python -m mockserver proxy --port P *args`: yields (url, process) once it answers;
     stops it with SIGTERM (the test checks the exit status)."""
-    with log.open("wb") as out, run_cli("proxy", *args, stderr=out,
-                                        describe=log.read_text) as running:
+    with (
+        log.open("wb") as out,
+        run_cli("proxy", *args, stderr=out, describe=log.read_text) as running,
+    ):
         yield running
 
 
@@ -30,8 +32,9 @@ def test_record_with_the_proxy_then_replay_with_serve(upstream: str, tmp_path: P
     clear(upstream)
     folder = tmp_path / "cassettes"
     task = text_task(deliveryMethod="sync")
-    with proxy_cli("--target", f"{upstream}/v1", "--record", str(folder),
-                   log=tmp_path / "proxy.log") as (url, process):
+    with proxy_cli(
+        "--target", f"{upstream}/v1", "--record", str(folder), log=tmp_path / "proxy.log"
+    ) as (url, process):
         recorded = httpx.post(f"{url}/v1", json=[task], headers=AUTH, timeout=30).json()
         (entry,) = journal(url)
         process.send_signal(signal.SIGTERM)
@@ -56,15 +59,26 @@ def test_record_with_the_proxy_then_replay_with_serve(upstream: str, tmp_path: P
     assert journal(upstream) == []
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["serve", "--replay", "/nonexistent/cassettes"], "no such directory"),
-    (["serve", "--replay", ".", "--workers", "2"], "--replay serves from one worker"),
-    (["proxy", "--target", "ftp://127.0.0.1/v1"], "is not an http(s) URL"),
-    (["proxy", "--target", "http://127.0.0.1:1/v1", "--ws-target", "http://x/"],
-     "is not a ws(s) URL"),
-], ids=["missing-folder", "workers", "bad-target", "bad-ws-target"])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--replay", "/nonexistent/cassettes"], "no such directory"),
+        (["serve", "--replay", ".", "--workers", "2"], "--replay serves from one worker"),
+        (["proxy", "--target", "ftp://127.0.0.1/v1"], "is not an http(s) URL"),
+        (
+            ["proxy", "--target", "http://127.0.0.1:1/v1", "--ws-target", "http://x/"],
+            "is not a ws(s) URL",
+        ),
+    ],
+    ids=["missing-folder", "workers", "bad-target", "bad-ws-target"],
+)
 def test_unusable_options_are_one_clear_line(args: list[str], message: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "mockserver", *args, "--port", "0"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "mockserver", *args, "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2, done.stderr
     assert message in done.stderr

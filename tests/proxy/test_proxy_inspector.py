@@ -12,7 +12,8 @@ from tests.proxy.conftest import AUTH, DriftingUpstream, running_proxy, text_tas
 
 
 def test_the_inspector_tells_server_drift_from_a_clients_violation(
-        browser_page: Any, drifting: tuple[DriftingUpstream, RunningServer]) -> None:
+    browser_page: Any, drifting: tuple[DriftingUpstream, RunningServer]
+) -> None:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=STEP_MS)
@@ -31,8 +32,7 @@ def test_the_inspector_tells_server_drift_from_a_clients_violation(
         client_fault, server_fault = rows.nth(0), rows.nth(1)  # newest first
         expect(server_fault.locator(".badge.valid")).to_have_text("valid")
         expect(server_fault.locator(".badge.drift")).to_have_text("server drift (1)")
-        expect(server_fault.locator(".violation.drift")).to_contain_text(
-            "data[0].finishReason")
+        expect(server_fault.locator(".violation.drift")).to_contain_text("data[0].finishReason")
         expect(client_fault.locator(".violation")).to_contain_text("settings.temperature")
         assert client_fault.locator(".badge.drift").count() == 0
         server_fault.click()

@@ -29,7 +29,8 @@ def _post(server: RunningServer, body: Any, **kwargs: Any) -> httpx.Response:
 
 
 def test_a_sync_request_passes_through_and_is_journaled_with_both_verdicts(
-        proxy: RunningServer, upstream: str) -> None:
+    proxy: RunningServer, upstream: str
+) -> None:
     task = text_task(deliveryMethod="sync", numberResults=2, includeUsage=True)
     reply = _post(proxy, [task])
     assert reply.status_code == 200
@@ -76,7 +77,8 @@ def test_a_webhook_task_gets_its_acknowledgement(proxy: RunningServer) -> None:
 
 
 def test_an_invalid_request_is_the_clients_fault_and_still_goes_through(
-        proxy: RunningServer, upstream: str) -> None:
+    proxy: RunningServer, upstream: str
+) -> None:
     task = text_task(settings={"temperature": 9})
     reply = _post(proxy, [task])
     assert reply.status_code == 400  # the upstream's refusal, passed on as it came
@@ -104,7 +106,8 @@ def test_strict_refuses_an_invalid_request_before_it_leaves(upstream: str) -> No
 
 @pytest.mark.parametrize("drift", sorted(DRIFTS))
 def test_drift_in_a_reply_is_reported_and_the_reply_passed_on_unchanged(
-        drift: str, drifting: tuple[DriftingUpstream, RunningServer]) -> None:
+    drift: str, drifting: tuple[DriftingUpstream, RunningServer]
+) -> None:
     upstream, server = drifting
     with running_proxy(f"{server.url}/v1") as proxy:
         reply = _post(proxy, [text_task(f"drift:{drift}")])
@@ -119,20 +122,23 @@ def test_drift_in_a_reply_is_reported_and_the_reply_passed_on_unchanged(
 
 @pytest.mark.parametrize("drift", sorted(DRIFTS))
 def test_drift_in_a_stream_event_is_reported_with_the_event(
-        drift: str, drifting: tuple[DriftingUpstream, RunningServer]) -> None:
+    drift: str, drifting: tuple[DriftingUpstream, RunningServer]
+) -> None:
     upstream, server = drifting
     with running_proxy(f"{server.url}/v1") as proxy:
         reply = _post(proxy, [text_task(f"drift:{drift}", deliveryMethod="stream")])
         (entry,) = journal(proxy.url)
     assert reply.content == upstream.sent[-1]
     code, parameter = DRIFTS[drift][1]
-    assert (code, parameter, "event 3") in [(d["code"], d["parameter"], d["where"])
-                                            for d in entry["drift"]]
+    assert (code, parameter, "event 3") in [
+        (d["code"], d["parameter"], d["where"]) for d in entry["drift"]
+    ]
     assert entry["response"]["events"][-1] == "[DONE]"
 
 
-def test_a_conforming_stream_has_no_drift(drifting: tuple[DriftingUpstream, RunningServer],
-                                          ) -> None:
+def test_a_conforming_stream_has_no_drift(
+    drifting: tuple[DriftingUpstream, RunningServer],
+) -> None:
     _, server = drifting
     with running_proxy(f"{server.url}/v1") as proxy:
         reply = _post(proxy, [text_task(deliveryMethod="stream")])
@@ -143,11 +149,19 @@ def test_a_conforming_stream_has_no_drift(drifting: tuple[DriftingUpstream, Runn
 
 
 def test_a_stream_is_passed_on_event_by_event(
-        drifting: tuple[DriftingUpstream, RunningServer]) -> None:
+    drifting: tuple[DriftingUpstream, RunningServer],
+) -> None:
     upstream, server = drifting
-    with running_proxy(f"{server.url}/hold") as proxy, httpx.stream(
-            "POST", f"{proxy.url}/v1", json=[text_task(deliveryMethod="stream")],
-            headers=AUTH, timeout=30) as reply:
+    with (
+        running_proxy(f"{server.url}/hold") as proxy,
+        httpx.stream(
+            "POST",
+            f"{proxy.url}/v1",
+            json=[text_task(deliveryMethod="stream")],
+            headers=AUTH,
+            timeout=30,
+        ) as reply,
+    ):
         started = time.monotonic()
         lines = reply.iter_lines()
         first = next(lines)

@@ -31,8 +31,7 @@ def _ws(server: RunningServer) -> str:
     return server.url.replace("http://", "ws://", 1) + "/v1"
 
 
-def test_frames_pass_both_ways_and_each_is_journaled(proxy: RunningServer,
-                                                     upstream: str) -> None:
+def test_frames_pass_both_ways_and_each_is_journaled(proxy: RunningServer, upstream: str) -> None:
     task = text_task(deliveryMethod="sync", numberResults=2)
 
     async def session() -> list[dict[str, Any]]:
@@ -51,8 +50,7 @@ def test_frames_pass_both_ways_and_each_is_journaled(proxy: RunningServer,
     entries = journal(proxy.url)
     sent = [e for e in entries if e["origin"].startswith("frame to ")]
     answers = [e for e in entries if e["origin"].startswith("frame from ")]
-    assert [e["tasks"][0]["taskType"] for e in sent] == ["authentication", "ping",
-                                                         "textInference"]
+    assert [e["tasks"][0]["taskType"] for e in sent] == ["authentication", "ping", "textInference"]
     assert len(answers) == 4
     assert all(e["drift"] == [] and e["valid"] for e in entries)
     # A result's entry names the task it answers; the upstream saw the same three frames.
@@ -70,8 +68,9 @@ def test_async_over_the_socket_then_getresponse(proxy: RunningServer) -> None:
             await _frames(socket, 1)
             await socket.send(json.dumps([task]))
             frames = await _frames(socket, 1)
-            await socket.send(json.dumps([{"taskType": "getResponse",
-                                           "taskUUID": task["taskUUID"]}]))
+            await socket.send(
+                json.dumps([{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+            )
             return frames + await _frames(socket, 1)
 
     ack, results = asyncio.run(session())
@@ -81,8 +80,9 @@ def test_async_over_the_socket_then_getresponse(proxy: RunningServer) -> None:
 
 
 @pytest.mark.parametrize("drift", sorted(DRIFTS))
-def test_drift_in_a_frame_is_reported(drift: str,
-                                      drifting: tuple[DriftingUpstream, RunningServer]) -> None:
+def test_drift_in_a_frame_is_reported(
+    drift: str, drifting: tuple[DriftingUpstream, RunningServer]
+) -> None:
     upstream, server = drifting
 
     async def session(proxy: RunningServer) -> str:
@@ -100,8 +100,9 @@ def test_drift_in_a_frame_is_reported(drift: str,
     assert received.encode() == upstream.sent[-1]  # passed on unchanged
     (answer,) = [e for e in entries if e["drift"]]
     code, parameter = DRIFTS[drift][0]
-    assert (code, parameter, "frame") in [(d["code"], d["parameter"], d["where"])
-                                          for d in answer["drift"]]
+    assert (code, parameter, "frame") in [
+        (d["code"], d["parameter"], d["where"]) for d in answer["drift"]
+    ]
     assert answer["valid"]  # the server's fault, not the client's
 
 

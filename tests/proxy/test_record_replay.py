@@ -30,8 +30,11 @@ def _session(server: RunningServer) -> dict[str, Any]:
     out: dict[str, Any] = {"uuids": [t["taskUUID"] for t in (sync, stream, later, over_ws)]}
     out["sync"] = httpx.post(url, json=[sync], headers=AUTH, timeout=30).json()
     with httpx.stream("POST", url, json=[stream], headers=AUTH, timeout=30) as reply:
-        out["stream"] = [json.loads(line.removeprefix("data: ")) for line in reply.iter_lines()
-                         if line.startswith("data: {")]
+        out["stream"] = [
+            json.loads(line.removeprefix("data: "))
+            for line in reply.iter_lines()
+            if line.startswith("data: {")
+        ]
     out["ack"] = httpx.post(url, json=[later], headers=AUTH, timeout=30).json()
     poll = [{"taskType": "getResponse", "taskUUID": later["taskUUID"]}]
     for _ in range(100):
@@ -52,9 +55,11 @@ def _session(server: RunningServer) -> dict[str, Any]:
 
 
 def _texts(session: dict[str, Any]) -> list[str]:
-    return ([item["text"] for item in session["sync"]["data"]] +
-            ["".join(chunk["delta"].get("text", "") for chunk in session["stream"])] +
-            [session["poll"]["data"][0]["text"], session["ws"]["data"][0]["text"]])
+    return (
+        [item["text"] for item in session["sync"]["data"]]
+        + ["".join(chunk["delta"].get("text", "") for chunk in session["stream"])]
+        + [session["poll"]["data"][0]["text"], session["ws"]["data"][0]["text"]]
+    )
 
 
 @pytest.fixture
@@ -73,7 +78,8 @@ def _replaying(folder: Path, **options: Any) -> RunningServer:
 
 
 def test_a_recorded_session_replays_its_texts_byte_for_byte_with_new_task_uuids(
-        recorded: tuple[Path, dict[str, Any]], upstream: str, network_audit: Any) -> None:
+    recorded: tuple[Path, dict[str, Any]], upstream: str, network_audit: Any
+) -> None:
     folder, original = recorded
     clear(upstream)
     with _replaying(folder) as server:
@@ -88,12 +94,12 @@ def test_a_recorded_session_replays_its_texts_byte_for_byte_with_new_task_uuids(
     assert replayed["sync"]["data"][0]["taskUUID"] == replayed["uuids"][0]
     assert journal(upstream) == []  # nothing went to the upstream
     assert all(e["valid"] for e in entries)
-    assert [e["origin"].split(" ")[0] for e in entries if e["method"] == "POST"] == \
-        ["replayed"] * 4
+    assert [e["origin"].split(" ")[0] for e in entries if e["method"] == "POST"] == ["replayed"] * 4
 
 
 def test_the_cassette_is_readable_and_holds_no_secret(
-        recorded: tuple[Path, dict[str, Any]]) -> None:
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
     folder, original = recorded
     (cassette,) = folder.glob("*.json")
     text = cassette.read_text()
@@ -118,29 +124,35 @@ def test_the_cassette_is_readable_and_holds_no_secret(
 
 
 def test_a_miss_names_the_closest_recording_and_where_it_differs(
-        recorded: tuple[Path, dict[str, Any]]) -> None:
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
     folder, _ = recorded
     with _replaying(folder) as server:
-        task = text_task("Why is the sky green?", deliveryMethod="sync", numberResults=2,
-                         includeUsage=True)
+        task = text_task(
+            "Why is the sky green?", deliveryMethod="sync", numberResults=2, includeUsage=True
+        )
         reply = httpx.post(f"{server.url}/v1", json=[task], headers=AUTH, timeout=30)
         (entry,) = journal(server.url)
     assert reply.status_code == 404
     (error,) = reply.json()["errors"]
     assert error["code"] == "noRecordingMatched"
     assert "session.json#1" in error["message"]
-    assert ('differs at /0/messages/0/content: recorded "Why is the sky blue?", sent '
-            '"Why is the sky green?"') in error["message"]
+    assert (
+        'differs at /0/messages/0/content: recorded "Why is the sky blue?", sent '
+        '"Why is the sky green?"'
+    ) in error["message"]
     assert entry["fault"] == "replay: no recording matched"
     assert entry["valid"]
 
 
 def test_a_miss_can_fall_back_to_the_mocks_generation(
-        recorded: tuple[Path, dict[str, Any]]) -> None:
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
     folder, _ = recorded
     with _replaying(folder, miss="pass") as server:
-        reply = httpx.post(f"{server.url}/v1", json=[text_task("Something new")],
-                           headers=AUTH, timeout=30)
+        reply = httpx.post(
+            f"{server.url}/v1", json=[text_task("Something new")], headers=AUTH, timeout=30
+        )
         (entry,) = journal(server.url)
     assert reply.status_code == 200
     assert reply.json()["data"][0]["text"]
@@ -148,7 +160,8 @@ def test_a_miss_can_fall_back_to_the_mocks_generation(
 
 
 def test_a_websocket_miss_is_an_error_frame_about_its_task(
-        recorded: tuple[Path, dict[str, Any]]) -> None:
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
     folder, _ = recorded
     task = text_task("Not recorded", deliveryMethod="sync")
 
@@ -170,17 +183,36 @@ def test_a_websocket_miss_is_an_error_frame_about_its_task(
 def _hand_made(folder: Path, interactions: list[dict[str, Any]]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "hand.json"
-    path.write_text(json.dumps({"format": 1, "kit": "test", "model": "m", "document": "d",
-                                "target": "http://127.0.0.1:1/v1", "recorded": "now",
-                                "interactions": interactions}))
+    path.write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "kit": "test",
+                "model": "m",
+                "document": "d",
+                "target": "http://127.0.0.1:1/v1",
+                "recorded": "now",
+                "interactions": interactions,
+            }
+        )
+    )
     return path
 
 
 def _rest(body: list[Any], reply: dict[str, Any], **response: Any) -> dict[str, Any]:
-    return {"id": 1, "kind": "rest", "startedMs": 0,
-            "request": {"method": "POST", "path": "/v1", "headers": {}, "body": body},
-            "response": {"status": 200, "headers": {"content-type": "application/json"},
-                         "body": reply, "durationMs": 1, **response}}
+    return {
+        "id": 1,
+        "kind": "rest",
+        "startedMs": 0,
+        "request": {"method": "POST", "path": "/v1", "headers": {}, "body": body},
+        "response": {
+            "status": 200,
+            "headers": {"content-type": "application/json"},
+            "body": reply,
+            "durationMs": 1,
+            **response,
+        },
+    }
 
 
 def test_polls_replay_in_their_recorded_order_and_the_last_repeats(tmp_path: Path) -> None:
@@ -188,63 +220,101 @@ def test_polls_replay_in_their_recorded_order_and_the_last_repeats(tmp_path: Pat
     uuid = task["taskUUID"]
     poll = [{"taskType": "getResponse", "taskUUID": uuid}]
     item = {"taskType": "textInference", "taskUUID": uuid}
-    _hand_made(tmp_path, [
-        _rest([task], {"data": [item]}),
-        _rest(poll, {"data": [{**item, "status": "processing"}]}),
-        _rest(poll, {"data": [{**item, "status": "success", "text": "Done.",
-                               "finishReason": "stop"}]})])
+    _hand_made(
+        tmp_path,
+        [
+            _rest([task], {"data": [item]}),
+            _rest(poll, {"data": [{**item, "status": "processing"}]}),
+            _rest(
+                poll,
+                {"data": [{**item, "status": "success", "text": "Done.", "finishReason": "stop"}]},
+            ),
+        ],
+    )
     fresh = text_task(deliveryMethod="async")
     fresh_poll = [{"taskType": "getResponse", "taskUUID": fresh["taskUUID"]}]
     with _replaying(tmp_path) as server:
+
         def post(body: Any) -> Any:
             return httpx.post(f"{server.url}/v1", json=body, headers=AUTH, timeout=10).json()
 
         ack = post([fresh])
         statuses = [post(fresh_poll)["data"][0]["status"] for _ in range(3)]
-        unknown = httpx.post(f"{server.url}/v1", headers=AUTH, timeout=10,
-                             json=[{"taskType": "getResponse", "taskUUID": text_task()[
-                                 "taskUUID"]}])
+        unknown = httpx.post(
+            f"{server.url}/v1",
+            headers=AUTH,
+            timeout=10,
+            json=[{"taskType": "getResponse", "taskUUID": text_task()["taskUUID"]}],
+        )
     assert ack["data"][0]["taskUUID"] == fresh["taskUUID"]
     assert statuses == ["processing", "success", "success"]
     # A poll for a task no recording answered finds nothing: its taskUUID is compared.
     assert unknown.status_code == 404
-    assert "/0/taskUUID" in unknown.json()["errors"][0][
-        "message"]
+    assert "/0/taskUUID" in unknown.json()["errors"][0]["message"]
 
 
 def test_the_ignore_list_leaves_fields_out_of_matching(tmp_path: Path) -> None:
     recorded = text_task(settings={"seed": 1})
-    _hand_made(tmp_path, [_rest([recorded], {"data": [{
-        "taskType": "textInference", "taskUUID": recorded["taskUUID"], "text": "Recorded.",
-        "finishReason": "stop"}]})])
+    _hand_made(
+        tmp_path,
+        [
+            _rest(
+                [recorded],
+                {
+                    "data": [
+                        {
+                            "taskType": "textInference",
+                            "taskUUID": recorded["taskUUID"],
+                            "text": "Recorded.",
+                            "finishReason": "stop",
+                        }
+                    ]
+                },
+            )
+        ],
+    )
     sent = {**recorded, "taskUUID": text_task()["taskUUID"], "settings": {"seed": 2}}
     with _replaying(tmp_path) as strict, _replaying(tmp_path, ignore=["settings.seed"]) as loose:
         missed = httpx.post(f"{strict.url}/v1", json=[sent], headers=AUTH, timeout=10)
         matched = httpx.post(f"{loose.url}/v1", json=[sent], headers=AUTH, timeout=10)
     assert missed.status_code == 404
-    assert "differs at /0/settings/seed: recorded 1, sent 2" in missed.json()["errors"][0][
-        "message"]
-    assert matched.json()["data"][0] == {"taskType": "textInference",
-                                         "taskUUID": sent["taskUUID"], "text": "Recorded.",
-                                         "finishReason": "stop"}
+    assert (
+        "differs at /0/settings/seed: recorded 1, sent 2" in missed.json()["errors"][0]["message"]
+    )
+    assert matched.json()["data"][0] == {
+        "taskType": "textInference",
+        "taskUUID": sent["taskUUID"],
+        "text": "Recorded.",
+        "finishReason": "stop",
+    }
 
 
 @pytest.mark.parametrize(("pacing", "slow"), [("recorded", True), ("fast", False)])
-def test_streams_replay_at_their_recorded_pace_or_at_once(tmp_path: Path, pacing: str,
-                                                          slow: bool) -> None:
+def test_streams_replay_at_their_recorded_pace_or_at_once(
+    tmp_path: Path, pacing: str, slow: bool
+) -> None:
     task = text_task(deliveryMethod="stream")
     head = {"taskType": "textInference", "taskUUID": task["taskUUID"]}
-    stream = _rest([task], {}, events=[
-        {"atMs": 0, "data": {**head, "delta": {"text": "Hi"}, "finishReason": None}},
-        {"atMs": 400, "data": {**head, "delta": {}, "finishReason": "stop"}},
-        {"atMs": 400, "data": "[DONE]"}])
+    stream = _rest(
+        [task],
+        {},
+        events=[
+            {"atMs": 0, "data": {**head, "delta": {"text": "Hi"}, "finishReason": None}},
+            {"atMs": 400, "data": {**head, "delta": {}, "finishReason": "stop"}},
+            {"atMs": 400, "data": "[DONE]"},
+        ],
+    )
     stream["kind"] = "stream"
     del stream["response"]["body"]
     _hand_made(tmp_path, [stream])
     with _replaying(tmp_path, pacing=pacing) as server:
         started = time.monotonic()
-        reply = httpx.post(f"{server.url}/v1", json=[{**task, "taskUUID": text_task()[
-            "taskUUID"]}], headers=AUTH, timeout=10)
+        reply = httpx.post(
+            f"{server.url}/v1",
+            json=[{**task, "taskUUID": text_task()["taskUUID"]}],
+            headers=AUTH,
+            timeout=10,
+        )
         took = time.monotonic() - started
     assert reply.text.endswith("data: [DONE]\n\n")
     assert reply.text.count("data: ") == 3

@@ -47,7 +47,8 @@ def _texts(scenario: Scenario, out: dict[str, Any]) -> tuple[list[str], set[str]
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
 def test_the_sdk_runs_unmodified_through_the_proxy(
-        scenario: Scenario, proxy: RunningServer, upstream: str) -> None:
+    scenario: Scenario, proxy: RunningServer, upstream: str
+) -> None:
     _sdk(scenario, proxy.url)
     entries = journal(proxy.url)
     assert entries, "the SDK's traffic is not in the proxy's journal"
@@ -58,8 +59,9 @@ def test_the_sdk_runs_unmodified_through_the_proxy(
 
 
 @pytest.fixture(scope="module")
-def recorded(upstream: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[
-        Path, dict[str, dict[str, Any]]]:
+def recorded(
+    upstream: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, dict[str, Any]]]:
     """Every scenario once through a recording proxy: the cassettes' folder, and what the
     SDK got in each."""
     folder = tmp_path_factory.mktemp("sdk-cassettes")
@@ -70,8 +72,8 @@ def recorded(upstream: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
 def test_a_recorded_sdk_session_replays_offline(
-        scenario: Scenario, recorded: tuple[Path, dict[str, dict[str, Any]]],
-        upstream: str) -> None:
+    scenario: Scenario, recorded: tuple[Path, dict[str, dict[str, Any]]], upstream: str
+) -> None:
     folder, runs = recorded
     app = create_app(config=MockConfig(seed=7, processing_ms=0))
     install_replay(app, cassettes=folder)
@@ -83,6 +85,7 @@ def test_a_recorded_sdk_session_replays_offline(
     recorded_texts, recorded_uuids = _texts(scenario, runs[scenario.id])
     assert texts == recorded_texts  # byte for byte
     assert uuids.isdisjoint(recorded_uuids)  # under the new taskUUIDs the SDK made
-    assert not [e for e in entries if (e.get("fault") or "").startswith("replay")], \
-        json.dumps(entries)[:3000]
+    assert not [e for e in entries if (e.get("fault") or "").startswith("replay")], json.dumps(
+        entries
+    )[:3000]
     assert posts(upstream) == []

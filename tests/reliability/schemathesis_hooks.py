@@ -55,8 +55,14 @@ def filter_case(context: Any, case: Any) -> bool:
     components = getattr(meta, "components", None) or {}
     # Judge only what was generated for the body; a case made negative in its headers is a
     # test of the headers, whatever its body.
-    body_info = next((info for location, info in components.items()
-                      if str(getattr(location, "value", location)).lower() == "body"), None)
+    body_info = next(
+        (
+            info
+            for location, info in components.items()
+            if str(getattr(location, "value", location)).lower() == "body"
+        ),
+        None,
+    )
     mode = str(getattr(body_info, "mode", "")).lower()
     if body_info is None or not isinstance(case.body, list | dict):
         return True
@@ -86,7 +92,8 @@ def stream_events_conform(ctx: Any, response: Any, case: Any) -> bool | None:
     assert lines, "an event stream with no data events"
     assert lines[-1] == "[DONE]" or "errors" in lines[-1], (
         f"the stream did not end with [DONE]: {len(lines)} events, the last {lines[-1][:200]!r}"
-        f", {len(response.text)} characters")
+        f", {len(response.text)} characters"
+    )
     for line in lines[:-1] if lines[-1] == "[DONE]" else lines:
         chunk = json.loads(line)
         problems = check_response(chunk)

@@ -40,8 +40,7 @@ HOSTS = [
 async def test_host_must_be_the_mocks(host: str, allowed: tuple[str, ...], status: int) -> None:
     async with _client(allowed_hosts=allowed) as http:
         reply = await http.get("/__mock/requests", headers={"Host": host})
-        rest = await http.post("/v1", json=[], headers={"Host": host,
-                                                         "Authorization": "Bearer k"})
+        rest = await http.post("/v1", json=[], headers={"Host": host, "Authorization": "Bearer k"})
     assert reply.status_code == status
     if status == 403:
         message = reply.json()["errors"][0]["message"]
@@ -53,29 +52,35 @@ async def test_host_must_be_the_mocks(host: str, allowed: tuple[str, ...], statu
 ORIGINS = [
     pytest.param(None, "POST", "application/json", 200, id="no-origin-cli-client"),
     pytest.param("http://127.0.0.1:8080", "POST", "application/json", 200, id="same-origin"),
-    pytest.param("http://127.0.0.1:9999", "POST", "application/json", 403,
-                 id="other-port-on-loopback"),
-    pytest.param("https://attacker.example.invalid", "POST", "application/json", 403,
-                 id="other-site"),
+    pytest.param(
+        "http://127.0.0.1:9999", "POST", "application/json", 403, id="other-port-on-loopback"
+    ),
+    pytest.param(
+        "https://attacker.example.invalid", "POST", "application/json", 403, id="other-site"
+    ),
     pytest.param("null", "POST", "application/json", 403, id="sandboxed-null"),
     pytest.param(None, "POST", "text/plain", 415, id="text-plain-simple-request"),
     pytest.param(None, "POST", "application/x-www-form-urlencoded", 415, id="form-post"),
     pytest.param(None, "POST", "multipart/form-data; boundary=x", 415, id="multipart-post"),
     pytest.param("https://attacker.example.invalid", "GET", None, 403, id="cross-site-read"),
-    pytest.param("https://attacker.example.invalid", "DELETE", None, 403,
-                 id="cross-site-delete"),
+    pytest.param("https://attacker.example.invalid", "DELETE", None, 403, id="cross-site-delete"),
 ]
 
 
 @pytest.mark.parametrize(("origin", "method", "media", "status"), ORIGINS)
-async def test_only_the_mocks_own_pages_may_drive_it(origin: str | None, method: str,
-                                                     media: str | None, status: int) -> None:
+async def test_only_the_mocks_own_pages_may_drive_it(
+    origin: str | None, method: str, media: str | None, status: int
+) -> None:
     headers = {} if origin is None else {"Origin": origin}
     if media is not None:
         headers["Content-Type"] = media
     async with _client() as http:
-        reply = await http.request(method, "/__mock/faults", headers=headers,
-                                   content=b'{"status": 500}' if method == "POST" else None)
+        reply = await http.request(
+            method,
+            "/__mock/faults",
+            headers=headers,
+            content=b'{"status": 500}' if method == "POST" else None,
+        )
         queued = (await http.get("/__mock/faults")).json()["queued"]
     assert reply.status_code == status, reply.text
     # Only an accepted POST queued anything.
@@ -84,10 +89,14 @@ async def test_only_the_mocks_own_pages_may_drive_it(origin: str | None, method:
 
 async def test_preflights_are_refused() -> None:
     async with _client() as http:
-        reply = await http.options("/__mock/faults", headers={
-            "Origin": "https://attacker.example.invalid",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type"})
+        reply = await http.options(
+            "/__mock/faults",
+            headers={
+                "Origin": "https://attacker.example.invalid",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
     assert reply.status_code in (403, 405)
     assert "access-control-allow-origin" not in reply.headers
 
@@ -100,20 +109,37 @@ def test_an_empty_admin_token_is_refused(token: str) -> None:
 
 
 def test_serve_refuses_an_empty_admin_token_at_start_up() -> None:
-    run = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--host", "0.0.0.0",
-                          "--port", "1", "--admin-token", ""], capture_output=True, text=True,
-                         timeout=60, check=False)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "1",
+            "--admin-token",
+            "",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert run.returncode == 2
     assert "admin_token is empty" in run.stderr
     assert "Traceback" not in run.stderr
 
 
-@pytest.mark.parametrize("token", ["plain-token", "tökén-ünïcödé", "東京-token"],
-                         ids=["ascii", "latin", "cjk"])
+@pytest.mark.parametrize(
+    "token", ["plain-token", "tökén-ünïcödé", "東京-token"], ids=["ascii", "latin", "cjk"]
+)
 async def test_the_admin_token_matches_as_written(token: str) -> None:
     async with _client(admin_token=token) as http:
-        by_header = await http.get("/__mock/requests",
-                                   headers={"X-Runware-Mock-Token": token.encode()})
+        by_header = await http.get(
+            "/__mock/requests", headers={"X-Runware-Mock-Token": token.encode()}
+        )
         by_query = await http.get("/__mock/requests", params={"token": token})
         wrong = await http.get("/__mock/requests", headers={"X-Runware-Mock-Token": b"nope"})
     assert by_header.status_code == 200

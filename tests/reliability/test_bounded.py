@@ -60,9 +60,13 @@ def finish_within(seconds: float, scenario: Callable[[], Coroutine[Any, Any, T]]
 
 def task(prompt: str, **changes: Any) -> dict[str, Any]:
     """A task of the document's model and inference taskType, with its own taskUUID."""
-    return text_task(taskType=SPEC.inference_task_type, model=SPEC.model_id,
-                     taskUUID=str(uuid.uuid4()),
-                     messages=[{"role": "user", "content": prompt}], **changes)
+    return text_task(
+        taskType=SPEC.inference_task_type,
+        model=SPEC.model_id,
+        taskUUID=str(uuid.uuid4()),
+        messages=[{"role": "user", "content": prompt}],
+        **changes,
+    )
 
 
 def _asgi(app: Any) -> httpx.AsyncClient:
@@ -71,18 +75,24 @@ def _asgi(app: Any) -> httpx.AsyncClient:
 
 # -- regexes -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("prompt", "status"), [
-    pytest.param("a" * LONG, 503, id="matches-and-fires"),
-    pytest.param("a" * LONG + "!", 200, id="no-match-after-the-worst-backtracking-case"),
-])
+
+@pytest.mark.parametrize(
+    ("prompt", "status"),
+    [
+        pytest.param("a" * LONG, 503, id="matches-and-fires"),
+        pytest.param("a" * LONG + "!", 200, id="no-match-after-the-worst-backtracking-case"),
+    ],
+)
 def test_a_catastrophic_fault_regex_from_the_admin_api_answers_promptly(
-        prompt: str, status: int) -> None:
+    prompt: str, status: int
+) -> None:
     app = create_app(config=MockConfig(seed=1))
 
     async def scenario() -> tuple[int, int, list[Any], list[Any]]:
         async with _asgi(app) as http:
-            queued = await http.post("/__mock/faults",
-                                     json={"status": 503, "times": 1, "regex": CATASTROPHIC})
+            queued = await http.post(
+                "/__mock/faults", json={"status": 503, "times": 1, "regex": CATASTROPHIC}
+            )
             reply = await http.post("/v1", json=[task(prompt)], headers=AUTH)
             left = (await http.get("/__mock/faults")).json()["queued"]
             journal = (await http.get("/__mock/requests")).json()["requests"]
@@ -93,16 +103,20 @@ def test_a_catastrophic_fault_regex_from_the_admin_api_answers_promptly(
     assert answered == status
     if status == 503:  # it fired, once, and the journal names it
         assert left == []
-        assert [e["fault"] for e in journal if e["status"] == 503] == ["503 serviceUnavailable "
-                                                                       "(queued)"]
+        assert [e["fault"] for e in journal if e["status"] == 503] == [
+            "503 serviceUnavailable (queued)"
+        ]
     else:  # not matching: still queued for the next request
         assert [f["regex"] for f in left] == [CATASTROPHIC]
 
 
-@pytest.mark.parametrize(("prompt", "scripted"), [
-    pytest.param("b" * LONG, True, id="matches"),
-    pytest.param("b" * LONG + "!", False, id="no-match"),
-])
+@pytest.mark.parametrize(
+    ("prompt", "scripted"),
+    [
+        pytest.param("b" * LONG, True, id="matches"),
+        pytest.param("b" * LONG + "!", False, id="no-match"),
+    ],
+)
 def test_a_catastrophic_reply_regex_answers_promptly(prompt: str, scripted: bool) -> None:
     app = create_app(config=MockConfig(seed=1, processing_ms=0))
     app.state.mock.reply(regex=r"^(b|b)+$", text="Scripted.")
@@ -133,8 +147,10 @@ text = "Scripted."
 
     async def scenario() -> list[httpx.Response]:
         async with _asgi(app) as http:
-            return [await http.post("/v1", json=[task(prompt)], headers=AUTH)
-                    for prompt in ("a" * LONG, "b" * LONG, "b" * LONG + "!")]
+            return [
+                await http.post("/v1", json=[task(prompt)], headers=AUTH)
+                for prompt in ("a" * LONG, "b" * LONG, "b" * LONG + "!")
+            ]
 
     fault, scripted, generated = finish_within(PROMPTLY_S, scenario)
     assert fault.status_code == 503
@@ -143,16 +159,20 @@ text = "Scripted."
     assert generated.json()["data"][0]["text"] != "Scripted."
 
 
-@pytest.mark.parametrize(("regex", "words"), [
-    pytest.param(r"(a)\1", ["uses what RE2 cannot run", "backreferences"], id="backreference"),
-    pytest.param(r"x(?=y)", ["uses what RE2 cannot run", "lookahead"], id="lookahead"),
-    pytest.param(r"(?<!x)y", ["uses what RE2 cannot run", "lookbehind"], id="lookbehind"),
-    pytest.param(r"(?>a+)", ["uses what RE2 cannot run", "atomic groups"], id="atomic"),
-    pytest.param(r"done\Z", ["uses what RE2 cannot run", r"write \z"], id="python-Z"),
-    pytest.param(r"(", ["does not compile"], id="typo"),
-])
+@pytest.mark.parametrize(
+    ("regex", "words"),
+    [
+        pytest.param(r"(a)\1", ["uses what RE2 cannot run", "backreferences"], id="backreference"),
+        pytest.param(r"x(?=y)", ["uses what RE2 cannot run", "lookahead"], id="lookahead"),
+        pytest.param(r"(?<!x)y", ["uses what RE2 cannot run", "lookbehind"], id="lookbehind"),
+        pytest.param(r"(?>a+)", ["uses what RE2 cannot run", "atomic groups"], id="atomic"),
+        pytest.param(r"done\Z", ["uses what RE2 cannot run", r"write \z"], id="python-Z"),
+        pytest.param(r"(", ["does not compile"], id="typo"),
+    ],
+)
 def test_a_regex_re2_cannot_run_is_refused_where_it_is_defined(
-        regex: str, words: list[str], tmp_path: Path) -> None:
+    regex: str, words: list[str], tmp_path: Path
+) -> None:
     app = create_app(config=MockConfig())
 
     async def scenario() -> httpx.Response:
@@ -178,7 +198,8 @@ def test_a_regex_re2_cannot_run_is_refused_where_it_is_defined(
 
 
 def test_a_search_past_its_budget_counts_as_no_match_and_is_logged_once(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # RE2 is linear, but a[ab]{999}c makes its automaton explode: about 1 s for the 131,072
     # characters below on the machine this was written on (20x the 50 ms budget), with the
     # only match at the very end. The true answer is "match"; the documented one is "no
@@ -190,8 +211,10 @@ def test_a_search_past_its_budget_counts_as_no_match_and_is_logged_once(
     async def scenario() -> list[int]:
         async with _asgi(app) as http:
             await http.post("/__mock/faults", json={"status": 503, "regex": "a[ab]{999}c"})
-            statuses = [(await http.post("/v1", json=[task(prompt)], headers=AUTH)).status_code
-                        for _ in range(2)]
+            statuses = [
+                (await http.post("/v1", json=[task(prompt)], headers=AUTH)).status_code
+                for _ in range(2)
+            ]
             statuses.append((await http.get("/__mock/health")).status_code)
         return statuses
 
@@ -206,8 +229,8 @@ def test_a_search_past_its_budget_counts_as_no_match_and_is_logged_once(
 
 # -- webhook fan-out -----------------------------------------------------------------------
 
-def test_a_fan_out_beyond_the_pending_cap_is_journaled_not_attempted(
-        tmp_path: Path) -> None:
+
+def test_a_fan_out_beyond_the_pending_cap_is_journaled_not_attempted(tmp_path: Path) -> None:
     # Results are ready in 10 minutes: every admitted delivery is still pending when the
     # request's last task is kept, whatever the machine's speed.
     app = create_app(config=MockConfig(seed=1, processing_ms=600_000, journal_size=10_000))
@@ -222,9 +245,13 @@ def test_a_fan_out_beyond_the_pending_cap_is_journaled_not_attempted(
 
     async def scenario() -> tuple[int, int, list[Any], int, int, int]:
         async with _asgi(app) as http:
-            fan = await http.post("/v1", json=[task("fan out", numberResults=results,
-                                                     webhookURL=hook) for _ in range(tasks)],
-                                  headers=AUTH)
+            fan = await http.post(
+                "/v1",
+                json=[
+                    task("fan out", numberResults=results, webhookURL=hook) for _ in range(tasks)
+                ],
+                headers=AUTH,
+            )
             # The refusals are journaled right away, in the background.
             for _ in range(1000):
                 journal = (await http.get("/__mock/requests")).json()["requests"]
@@ -233,13 +260,20 @@ def test_a_fan_out_beyond_the_pending_cap_is_journaled_not_attempted(
                     break
                 await asyncio.sleep(0.01)
             # async: acknowledged at once (a sync reply would wait out processing_ms)
-            alive = await http.post("/v1", json=[task("still there?", deliveryMethod="async")],
-                                    headers=AUTH)
+            alive = await http.post(
+                "/v1", json=[task("still there?", deliveryMethod="async")], headers=AUTH
+            )
             health = await http.get("/__mock/health")
             pending = mock.webhooks.pending
             await mock.webhooks.close()
-        return fan.status_code, len(fan.json()["data"]), refused, alive.status_code, \
-            health.status_code, pending
+        return (
+            fan.status_code,
+            len(fan.json()["data"]),
+            refused,
+            alive.status_code,
+            health.status_code,
+            pending,
+        )
 
     fan, acks, refused, alive, health, pending = finish_within(PROMPTLY_S * 3, scenario)
     assert (fan, acks) == (200, tasks)
@@ -264,8 +298,9 @@ async def test_the_cap_counts_only_deliveries_still_pending() -> None:
         journal.append(entry)
 
     with receiver.server:
-        sender = WebhookSender(attempts=1, backoff_ms=0, record=record,
-                               allowlist=("127.0.0.0/8",), max_pending=2)
+        sender = WebhookSender(
+            attempts=1, backoff_ms=0, record=record, allowlist=("127.0.0.0/8",), max_pending=2
+        )
         try:
             sender.schedule(receiver.url, [{"n": 1}, {"n": 2}, {"n": 3}], ready_at=0)
             await _until(lambda: len(journal) == 3 and sender.pending == 0)
@@ -286,10 +321,10 @@ async def test_close_cancels_every_pending_delivery() -> None:
     async def record(**entry: Any) -> None:
         journal.append(entry)
 
-    sender = WebhookSender(attempts=5, backoff_ms=60_000, record=record,
-                           allowlist=("127.0.0.0/8",))
-    sender.schedule("http://127.0.0.1:9/hook", [{"n": n} for n in range(500)],
-                    ready_at=time.time() + 3600)  # an hour away
+    sender = WebhookSender(attempts=5, backoff_ms=60_000, record=record, allowlist=("127.0.0.0/8",))
+    sender.schedule(
+        "http://127.0.0.1:9/hook", [{"n": n} for n in range(500)], ready_at=time.time() + 3600
+    )  # an hour away
     assert sender.pending == 500
     await asyncio.wait_for(sender.close(), timeout=PROMPTLY_S)
     assert sender.pending == 0
@@ -306,20 +341,25 @@ async def _until(predicate: Callable[[], bool], seconds: float = 30) -> None:
 
 # -- key profiles --------------------------------------------------------------------------
 
+
 def test_a_key_profile_is_shown_by_its_masked_key_only() -> None:
     key = "sk-live-0123456789abcdef"
     slow = "sk-slow-fedcba9876543210"
-    app = create_app(config=MockConfig(seed=1, api_key_profiles={
-        key: {"status": 402}, slow: {"latency": 1}}))
+    app = create_app(
+        config=MockConfig(seed=1, api_key_profiles={key: {"status": 402}, slow: {"latency": 1}})
+    )
 
     async def scenario() -> list[str]:
         async with _asgi(app) as http:
-            broke = await http.post("/v1", json=[task("hi")],
-                                    headers={"Authorization": f"Bearer {key}"})
+            broke = await http.post(
+                "/v1", json=[task("hi")], headers={"Authorization": f"Bearer {key}"}
+            )
             assert broke.status_code == 402
             await http.post("/v1", json=[task("hi")], headers={"Authorization": f"Bearer {slow}"})
-            return [(await http.get(path)).text
-                    for path in ("/__mock/faults", "/__mock/config", "/__mock/requests")]
+            return [
+                (await http.get(path)).text
+                for path in ("/__mock/faults", "/__mock/config", "/__mock/requests")
+            ]
 
     bodies = finish_within(PROMPTLY_S, scenario)
     for body in bodies:

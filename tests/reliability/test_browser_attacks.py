@@ -69,23 +69,40 @@ def _admin_state(url: str) -> tuple[list[Any], list[dict[str, Any]]]:
 
 
 def test_a_page_on_another_origin_cannot_drive_the_mock(browser: Callable[..., Any]) -> None:
-    with RunningServer(create_app(config=MockConfig(processing_ms=0))) as mock, \
-            RunningServer(_attacker(mock.url)) as attacker:
-        httpx.post(f"{mock.url}/v1", json=[text_task(taskUUID=str(uuid.uuid4()), messages=[
-            {"role": "user", "content": SECRET_PROMPT}])], headers=AUTH)
+    with (
+        RunningServer(create_app(config=MockConfig(processing_ms=0))) as mock,
+        RunningServer(_attacker(mock.url)) as attacker,
+    ):
+        httpx.post(
+            f"{mock.url}/v1",
+            json=[
+                text_task(
+                    taskUUID=str(uuid.uuid4()),
+                    messages=[{"role": "user", "content": SECRET_PROMPT}],
+                )
+            ],
+            headers=AUTH,
+        )
         page = browser()
         answered: list[tuple[str, str, int]] = []  # what reached the mock, and its answer
-        page.on("response", lambda r: answered.append(
-            (r.request.method, r.url, r.status)) if r.url.startswith(mock.url) else None)
+        page.on(
+            "response",
+            lambda r: (
+                answered.append((r.request.method, r.url, r.status))
+                if r.url.startswith(mock.url)
+                else None
+            ),
+        )
         page.goto(attacker.url + "/")
         results = page.evaluate("window.attack")
         page.wait_for_load_state("networkidle")
         faults, journal = _admin_state(mock.url)
-        after = httpx.post(f"{mock.url}/v1", json=[text_task(taskUUID=str(uuid.uuid4()))],
-                           headers=AUTH)
-    assert faults == []                       # nothing was queued: the form, the fetches
-    assert after.status_code == 200           # and no 500 fires for the next client
-    assert len(journal) == 1                  # not cleared
+        after = httpx.post(
+            f"{mock.url}/v1", json=[text_task(taskUUID=str(uuid.uuid4()))], headers=AUTH
+        )
+    assert faults == []  # nothing was queued: the form, the fetches
+    assert after.status_code == 200  # and no 500 fires for the next client
+    assert len(journal) == 1  # not cleared
     # The attempts did reach the mock (so the test is not vacuous), and each was refused.
     posts = [status for method, url, status in answered if method == "POST"]
     assert posts, answered
@@ -96,8 +113,16 @@ def test_a_page_on_another_origin_cannot_drive_the_mock(browser: Callable[..., A
 
 def test_a_rebinding_page_cannot_read_or_drive_the_mock(browser: Callable[..., Any]) -> None:
     with RunningServer(create_app(config=MockConfig(processing_ms=0))) as mock:
-        httpx.post(f"{mock.url}/v1", json=[text_task(taskUUID=str(uuid.uuid4()), messages=[
-            {"role": "user", "content": SECRET_PROMPT}])], headers=AUTH)
+        httpx.post(
+            f"{mock.url}/v1",
+            json=[
+                text_task(
+                    taskUUID=str(uuid.uuid4()),
+                    messages=[{"role": "user", "content": SECRET_PROMPT}],
+                )
+            ],
+            headers=AUTH,
+        )
         page = browser(f"--host-resolver-rules=MAP {REBIND_NAME} 127.0.0.1")
         origin = f"http://{REBIND_NAME}:{mock.port}"
         # The page's origin is the attacker's name: to the browser, /__mock/* is same-origin.
@@ -115,7 +140,7 @@ def test_a_rebinding_page_cannot_read_or_drive_the_mock(browser: Callable[..., A
         faults, journal = _admin_state(mock.url)
     assert results["read"] == 403
     assert SECRET_PROMPT not in results["body"]
-    assert REBIND_NAME in results["body"]     # the refusal names the Host it refused
+    assert REBIND_NAME in results["body"]  # the refusal names the Host it refused
     assert results["queue"] == 403
     assert results["inspector"] == 403
     assert faults == []

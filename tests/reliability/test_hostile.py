@@ -36,27 +36,46 @@ CORPUS = [
     pytest.param(b'{"taskType": "textInference"}', JSON, 400, "array", id="top-level-object"),
     pytest.param(b'[{"taskType": "textInf', JSON, 400, "not valid JSON", id="truncated"),
     pytest.param(b'[{"taskType": "\xc3\x28"}]', JSON, 400, "not UTF-8", id="invalid-utf8"),
-    pytest.param(b'[{"taskType": "\\udc00"}]', JSON, 400, "unpaired surrogate",
-                 id="lone-surrogate"),
+    pytest.param(
+        b'[{"taskType": "\\udc00"}]', JSON, 400, "unpaired surrogate", id="lone-surrogate"
+    ),
     pytest.param(b'[{"seed": NaN}]', JSON, 400, "NaN", id="nan"),
     pytest.param(b'[{"seed": Infinity}]', JSON, 400, "Infinity", id="infinity"),
     pytest.param(b'[{"seed": 1e999999}]', JSON, 400, "seed", id="huge-exponent"),
-    pytest.param((b'[{"taskUUID": "a", "taskUUID": "b"}]'), JSON, 400, "appears twice",
-                 id="duplicate-keys"),
-    pytest.param(b"[" * 100_000 + b"]" * 100_000, JSON, 400, "nests too deeply",
-                 id="100k-deep-nesting"),
-    pytest.param(("[" + ",".join([_task_json()] * 20_000) + "]").encode(), JSON, 413,
-                 "20000 tasks in one request", id="20k-tasks"),
-    pytest.param(json.dumps([text_task(messages=[{"role": "user", "content": "x" * 12_000_000}])]
-                            ).encode(), JSON, 413, "over the limit", id="12MB-string"),
-    pytest.param(_task_json().encode(), {**AUTH, "Content-Type": "text/plain"}, 400,
-                 "application/json", id="wrong-content-type"),
+    pytest.param(
+        (b'[{"taskUUID": "a", "taskUUID": "b"}]'), JSON, 400, "appears twice", id="duplicate-keys"
+    ),
+    pytest.param(
+        b"[" * 100_000 + b"]" * 100_000, JSON, 400, "nests too deeply", id="100k-deep-nesting"
+    ),
+    pytest.param(
+        ("[" + ",".join([_task_json()] * 20_000) + "]").encode(),
+        JSON,
+        413,
+        "20000 tasks in one request",
+        id="20k-tasks",
+    ),
+    pytest.param(
+        json.dumps([text_task(messages=[{"role": "user", "content": "x" * 12_000_000}])]).encode(),
+        JSON,
+        413,
+        "over the limit",
+        id="12MB-string",
+    ),
+    pytest.param(
+        _task_json().encode(),
+        {**AUTH, "Content-Type": "text/plain"},
+        400,
+        "application/json",
+        id="wrong-content-type",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("body", "headers", "status", "fragment"), CORPUS)
-def test_hostile_body(server: RunningServer, body: bytes, headers: dict[str, str], status: int,
-                      fragment: str) -> None:
+def test_hostile_body(
+    server: RunningServer, body: bytes, headers: dict[str, str], status: int, fragment: str
+) -> None:
     with httpx.Client(base_url=server.url, timeout=60) as http:
         reply = http.post("/v1", content=body, headers=headers)
         alive = http.post("/v1", json=[text_task()], headers=AUTH)
@@ -78,20 +97,25 @@ def test_a_client_that_stalls_half_way_does_not_block_others(server: RunningServ
     body = json.dumps([text_task()]).encode()
     staller = socket.create_connection((host, int(port)), timeout=10)
     try:
-        staller.sendall(b"POST /v1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
-                        b"Content-Type: application/json\r\n"
-                        + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[: len(body) // 2])
+        staller.sendall(
+            b"POST /v1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+            b"Content-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[: len(body) // 2]
+        )
         # Each reply within the client's timeout (else httpx raises): nobody waited on the
         # staller.
-        replies = [httpx.post(f"{server.url}/v1", json=[text_task()], headers=AUTH, timeout=10)
-                   for _ in range(5)]
+        replies = [
+            httpx.post(f"{server.url}/v1", json=[text_task()], headers=AUTH, timeout=10)
+            for _ in range(5)
+        ]
         # The staller really was pending all along: no answer yet to its half body...
         staller.setblocking(False)
         with pytest.raises(BlockingIOError):
             staller.recv(1)
         # ...and once it sends the rest, it is answered like anyone else.
         staller.setblocking(True)
-        staller.sendall(body[len(body) // 2:])
+        staller.sendall(body[len(body) // 2 :])
         answer = b""
         while b"\r\n" not in answer:
             chunk = staller.recv(4096)
@@ -119,16 +143,26 @@ def test_image_and_video_inputs_are_never_fetched(server: RunningServer) -> None
 
     target_app = Starlette(routes=[Route("/{path:path}", record, methods=["GET", "POST"])])
     with RunningServer(target_app) as target:
-        inputs = {"images": [f"{target.url}/cat.png", "file:///etc/passwd"],
-                  "videos": [f"{target.url}/clip.mp4"]}
-        reply = httpx.post(f"{server.url}/v1", json=[text_task(inputs=inputs)], headers=AUTH,
-                           timeout=10)
+        inputs = {
+            "images": [f"{target.url}/cat.png", "file:///etc/passwd"],
+            "videos": [f"{target.url}/clip.mp4"],
+        }
+        reply = httpx.post(
+            f"{server.url}/v1", json=[text_task(inputs=inputs)], headers=AUTH, timeout=10
+        )
         # Then the same inputs with a webhook to the same target: its arrival shows that the
         # target is reachable and that the mock is done with both tasks, so anything it had
         # fetched would be in `hits` by now (a bounded wait for an event, not a sleep).
-        hooked = httpx.post(f"{server.url}/v1", json=[text_task(
-            taskUUID=str(uuid.uuid4()), inputs=inputs, webhookURL=f"{target.url}/hook")],
-            headers=AUTH, timeout=10)
+        hooked = httpx.post(
+            f"{server.url}/v1",
+            json=[
+                text_task(
+                    taskUUID=str(uuid.uuid4()), inputs=inputs, webhookURL=f"{target.url}/hook"
+                )
+            ],
+            headers=AUTH,
+            timeout=10,
+        )
         deadline = time.monotonic() + 30
         while "/hook" not in hits:
             assert time.monotonic() < deadline, f"the webhook never came; hits: {hits}"

@@ -30,9 +30,9 @@ from mockserver import ConfigError, MockConfig, create_app, load_config
 from mockserver._protocol import head_limited_protocol
 from tests.mockserver.conftest import AUTH, free_port, serve_cli, text_task
 
-HEAD_TIMEOUT_S = 3      # long enough that a starved server never times out a prompt client
-SLACK_S = 20            # for a loaded machine: the failures these catch wait forever
-FRAME_LIMIT = 65536     # max_body_bytes, which bounds WebSocket frames too
+HEAD_TIMEOUT_S = 3  # long enough that a starved server never times out a prompt client
+SLACK_S = 20  # for a loaded machine: the failures these catch wait forever
+FRAME_LIMIT = 65536  # max_body_bytes, which bounds WebSocket frames too
 DEFAULT_HEAD_LIMIT = 64 * 1024
 
 
@@ -45,8 +45,12 @@ def _config_file(folder: Path, **keys: Any) -> str:
 @pytest.fixture(scope="module")
 def mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     """The CLI server with the default head limit, a short head timeout, small frames."""
-    config = _config_file(tmp_path_factory.mktemp("limits"), header_timeout_s=HEAD_TIMEOUT_S,
-                          max_body_bytes=FRAME_LIMIT, processing_ms=0)
+    config = _config_file(
+        tmp_path_factory.mktemp("limits"),
+        header_timeout_s=HEAD_TIMEOUT_S,
+        max_body_bytes=FRAME_LIMIT,
+        processing_ms=0,
+    )
     with serve_cli("--config", config) as running:
         yield running
 
@@ -71,7 +75,7 @@ def _offer(sock: socket.socket, data: bytes) -> int:
     view, sent = memoryview(data), 0
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         while sent < len(data):
-            sent += sock.send(view[sent:sent + (1 << 20)])
+            sent += sock.send(view[sent : sent + (1 << 20)])
     return sent
 
 
@@ -108,8 +112,8 @@ def _still_serving(url: str) -> None:
 
 # --- size ---------------------------------------------------------------------------------
 
-def test_an_endless_header_gets_431_without_being_held_in_memory(
-        mock: tuple[str, Any]) -> None:
+
+def test_an_endless_header_gets_431_without_being_held_in_memory(mock: tuple[str, Any]) -> None:
     url, process = mock
     offered = 64 << 20
     before = _memory(process.pid, "VmRSS")
@@ -129,13 +133,17 @@ def test_an_endless_header_gets_431_without_being_held_in_memory(
     _still_serving(url)
 
 
-@pytest.mark.parametrize(("value_bytes", "status"), [
-    pytest.param(DEFAULT_HEAD_LIMIT - 4096, 200, id="under-the-limit"),
-    pytest.param(DEFAULT_HEAD_LIMIT + 4096, 431, id="just-over-in-one-read"),
-    pytest.param(4 * DEFAULT_HEAD_LIMIT, 431, id="four-times"),
-])
-def test_a_complete_head_is_measured_exactly(mock: tuple[str, Any], value_bytes: int,
-                                             status: int) -> None:
+@pytest.mark.parametrize(
+    ("value_bytes", "status"),
+    [
+        pytest.param(DEFAULT_HEAD_LIMIT - 4096, 200, id="under-the-limit"),
+        pytest.param(DEFAULT_HEAD_LIMIT + 4096, 431, id="just-over-in-one-read"),
+        pytest.param(4 * DEFAULT_HEAD_LIMIT, 431, id="four-times"),
+    ],
+)
+def test_a_complete_head_is_measured_exactly(
+    mock: tuple[str, Any], value_bytes: int, status: int
+) -> None:
     url, _ = mock
     with _connect(url) as sock:
         sock.sendall(_head(b"X-Big: " + b"a" * value_bytes + b"\r\n"))
@@ -159,9 +167,11 @@ def test_an_oversize_head_after_a_kept_alive_request_gets_431(mock: tuple[str, A
 
 # --- time ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kept_alive", [False, True], ids=["fresh", "after-a-request"])
 def test_a_stalled_head_is_closed_with_408_within_the_timeout(
-        mock: tuple[str, Any], kept_alive: bool) -> None:
+    mock: tuple[str, Any], kept_alive: bool
+) -> None:
     url, _ = mock
     with _connect(url) as sock:
         if kept_alive:  # the timer restarts when the next request begins
@@ -190,9 +200,10 @@ def test_a_slow_body_is_not_cut_by_the_head_timeout(mock: tuple[str, Any]) -> No
     url, _ = mock
     body = json.dumps([text_task()]).encode()
     with _connect(url) as sock:
-        sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer k\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                     % len(body) + body[:10])
+        sock.sendall(
+            b"POST /v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer k\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10]
+        )
         # Past the head timeout, as seen by the server: its 408 would be on the way now.
         time.sleep(HEAD_TIMEOUT_S + 1)
         sock.sendall(body[10:])
@@ -216,8 +227,8 @@ def test_the_limits_hold_in_every_worker(tmp_path: Path) -> None:
 
 # --- WebSocket frames -----------------------------------------------------------------------
 
-def test_a_frame_over_max_body_bytes_closes_the_socket_with_1009(
-        mock: tuple[str, Any]) -> None:
+
+def test_a_frame_over_max_body_bytes_closes_the_socket_with_1009(mock: tuple[str, Any]) -> None:
     url, _ = mock
     ws_url = url.replace("http", "ws") + "/v1"
     with ws_connect(ws_url, open_timeout=SLACK_S, max_size=None) as ws:
@@ -233,8 +244,10 @@ def test_a_frame_over_max_body_bytes_closes_the_socket_with_1009(
 
 # --- shutdown -------------------------------------------------------------------------------
 
+
 def test_sigterm_with_a_request_stuck_in_a_delay_exits_within_the_shutdown_timeout(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     shutdown_s = 1
     config = _config_file(tmp_path, shutdown_timeout_s=shutdown_s)
     with serve_cli("--config", config) as (url, process):
@@ -242,9 +255,10 @@ def test_sigterm_with_a_request_stuck_in_a_delay_exits_within_the_shutdown_timeo
         assert queued.status_code == 200
         body = json.dumps([text_task()]).encode()
         with _connect(url) as sock:
-            sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer k\r\n"
-                         b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                         % len(body) + body)
+            sock.sendall(
+                b"POST /v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer k\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+            )
             deadline = time.monotonic() + SLACK_S
             while httpx.get(f"{url}/__mock/faults").json()["queued"]:  # until it is taken
                 assert time.monotonic() < deadline, "the delay fault was never applied"
@@ -260,39 +274,58 @@ def test_sigterm_with_a_request_stuck_in_a_delay_exits_within_the_shutdown_timeo
 
 # --- configuration -------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("keys", "key", "fragment"), [
-    pytest.param({"max_header_bytes": 0}, "max_header_bytes", "above zero", id="zero-size"),
-    pytest.param({"header_timeout_s": 0}, "header_timeout_s", "above zero", id="zero-timeout"),
-    pytest.param({"header_timeout_s": "10"}, "header_timeout_s", "must be", id="string"),
-    pytest.param({"shutdown_timeout_s": -1}, "shutdown_timeout_s", "negative", id="negative"),
-    pytest.param({"max_header_bytes": 1.5}, "max_header_bytes", "must be int", id="float"),
-])
-def test_bad_limits_in_a_config_file_name_the_key(tmp_path: Path, keys: dict[str, Any],
-                                                  key: str, fragment: str) -> None:
+
+@pytest.mark.parametrize(
+    ("keys", "key", "fragment"),
+    [
+        pytest.param({"max_header_bytes": 0}, "max_header_bytes", "above zero", id="zero-size"),
+        pytest.param({"header_timeout_s": 0}, "header_timeout_s", "above zero", id="zero-timeout"),
+        pytest.param({"header_timeout_s": "10"}, "header_timeout_s", "must be", id="string"),
+        pytest.param({"shutdown_timeout_s": -1}, "shutdown_timeout_s", "negative", id="negative"),
+        pytest.param({"max_header_bytes": 1.5}, "max_header_bytes", "must be int", id="float"),
+    ],
+)
+def test_bad_limits_in_a_config_file_name_the_key(
+    tmp_path: Path, keys: dict[str, Any], key: str, fragment: str
+) -> None:
     with pytest.raises(ConfigError, match=fragment) as raised:
         load_config(_config_file(tmp_path, **keys))
     assert raised.value.key == key
 
 
 def test_limits_load_from_a_config_file(tmp_path: Path) -> None:
-    config = load_config(_config_file(tmp_path, max_header_bytes=8192, header_timeout_s=2.5,
-                                      shutdown_timeout_s=0))
+    config = load_config(
+        _config_file(tmp_path, max_header_bytes=8192, header_timeout_s=2.5, shutdown_timeout_s=0)
+    )
     assert (config.max_header_bytes, config.header_timeout_s, config.shutdown_timeout_s) == (
-        8192, 2.5, 0)
-    assert (MockConfig().max_header_bytes, MockConfig().header_timeout_s,
-            MockConfig().shutdown_timeout_s) == (DEFAULT_HEAD_LIMIT, 10, 5)  # as documented
+        8192,
+        2.5,
+        0,
+    )
+    assert (
+        MockConfig().max_header_bytes,
+        MockConfig().header_timeout_s,
+        MockConfig().shutdown_timeout_s,
+    ) == (DEFAULT_HEAD_LIMIT, 10, 5)  # as documented
 
 
 # --- both protocol classes, on an in-process uvicorn ------------------------------------------
 
+
 @contextlib.contextmanager
-def _uvicorn(http: Literal["httptools", "h11"], *, max_bytes: int,
-             timeout_s: float) -> Iterator[str]:
+def _uvicorn(
+    http: Literal["httptools", "h11"], *, max_bytes: int, timeout_s: float
+) -> Iterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(
-        create_app(config=MockConfig(processing_ms=0)), host="127.0.0.1", port=port,
-        log_level="critical", http=head_limited_protocol(
-            max_bytes=max_bytes, timeout_s=timeout_s, http=http)))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config=MockConfig(processing_ms=0)),
+            host="127.0.0.1",
+            port=port,
+            log_level="critical",
+            http=head_limited_protocol(max_bytes=max_bytes, timeout_s=timeout_s, http=http),
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -309,11 +342,14 @@ def _uvicorn(http: Literal["httptools", "h11"], *, max_bytes: int,
 
 @pytest.mark.parametrize("http_impl", ["httptools", "h11"])
 def test_both_protocols_refuse_big_heads_and_close_slow_ones(
-        http_impl: Literal["httptools", "h11"]) -> None:
+    http_impl: Literal["httptools", "h11"],
+) -> None:
     limit = 4096
     with _uvicorn(http_impl, max_bytes=limit, timeout_s=HEAD_TIMEOUT_S) as url:
-        for extra in (b"X-Big: " + b"a" * (2 * limit) + b"\r\n",  # complete, in one read
-                      b"X-Big: " + b"a" * (4 << 20)):              # never complete
+        for extra in (
+            b"X-Big: " + b"a" * (2 * limit) + b"\r\n",  # complete, in one read
+            b"X-Big: " + b"a" * (4 << 20),
+        ):  # never complete
             with _connect(url) as sock:
                 _offer(sock, _head(extra))
                 _, reply = _closed_by_server(sock)

@@ -52,21 +52,28 @@ async def _set_up(url: str, stack: contextlib.AsyncExitStack) -> list[_Client]:
         kind = KINDS[i % len(KINDS)]
         if kind == "ws":
             ws = await stack.enter_async_context(
-                websockets.connect(url.replace("http", "ws") + "/v1"))
+                websockets.connect(url.replace("http", "ws") + "/v1")
+            )
             await ws.send(json.dumps([{"taskType": "authentication", "apiKey": "k"}]))
             reply = json.loads(await asyncio.wait_for(ws.recv(), 30))
             assert reply["data"][0]["taskType"] == "authentication", reply
             clients.append(_Client(kind, ws=ws))
         else:
-            http = await stack.enter_async_context(httpx.AsyncClient(
-                base_url=url, timeout=30, verify=shared_tls,
-                limits=httpx.Limits(max_connections=1)))
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=url,
+                    timeout=30,
+                    verify=shared_tls,
+                    limits=httpx.Limits(max_connections=1),
+                )
+            )
             clients.append(_Client(kind, http=http))
     return clients
 
 
-async def _drive(client: _Client, deadline: float, stats: Counter[str],
-                 accepted: list[str]) -> None:
+async def _drive(
+    client: _Client, deadline: float, stats: Counter[str], accepted: list[str]
+) -> None:
     if client.ws is not None:
         while time.monotonic() < deadline:
             await client.ws.send(json.dumps([text_task(taskUUID=str(uuid.uuid4()))]))
@@ -79,8 +86,9 @@ async def _drive(client: _Client, deadline: float, stats: Counter[str],
         reply = await client.http.post("/v1", json=[task], headers=AUTH)
         stats[f"{client.kind}-{reply.status_code}"] += 1
         if client.kind == "stream" and reply.status_code == 200:
-            stats["stream-done" if reply.text.endswith("data: [DONE]\n\n")
-                  else "stream-unfinished"] += 1
+            stats[
+                "stream-done" if reply.text.endswith("data: [DONE]\n\n") else "stream-unfinished"
+            ] += 1
         if client.kind == "async" and reply.status_code == 200:
             accepted.append(task["taskUUID"])
 
@@ -100,7 +108,9 @@ async def _poll_all(url: str, accepted: list[str]) -> Counter[str]:
     outcome: Counter[str] = Counter()
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         for start in range(0, len(accepted), 50):
-            batch = [{"taskType": "getResponse", "taskUUID": u} for u in accepted[start:start + 50]]
+            batch = [
+                {"taskType": "getResponse", "taskUUID": u} for u in accepted[start : start + 50]
+            ]
             reply = await http.post("/v1", json=batch, headers=AUTH)
             for item in reply.json().get("data", []):
                 outcome[item["status"]] += 1

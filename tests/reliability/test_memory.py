@@ -22,17 +22,24 @@ def _rss_mib(pid: int) -> float:
 
 
 def test_large_prompts_do_not_pile_up() -> None:
-    with serve_cli("--processing-ms", "0") as (url, server), \
-            httpx.Client(base_url=url, timeout=120) as http:
+    with (
+        serve_cli("--processing-ms", "0") as (url, server),
+        httpx.Client(base_url=url, timeout=120) as http,
+    ):
         before = _rss_mib(server.pid)
         for n in range(REQUESTS):
             # Each prompt is new (nothing to share between them) and valid: the document
             # sets no maxLength on message content.
             prompt = f"request {n} " + "word " * (PROMPT_BYTES // 5)
-            reply = http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()),
-                                                     messages=[{"role": "user",
-                                                                "content": prompt}])],
-                              headers=AUTH)
+            reply = http.post(
+                "/v1",
+                json=[
+                    text_task(
+                        taskUUID=str(uuid.uuid4()), messages=[{"role": "user", "content": prompt}]
+                    )
+                ],
+                headers=AUTH,
+            )
             assert reply.status_code == 200, reply.text[:500]
         after = _rss_mib(server.pid)
         journal = http.get("/__mock/requests").json()["requests"]
@@ -46,5 +53,7 @@ def test_large_prompts_do_not_pile_up() -> None:
     # 16 x 8 MiB went through: without the byte bounds the journal alone held 128 MiB.
     assert after - before < 64, (before, after)
     assert cleared - before < 64, (before, after, cleared)
-    print(f"\nRSS {before:.0f} -> {after:.0f} MiB after {REQUESTS} x 8 MiB prompts, "
-          f"{cleared:.0f} MiB after clearing the journal")
+    print(
+        f"\nRSS {before:.0f} -> {after:.0f} MiB after {REQUESTS} x 8 MiB prompts, "
+        f"{cleared:.0f} MiB after clearing the journal"
+    )

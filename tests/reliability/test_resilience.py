@@ -69,9 +69,22 @@ def test_killed_worker_loses_no_accepted_async_result(redis_url: str) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--workers", "2",
-         "--store", redis_url.replace("/0", "/2"), "--processing-ms", "2000"],
-        stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--store",
+            redis_url.replace("/0", "/2"),
+            "--processing-ms",
+            "2000",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_up(url)
         deadline = time.monotonic() + 60
@@ -87,8 +100,11 @@ def test_killed_worker_loses_no_accepted_async_result(redis_url: str) -> None:
             assert time.monotonic() < deadline, f"one worker took every task: {accepted}"
             task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
             assert httpx.post(f"{url}/v1", json=[task], headers=AUTH).status_code == 200
-            (entry,) = [e for e in httpx.get(f"{url}/__mock/requests").json()["requests"]
-                        if e["tasks"] and e["tasks"][0].get("taskUUID") == task["taskUUID"]]
+            (entry,) = [
+                e
+                for e in httpx.get(f"{url}/__mock/requests").json()["requests"]
+                if e["tasks"] and e["tasks"][0].get("taskUUID") == task["taskUUID"]
+            ]
             accepted[task["taskUUID"]] = int(entry["id"].split("-")[0], 16)
         victim = workers[0]
         os.kill(victim, signal.SIGKILL)  # its tasks' results are (likely) still processing
@@ -100,13 +116,19 @@ def test_killed_worker_loses_no_accepted_async_result(redis_url: str) -> None:
             deadline = time.monotonic() + 20
             while True:
                 try:
-                    poll = httpx.post(f"{url}/v1", json=[{"taskType": "getResponse",
-                                                          "taskUUID": task_uuid}],
-                                      headers=AUTH, timeout=5)
+                    poll = httpx.post(
+                        f"{url}/v1",
+                        json=[{"taskType": "getResponse", "taskUUID": task_uuid}],
+                        headers=AUTH,
+                        timeout=5,
+                    )
                 except httpx.TransportError:
                     poll = None
-                if poll is not None and poll.status_code == 200 and \
-                        poll.json()["data"][0]["status"] == "success":
+                if (
+                    poll is not None
+                    and poll.status_code == 200
+                    and poll.json()["data"][0]["status"] == "success"
+                ):
                     assert check_response(poll.json()) == []
                     break
                 assert time.monotonic() < deadline, f"{task_uuid} was lost"
@@ -128,9 +150,23 @@ def private_redis(tmp_path: Path) -> tuple[int, Path]:
 
 
 def _start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", str(folder)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import redis
 
     deadline = time.monotonic() + 10
@@ -143,8 +179,7 @@ def _start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
             time.sleep(0.05)
 
 
-def test_redis_restarted_gives_clear_errors_then_recovers(
-        private_redis: tuple[int, Path]) -> None:
+def test_redis_restarted_gives_clear_errors_then_recovers(private_redis: tuple[int, Path]) -> None:
     port, folder = private_redis
     redis_process = _start_redis(port, folder)
     app = create_app(config=MockConfig(store=f"redis://127.0.0.1:{port}/0", processing_ms=0))
@@ -154,8 +189,11 @@ def test_redis_restarted_gives_clear_errors_then_recovers(
             assert http.post("/v1", json=[task], headers=AUTH).status_code == 200
             redis_process.terminate()
             redis_process.wait(timeout=10)
-            down = http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()),
-                                                    deliveryMethod="async")], headers=AUTH)
+            down = http.post(
+                "/v1",
+                json=[text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")],
+                headers=AUTH,
+            )
             health = http.get("/__mock/health")
             assert down.status_code == 503
             assert "retry-after" not in down.headers  # Runware documents none
@@ -167,8 +205,11 @@ def test_redis_restarted_gives_clear_errors_then_recovers(
             redis_process = _start_redis(port, folder)
             deadline = time.monotonic() + 30
             while True:
-                again = http.post("/v1", json=[text_task(taskUUID=str(uuid.uuid4()),
-                                                         deliveryMethod="async")], headers=AUTH)
+                again = http.post(
+                    "/v1",
+                    json=[text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")],
+                    headers=AUTH,
+                )
                 if again.status_code == 200:
                     break
                 assert time.monotonic() < deadline, again.text
@@ -182,16 +223,32 @@ def test_redis_restarted_gives_clear_errors_then_recovers(
 def test_sigterm_lets_in_flight_streams_finish_and_exits_0() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port),
-                               "--tokens-per-second", "100"], stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--port",
+            str(port),
+            "--tokens-per-second",
+            "100",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
     received: list[str] = []
     under_way = threading.Event()
     try:
         _wait_up(url)
 
         def read() -> None:
-            with httpx.stream("POST", f"{url}/v1", json=[text_task(deliveryMethod="stream")],
-                              headers=AUTH, timeout=30) as reply:
+            with httpx.stream(
+                "POST",
+                f"{url}/v1",
+                json=[text_task(deliveryMethod="stream")],
+                headers=AUTH,
+                timeout=30,
+            ) as reply:
                 text = ""
                 for chunk in reply.iter_text():
                     text += chunk

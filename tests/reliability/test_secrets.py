@@ -24,9 +24,12 @@ PASSWORD = "hunter2-redis-pass"
 
 def _start(*args: str) -> tuple[str, subprocess.Popen[str]]:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port),
-                               *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -50,19 +53,21 @@ BODIES = {
     "top-level-object": json.dumps({"taskType": "authentication", "apiKey": KEY}),
     "nested-arrays": json.dumps([[{"taskType": "authentication", "apiKey": KEY}]]),
     "malformed-json": '[{"taskType": "authentication", "apiKey": "' + KEY + '", ',
-    "key-in-a-message": json.dumps([text_task(messages=[
-        {"role": "user", "content": f"my key is {KEY}, keep it safe"}])]),
-    "authentication-task": json.dumps([{"taskType": "authentication", "apiKey": KEY},
-                                       text_task()]),
+    "key-in-a-message": json.dumps(
+        [text_task(messages=[{"role": "user", "content": f"my key is {KEY}, keep it safe"}])]
+    ),
+    "authentication-task": json.dumps([{"taskType": "authentication", "apiKey": KEY}, text_task()]),
 }
 
 
 async def _websocket(url: str) -> None:
     async with websockets.connect(url.replace("http", "ws") + "/v1") as ws:
-        for frame in (json.dumps([[{"taskType": "authentication", "apiKey": KEY}]]),
-                      '[{"taskType": "authentication", "apiKey": "' + KEY + '"',
-                      json.dumps({"taskType": "authentication", "apiKey": KEY}),
-                      json.dumps([{"taskType": "authentication", "apiKey": KEY}])):
+        for frame in (
+            json.dumps([[{"taskType": "authentication", "apiKey": KEY}]]),
+            '[{"taskType": "authentication", "apiKey": "' + KEY + '"',
+            json.dumps({"taskType": "authentication", "apiKey": KEY}),
+            json.dumps([{"taskType": "authentication", "apiKey": KEY}]),
+        ):
             await ws.send(frame)
             await asyncio.wait_for(ws.recv(), 30)
 
@@ -70,24 +75,36 @@ async def _websocket(url: str) -> None:
 def test_keys_and_tokens_appear_nowhere(tmp_path: Any) -> None:
     config = tmp_path / "mock.json"
     config.write_text(json.dumps({"api_key_profiles": {KEY: {"status": 402}}}))
-    url, server = _start("--log-level", "info", "--access-log", "--admin-token", TOKEN,
-                         "--config", str(config))
+    url, server = _start(
+        "--log-level", "info", "--access-log", "--admin-token", TOKEN, "--config", str(config)
+    )
     seen: list[str] = []
     try:
         with httpx.Client(base_url=url, timeout=30) as http:
             for name, body in BODIES.items():
                 # A key in a message's text is masked as the request's own key: a body
                 # with no key of its own says nothing that marks that text as one.
-                shapes = [{"Authorization": f"Bearer {KEY}"}] if name == "key-in-a-message" \
+                shapes = (
+                    [{"Authorization": f"Bearer {KEY}"}]
+                    if name == "key-in-a-message"
                     else [{}, {"Authorization": f"Bearer {KEY}"}]
+                )
                 for headers in shapes:
-                    reply = http.post("/v1", content=body, headers={
-                        **headers, "Content-Type": "application/json"})
+                    reply = http.post(
+                        "/v1", content=body, headers={**headers, "Content-Type": "application/json"}
+                    )
                     seen.append(reply.text)
             asyncio.run(_websocket(url))
             admin = {"X-Runware-Mock-Token": TOKEN}
-            seen += [http.get(path, headers=admin).text for path in (
-                "/__mock/requests", "/__mock/config", "/__mock/faults", "/__mock/health")]
+            seen += [
+                http.get(path, headers=admin).text
+                for path in (
+                    "/__mock/requests",
+                    "/__mock/config",
+                    "/__mock/faults",
+                    "/__mock/health",
+                )
+            ]
             # An old inspector link: the token in the query string, once.
             seen.append(http.get("/__mock/requests", params={"token": TOKEN}).text)
             seen.append(http.get("/__mock/", params={"token": TOKEN}).text)
@@ -97,8 +114,11 @@ def test_keys_and_tokens_appear_nowhere(tmp_path: Any) -> None:
     assert "POST /v1" in logs
     assert "GET /__mock/requests" in logs
     everything = "\n".join([*seen, logs])
-    leaks = [everything[max(0, i - 200):i + 40] for i in range(len(everything))
-             if everything.startswith(KEY, i)]
+    leaks = [
+        everything[max(0, i - 200) : i + 40]
+        for i in range(len(everything))
+        if everything.startswith(KEY, i)
+    ]
     assert leaks == []
     assert TOKEN not in everything
     assert "token=***" in logs

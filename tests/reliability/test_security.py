@@ -17,17 +17,28 @@ from tests.mockserver.conftest import AUTH, free_port, text_task
 pytestmark = pytest.mark.anyio
 
 
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("localhost", True),
-    ("0.0.0.0", False), ("::", False), ("192.168.1.10", False), ("example.com", False)])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.10", False),
+        ("example.com", False),
+    ],
+)
 def test_loopback_detection(host: str, loopback: bool) -> None:
     assert _is_loopback(host) is loopback
 
 
 async def test_admin_token_guards_the_admin_endpoints() -> None:
     app = create_app(config=MockConfig(admin_token="s3cret"))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://mock") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock"
+    ) as http:
         locked = await http.get("/__mock/requests")
         wrong = await http.get("/__mock/requests", headers={"X-Runware-Mock-Token": "nope"})
         by_header = await http.get("/__mock/requests", headers={"X-Runware-Mock-Token": "s3cret"})
@@ -44,11 +55,16 @@ async def test_admin_token_guards_the_admin_endpoints() -> None:
 
 async def test_admin_endpoints_locked_without_a_token_off_loopback() -> None:
     app = create_app(config=MockConfig(admin_open=False))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://mock") as http:
-        for method, path in (("GET", "/__mock/requests"), ("DELETE", "/__mock/requests"),
-                             ("POST", "/__mock/faults"), ("GET", "/__mock/config"),
-                             ("GET", "/__mock/faults")):
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock"
+    ) as http:
+        for method, path in (
+            ("GET", "/__mock/requests"),
+            ("DELETE", "/__mock/requests"),
+            ("POST", "/__mock/faults"),
+            ("GET", "/__mock/config"),
+            ("GET", "/__mock/faults"),
+        ):
             reply = await http.request(method, path)
             assert reply.status_code == 403
             assert "--admin-token" in reply.json()["errors"][0]["message"]
@@ -59,9 +75,22 @@ async def test_admin_endpoints_locked_without_a_token_off_loopback() -> None:
 def test_api_keys_never_reach_the_logs_or_the_journal() -> None:
     port = free_port()
     key = "sk-live-0123456789abcdef"
-    server = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", str(port),
-                               "--log-level", "info", "--access-log"], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "info",
+            "--access-log",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -74,8 +103,7 @@ def test_api_keys_never_reach_the_logs_or_the_journal() -> None:
                 assert time.monotonic() < deadline, "the mock did not come up within 30 s"
                 time.sleep(0.05)
         httpx.post(f"{url}/v1", json=[text_task()], headers={"Authorization": f"Bearer {key}"})
-        httpx.post(f"{url}/v1", json=[{"taskType": "authentication", "apiKey": key},
-                                      text_task()])
+        httpx.post(f"{url}/v1", json=[{"taskType": "authentication", "apiKey": key}, text_task()])
         journal = httpx.get(f"{url}/__mock/requests").text
     finally:
         server.send_signal(signal.SIGTERM)

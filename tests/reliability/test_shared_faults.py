@@ -32,8 +32,10 @@ def _send(url: str, headers: dict[str, str]) -> tuple[int, str]:
 
 
 def test_times_counts_firings_across_workers(tmp_path: Path) -> None:
-    with redis_server(tmp_path) as (store, _), \
-            serve_cli("--workers", "2", "--store", store, "--processing-ms", "0") as (url, _):
+    with (
+        redis_server(tmp_path) as (store, _),
+        serve_cli("--workers", "2", "--store", store, "--processing-ms", "0") as (url, _),
+    ):
         queued = httpx.post(f"{url}/__mock/faults", json={"status": 503, "times": 3})
         assert queued.status_code == 200
         statuses, workers = [], set()
@@ -44,15 +46,19 @@ def test_times_counts_firings_across_workers(tmp_path: Path) -> None:
             assert len(statuses) < BOTH_WORKERS_WITHIN, "one worker took every request"
         listed = httpx.get(f"{url}/__mock/faults").json()["queued"]
     assert statuses[:3] == [503, 503, 503]  # visible to every worker at once
-    assert statuses.count(503) == 3         # and three times in all
-    assert listed == []                     # spent, for everyone
+    assert statuses.count(503) == 3  # and three times in all
+    assert listed == []  # spent, for everyone
 
 
 def test_a_processing_fault_queued_on_one_worker_fails_tasks_on_any(tmp_path: Path) -> None:
-    with redis_server(tmp_path) as (store, _), \
-            serve_cli("--workers", "2", "--store", store, "--processing-ms", "0") as (url, _):
-        httpx.post(f"{url}/__mock/faults", json={"phase": "processing", "times": 2,
-                                                 "code": "inferenceError"})
+    with (
+        redis_server(tmp_path) as (store, _),
+        serve_cli("--workers", "2", "--store", store, "--processing-ms", "0") as (url, _),
+    ):
+        httpx.post(
+            f"{url}/__mock/faults",
+            json={"phase": "processing", "times": 2, "code": "inferenceError"},
+        )
         codes, workers = [], set()
         while len(workers) < 2 or len(codes) < 6:
             task = text_task(taskUUID=str(uuid.uuid4()))
@@ -67,11 +73,17 @@ def test_a_processing_fault_queued_on_one_worker_fails_tasks_on_any(tmp_path: Pa
 def test_a_keys_rate_limit_holds_for_the_fleet(tmp_path: Path) -> None:
     rate, burst = 1.0, 3
     config = tmp_path / "mock.json"
-    config.write_text(json.dumps({"api_key_profiles": {
-        "busy-key": {"rate_limit_per_second": rate, "burst": burst}}}))
-    with redis_server(tmp_path) as (store, _), \
-            serve_cli("--workers", "2", "--store", store, "--config", str(config),
-                      "--processing-ms", "0") as (url, _):
+    config.write_text(
+        json.dumps(
+            {"api_key_profiles": {"busy-key": {"rate_limit_per_second": rate, "burst": burst}}}
+        )
+    )
+    with (
+        redis_server(tmp_path) as (store, _),
+        serve_cli(
+            "--workers", "2", "--store", store, "--config", str(config), "--processing-ms", "0"
+        ) as (url, _),
+    ):
         headers = {"Authorization": "Bearer busy-key"}
         started = time.monotonic()
         sent = [_send(url, headers) for _ in range(12)]

@@ -42,8 +42,10 @@ class Sdk:
     ws_path: str  # what a user of this SDK writes after host:port in the WebSocket URL
 
 
-SDKS = {"new": Sdk(".venv-sdk-new", "runware-sdk==1.8.*", "new_sdk.py", "/v1"),
-        "legacy": Sdk(".venv-sdk-legacy", "runware==0.5.*", "legacy_sdk.py", "")}
+SDKS = {
+    "new": Sdk(".venv-sdk-new", "runware-sdk==1.8.*", "new_sdk.py", "/v1"),
+    "legacy": Sdk(".venv-sdk-legacy", "runware==0.5.*", "legacy_sdk.py", ""),
+}
 
 
 @dataclass(frozen=True)
@@ -92,22 +94,38 @@ def mock_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = tmp_path_factory.mktemp("mock") / "serve.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", "serve", "--host", "127.0.0.1", "--port",
-             str(port), "--seed", "1"], stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            [
+                sys.executable,
+                "-m",
+                "mockserver",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--seed",
+                "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         try:
             deadline = time.monotonic() + 20
             while True:
                 if process.poll() is not None:
-                    pytest.fail(f"the mock exited with status {process.returncode}:\n"
-                                f"{log_path.read_text()}")
+                    pytest.fail(
+                        f"the mock exited with status {process.returncode}:\n{log_path.read_text()}"
+                    )
                 try:
                     httpx.get(f"{url}/__mock/health", timeout=1).raise_for_status()
                     break
                 except httpx.HTTPError:
                     if time.monotonic() > deadline:
-                        pytest.fail(f"the mock did not answer /__mock/health within 20 s:\n"
-                                    f"{log_path.read_text()}")
+                        pytest.fail(
+                            f"the mock did not answer /__mock/health within 20 s:\n"
+                            f"{log_path.read_text()}"
+                        )
                     time.sleep(0.05)
             yield url
         finally:
@@ -128,8 +146,10 @@ def _sdk_python(sdk: Sdk) -> Path:
     python = ROOT / sdk.venv / "bin" / "python"
     if python.exists():
         return python
-    reason = (f"{sdk.venv}/ is missing; create it with `python3 -m venv {sdk.venv} && "
-              f"{sdk.venv}/bin/pip install '{sdk.requirement}'` (.ci/test does)")
+    reason = (
+        f"{sdk.venv}/ is missing; create it with `python3 -m venv {sdk.venv} && "
+        f"{sdk.venv}/bin/pip install '{sdk.requirement}'` (.ci/test does)"
+    )
     if os.environ.get("RUNWARE_KIT_REQUIRE_SDKS") == "1":
         pytest.fail(f"{reason}. RUNWARE_KIT_REQUIRE_SDKS=1: the SDK tests must run")
     pytest.skip(reason)
@@ -138,20 +158,34 @@ def _sdk_python(sdk: Sdk) -> Path:
 def _run_client(scenario: Scenario, url: str, model: str) -> tuple[dict[str, Any], str]:
     """The client script's JSON answer and its stderr."""
     sdk = SDKS[scenario.sdk]
-    command = [str(_sdk_python(sdk)), str(CLIENTS / sdk.script), "--http", f"{url}/v1",
-               "--ws", url.replace("http://", "ws://", 1) + sdk.ws_path, "--api-key", API_KEY,
-               "--scenario", scenario.name, "--model", model, "--timeout", "30"]
+    command = [
+        str(_sdk_python(sdk)),
+        str(CLIENTS / sdk.script),
+        "--http",
+        f"{url}/v1",
+        "--ws",
+        url.replace("http://", "ws://", 1) + sdk.ws_path,
+        "--api-key",
+        API_KEY,
+        "--scenario",
+        scenario.name,
+        "--model",
+        model,
+        "--timeout",
+        "30",
+    ]
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{scenario.id}: the client did not exit within 60 s; stderr:\n"
-                    f"{exc.stderr!r}")
+        pytest.fail(f"{scenario.id}: the client did not exit within 60 s; stderr:\n{exc.stderr!r}")
     lines = [line for line in run.stdout.splitlines() if line.strip()]
     try:
         out = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
-        pytest.fail(f"{scenario.id}: exit {run.returncode}, no JSON line on stdout:\n"
-                    f"{run.stdout}\nstderr:\n{run.stderr}")
+        pytest.fail(
+            f"{scenario.id}: exit {run.returncode}, no JSON line on stdout:\n"
+            f"{run.stdout}\nstderr:\n{run.stderr}"
+        )
     assert isinstance(out, dict)
     if "error" not in out:
         assert run.returncode == 0, f"{scenario.id}: exit {run.returncode} without an error"
@@ -159,8 +193,9 @@ def _run_client(scenario: Scenario, url: str, model: str) -> tuple[dict[str, Any
 
 
 def _journal(url: str) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = httpx.get(f"{url}/__mock/requests",
-                                              timeout=10).json()["requests"]
+    entries: list[dict[str, Any]] = httpx.get(f"{url}/__mock/requests", timeout=10).json()[
+        "requests"
+    ]
     return entries
 
 
@@ -176,8 +211,9 @@ def _summary(entries: list[dict[str, Any]]) -> str:
     if not entries:
         return "journal: (empty: the mock recorded no request)"
     lines = ["journal:"]
-    pings = [entry for entry in entries
-             if {task.get("taskType") for task in _tasks(entry)} == {"ping"}]
+    pings = [
+        entry for entry in entries if {task.get("taskType") for task in _tasks(entry)} == {"ping"}
+    ]
     if pings:
         valid = all(entry.get("valid") for entry in pings)
         lines.append(f"  ({len(pings)} ping requests, all valid={valid})")
@@ -186,9 +222,11 @@ def _summary(entries: list[dict[str, Any]]) -> str:
             continue
         sent = json.dumps(entry.get("request"))
         got = json.dumps(entry.get("response"))
-        lines.append(f"  #{entry.get('id')} {entry.get('method')} {entry.get('path')} -> "
-                     f"{entry.get('status')} valid={entry.get('valid')}\n"
-                     f"    sent: {sent[:600]}\n    got:  {got[:600]}")
+        lines.append(
+            f"  #{entry.get('id')} {entry.get('method')} {entry.get('path')} -> "
+            f"{entry.get('status')} valid={entry.get('valid')}\n"
+            f"    sent: {sent[:600]}\n    got:  {got[:600]}"
+        )
         if entry.get("violations"):
             lines.append(f"    violations: {json.dumps(entry['violations'])[:600]}")
     return "\n".join(lines)
@@ -213,7 +251,8 @@ def _check_results(scenario: Scenario, out: dict[str, Any]) -> str:
     results = out.get("results")
     assert isinstance(results, list), f"no results list in {out}"
     assert len(results) == scenario.results, (
-        f"the SDK returned {len(results)} results, numberResults was {scenario.results}")
+        f"the SDK returned {len(results)} results, numberResults was {scenario.results}"
+    )
     for i, item in enumerate(results):
         where = f"result {i}"
         assert item.get("taskType") == "textInference", f"{where}: taskType {item!r}"
@@ -245,12 +284,14 @@ def _check_stream(scenario: Scenario, out: dict[str, Any]) -> str:
     assert deltas, f"the SDK saw no text delta; its final state: {result}"
     assert all(isinstance(delta, str) and delta for delta in deltas), f"deltas {deltas!r}"
     assert "".join(deltas) == result.get("text"), (
-        f"the deltas {deltas!r} do not add up to the final text {result.get('text')!r}")
+        f"the deltas {deltas!r} do not add up to the final text {result.get('text')!r}"
+    )
     if scenario.sdk == "new":
         reasoning = out.get("reasoning_deltas")
         assert isinstance(reasoning, list), f"no reasoning deltas in {out}"
         assert "".join(reasoning) == result.get("reasoning_content"), (
-            f"reasoning deltas {reasoning!r} vs {result.get('reasoning_content')!r}")
+            f"reasoning deltas {reasoning!r} vs {result.get('reasoning_content')!r}"
+        )
         assert result.get("finish_reason"), f"no finishReason on any chunk: {result}"
         task_uuid = result.get("task_uuid")
     else:
@@ -267,17 +308,20 @@ def _check_journal(scenario: Scenario, entries: list[dict[str, Any]], task_uuid:
     assert entries, "the SDK's requests are not in the journal"
     invalid = [entry for entry in entries if not entry.get("valid")]
     assert not invalid, f"the mock found {len(invalid)} of the SDK's requests invalid"
-    sent = [task for entry in entries for task in _tasks(entry)
-            if task.get("taskUUID") == task_uuid]
+    sent = [
+        task for entry in entries for task in _tasks(entry) if task.get("taskUUID") == task_uuid
+    ]
     inference = [task for task in sent if task.get("taskType") == "textInference"]
     assert inference, f"no textInference task {task_uuid} in the journal"
     delivery = {task.get("deliveryMethod") for task in inference}
     assert delivery == {scenario.delivery}, (
-        f"the SDK sent deliveryMethod {delivery}, the scenario expects {scenario.delivery!r}")
+        f"the SDK sent deliveryMethod {delivery}, the scenario expects {scenario.delivery!r}"
+    )
     if scenario.polls:
         assert any(task.get("taskType") == "getResponse" for task in sent), (
             "the SDK never polled getResponse: the mock answered the async task with its "
-            "results instead of an acknowledgement")
+            "results instead of an acknowledgement"
+        )
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.id)
@@ -286,27 +330,38 @@ def test_official_sdk_against_the_mock(scenario: Scenario, mock_url: str, model_
     out, stderr = _run_client(scenario, mock_url, model_id)
     journal = _journal(mock_url)
     context = f"{_summary(journal)}\nclient stderr (last lines):\n" + "\n".join(
-        stderr.splitlines()[-15:])
+        stderr.splitlines()[-15:]
+    )
     assert "error" not in out, f"{scenario.id}: the SDK failed: {out}\n{context}"
     try:
         task_uuid = (_check_stream if scenario.stream else _check_results)(scenario, out)
         _check_journal(scenario, journal, task_uuid)
     except AssertionError as exc:
-        raise AssertionError(f"{scenario.id}: {exc}\nSDK answer: {json.dumps(out)[:1500]}\n"
-                             f"{context}") from None
+        raise AssertionError(
+            f"{scenario.id}: {exc}\nSDK answer: {json.dumps(out)[:1500]}\n{context}"
+        ) from None
 
 
-FAILURE = {"phase": "processing", "times": 1, "code": "inferenceError",
-           "message": "The model failed while generating (injected)."}
+FAILURE = {
+    "phase": "processing",
+    "times": 1,
+    "code": "inferenceError",
+    "message": "The model failed while generating (injected).",
+}
 
 
-@pytest.mark.parametrize("scenario", [
-    Scenario("new", "rest-run-default", "async", polls=True),
-    Scenario("new", "ws-run-default", "async", polls=True),
-    Scenario("legacy", "ws-text", "sync"),
-], ids=lambda scenario: scenario.id)
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        Scenario("new", "rest-run-default", "async", polls=True),
+        Scenario("new", "ws-run-default", "async", polls=True),
+        Scenario("legacy", "ws-text", "sync"),
+    ],
+    ids=lambda scenario: scenario.id,
+)
 def test_official_sdk_sees_a_task_that_fails_after_acceptance(
-        scenario: Scenario, mock_url: str, model_id: str) -> None:
+    scenario: Scenario, mock_url: str, model_id: str
+) -> None:
     """A processing-phase fault: the task is accepted (acknowledged, or run), then fails;
     the SDK raises with the fault's code and message instead of waiting or returning."""
     httpx.delete(f"{mock_url}/__mock/requests", timeout=10).raise_for_status()
@@ -326,5 +381,6 @@ def test_official_sdk_sees_a_task_that_fails_after_acceptance(
     if scenario.id.startswith("new-rest"):  # a REST request's journal entry names it
         assert any(entry.get("fault") for entry in journal), f"no fault fired:\n{context}"
     if scenario.polls:
-        assert any(task.get("taskType") == "getResponse" for entry in journal
-                   for task in _tasks(entry)), f"the SDK never polled:\n{context}"
+        assert any(
+            task.get("taskType") == "getResponse" for entry in journal for task in _tasks(entry)
+        ), f"the SDK never polled:\n{context}"

@@ -22,9 +22,13 @@ USER_MESSAGE = "Why is the sky blue? Answer in two sentences."
 
 def text_task(model: str, **extra: Any) -> dict[str, Any]:
     """The task every scenario sends, as a plain dict: a user message, usage requested."""
-    return {"taskType": "textInference", "model": model,
-            "messages": [{"role": "user", "content": USER_MESSAGE}], "includeUsage": True,
-            **extra}
+    return {
+        "taskType": "textInference",
+        "model": model,
+        "messages": [{"role": "user", "content": USER_MESSAGE}],
+        "includeUsage": True,
+        **extra,
+    }
 
 
 def describe(exc: BaseException) -> dict[str, Any]:
@@ -52,8 +56,10 @@ def main(scenarios: dict[str, Scenario]) -> None:
         try:
             return await asyncio.wait_for(scenarios[args.scenario](args), args.timeout)
         except TimeoutError:
-            return {"error": f"timeout: scenario {args.scenario!r} did not finish within "
-                             f"{args.timeout:g} s (the SDK was still waiting for a reply)"}
+            return {
+                "error": f"timeout: scenario {args.scenario!r} did not finish within "
+                f"{args.timeout:g} s (the SDK was still waiting for a reply)"
+            }
 
     # Not asyncio.run: its teardown waits for every task, and an SDK's reconnect loop may
     # never end. The answer is printed first, then the process leaves (below).

@@ -17,9 +17,12 @@ from runware import IAsyncTaskResponse, IText, ITextInference, ITextInferenceMes
 
 
 def _request(args: argparse.Namespace, **extra: Any) -> ITextInference:
-    return ITextInference(model=args.model, includeUsage=True,
-                          messages=[ITextInferenceMessage(role="user", content=USER_MESSAGE)],
-                          **extra)
+    return ITextInference(
+        model=args.model,
+        includeUsage=True,
+        messages=[ITextInferenceMessage(role="user", content=USER_MESSAGE)],
+        **extra,
+    )
 
 
 def _client(args: argparse.Namespace) -> Runware:
@@ -77,9 +80,11 @@ async def stream(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await close_quietly(rw.disconnect)
     if len(finals) != 1:
-        raise AssertionError(f"the stream ended with {len(finals)} final IText items, not 1 "
-                             f"(it yields one only on a chunk with finishReason set); text "
-                             f"deltas so far: {deltas!r}")
+        raise AssertionError(
+            f"the stream ended with {len(finals)} final IText items, not 1 "
+            f"(it yields one only on a chunk with finishReason set); text "
+            f"deltas so far: {deltas!r}"
+        )
     return {"text_deltas": deltas, "result": finals[0]}
 
 

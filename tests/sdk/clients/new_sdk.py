@@ -17,8 +17,9 @@ from runware import Runware
 
 
 def _client(args: argparse.Namespace, transport: str) -> Runware:
-    return Runware(api_key=args.api_key, transport=transport, ws_base_url=args.ws,
-                   http_base_url=args.http)
+    return Runware(
+        api_key=args.api_key, transport=transport, ws_base_url=args.ws, http_base_url=args.http
+    )
 
 
 async def _run(args: argparse.Namespace, transport: str, **extra: Any) -> dict[str, Any]:
@@ -40,14 +41,23 @@ async def rest_stream(args: argparse.Namespace) -> dict[str, Any]:
     try:
         stream = await client.stream(text_task(args.model))
         # Both iterators are fed by one SSE request, so they are drained side by side.
-        text, reasoning = await asyncio.gather(_collect(stream.text_stream),
-                                               _collect(stream.reasoning_stream))
+        text, reasoning = await asyncio.gather(
+            _collect(stream.text_stream), _collect(stream.reasoning_stream)
+        )
         final = await stream.result()
-        return {"text_deltas": text, "reasoning_deltas": reasoning,
-                "result": {"text": final.text, "reasoning_content": final.reasoning_content,
-                           "finish_reason": final.finish_reason, "usage": final.usage,
-                           "cost": final.cost, "task_uuid": final.task_uuid,
-                           "chunks": len(final.raw_chunks)}}
+        return {
+            "text_deltas": text,
+            "reasoning_deltas": reasoning,
+            "result": {
+                "text": final.text,
+                "reasoning_content": final.reasoning_content,
+                "finish_reason": final.finish_reason,
+                "usage": final.usage,
+                "cost": final.cost,
+                "task_uuid": final.task_uuid,
+                "chunks": len(final.raw_chunks),
+            },
+        }
     finally:
         await close_quietly(client.close)
 
@@ -58,8 +68,7 @@ SCENARIOS: dict[str, Scenario] = {
     "rest-run-sync-2": lambda args: _run(args, "rest", deliveryMethod="sync", numberResults=2),
     "rest-stream": rest_stream,
     "ws-run-default": lambda args: _run(args, "websocket"),
-    "ws-run-sync-2": lambda args: _run(args, "websocket", deliveryMethod="sync",
-                                       numberResults=2),
+    "ws-run-sync-2": lambda args: _run(args, "websocket", deliveryMethod="sync", numberResults=2),
 }
 
 if __name__ == "__main__":
