@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -223,92 +224,192 @@ _CODES = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What one message may say: the parameter, the value and the schema that refused it."""
+
+    keyword: str
+    param: str
+    value: Any
+    schema: Mapping[str, Any]
+    detail: Any
+
+    @property
+    def shown(self) -> str:
+        return show(self.value)
+
+    @property
+    def expected(self) -> str:
+        return describe(self.schema)
+
+
+def _type(f: _Facts) -> str:
+    return f"{f.param} must be {f.expected}, not {json_type(f.value)} ({f.shown})."
+
+
+def _bound(f: _Facts) -> str:
+    side = "below the minimum" if "inimum" in f.keyword else "above the maximum"
+    bound = _number(f.schema[f.keyword])
+    strict = " (the bound itself is excluded)" if f.keyword.startswith("exclusive") else ""
+    return f"{f.param} is {f.shown}, {side} of {bound}{strict}. Send {f.expected}."
+
+
+def _multiple_of(f: _Facts) -> str:
+    step = f.schema["multipleOf"]
+    return (
+        f"{f.param} is {f.shown}, not a multiple of {_number(step)}."
+        f"{_nearest_multiples(f.value, step)} Send {f.expected}."
+    )
+
+
+def _min_length(f: _Facts) -> str:
+    length, least = len(f.value), f.schema["minLength"]
+    what = "is empty" if length == 0 else f"is {length} characters long"
+    return f"{f.param} {what}; it needs at least {least} character{'s' if least != 1 else ''}."
+
+
+def _max_length(f: _Facts) -> str:
+    return (
+        f"{f.param} is {len(f.value)} characters long, over the limit "
+        f"of {f.schema['maxLength']}; shorten it."
+    )
+
+
+def _pattern(f: _Facts) -> str:
+    return f"{f.param} is {f.shown}, which does not match the pattern /{f.schema['pattern']}/."
+
+
+def _format(f: _Facts) -> str:
+    name = f.schema.get("format")
+    return f"{f.param} is {f.shown}, not {_FORMAT_NAMES.get(name or '', f'a valid {name}')}."
+
+
+def _min_items(f: _Facts) -> str:
+    least = f.schema["minItems"]
+    what = "is empty" if len(f.value) == 0 else f"has {len(f.value)} items"
+    return f"{f.param} {what}; it needs at least {least} item{'s' if least != 1 else ''}."
+
+
+def _max_items(f: _Facts) -> str:
+    limit = f.schema["maxItems"]
+    return f"{f.param} has {len(f.value)} items, over the limit of {limit}; send fewer."
+
+
+def _unique_items(f: _Facts) -> str:
+    return f"{f.param} holds duplicate items; each must be unique."
+
+
+def _required(f: _Facts) -> str:
+    sub = (f.schema.get("properties") or {}).get(f.detail, True)
+    description = describe(sub)
+    hint = f" It must be {description}." if description not in ("any value", "a value") else ""
+    return f"Missing required parameter {f.param}.{hint}"
+
+
+def _unknown(f: _Facts) -> str:
+    allowed = sorted(f.schema.get("properties") or {})
+    hint = _did_you_mean(f.detail, allowed)
+    home = _nested_home(str(f.detail), f.schema) if not hint else None
+    if home:
+        hint = f" It belongs under {home.rsplit('.', 1)[0]}: send it as {home}."
+    listing = f" Allowed here: {', '.join(allowed)}." if allowed else ""
+    return f"Unknown parameter {f.param}: the document does not allow it here.{hint}{listing}"
+
+
+def _const(f: _Facts) -> str:
+    return f"{f.param} must be {show(f.schema['const'])}, not {f.shown}."
+
+
+def _one_of_choices(f: _Facts, choices: list[Any]) -> str:
+    names = [c for c in choices if isinstance(c, str)]
+    allowed = ", ".join(show(c) for c in choices)
+    return f"{f.param} is {f.shown}; allowed values are {allowed}.{_did_you_mean(f.value, names)}"
+
+
+def _enum(f: _Facts) -> str:
+    choices = _choices(f.schema)
+    if choices is None:
+        return _fallback(f)
+    return _one_of_choices(f, choices)
+
+
+def _any_of(f: _Facts) -> str:
+    forms = "; ".join(describe(b) for b in f.schema.get("anyOf", ()))
+    return f"{f.param} is {f.shown}, which matches none of the allowed forms: {forms}."
+
+
+def _one_of(f: _Facts) -> str:
+    choices = _choices(f.schema)
+    if choices is not None:
+        return _one_of_choices(f, choices)
+    matched = f.detail[0] if isinstance(f.detail, tuple) else None
+    count = f"{matched} of them" if matched else "none of them"
+    forms = "; ".join(describe(b) for b in f.schema.get("oneOf", ()))
+    return (
+        f"{f.param} is {f.shown}; it must match exactly one of "
+        f"these forms and matches {count}: {forms}."
+    )
+
+
+def _dependent_required(f: _Facts) -> str:
+    return f"Missing parameter {f.param}: it is required when {f.detail} is sent."
+
+
+def _not(f: _Facts) -> str:
+    return f"{f.param} is {f.shown}, a value the document excludes."
+
+
+def _false(f: _Facts) -> str:
+    return f"{f.param} is not allowed here."
+
+
+def _contains(f: _Facts) -> str:
+    return f"{f.param} does not hold the items the document requires."
+
+
+def _rule(f: _Facts) -> str:
+    return f"{f.param} breaks the document's {f.keyword} rule."
+
+
+def _fallback(f: _Facts) -> str:
+    """A keyword with no wording of its own: name the rule, and the engine's detail if any."""
+    reason = f": {f.detail}" if isinstance(f.detail, str) else "."
+    return f"{f.param} breaks the document's {f.keyword} rule{reason}"
+
+
+# One wording per keyword; a keyword missing here gets the fallback.
+_EXPLAIN: dict[str, Callable[[_Facts], str]] = {
+    "type": _type,
+    "minimum": _bound,
+    "exclusiveMinimum": _bound,
+    "maximum": _bound,
+    "exclusiveMaximum": _bound,
+    "multipleOf": _multiple_of,
+    "minLength": _min_length,
+    "maxLength": _max_length,
+    "pattern": _pattern,
+    "format": _format,
+    "minItems": _min_items,
+    "maxItems": _max_items,
+    "uniqueItems": _unique_items,
+    "required": _required,
+    "additionalProperties": _unknown,
+    "unevaluatedProperties": _unknown,
+    "const": _const,
+    "enum": _enum,
+    "anyOf": _any_of,
+    "oneOf": _one_of,
+    "dependentRequired": _dependent_required,
+    "not": _not,
+    "false": _false,
+    "contains": _contains,
+    "maxContains": _contains,
+    "minProperties": _rule,
+    "maxProperties": _rule,
+    "propertyNames": _rule,
+}
+
+
 def _explain(keyword: str, param: str, value: Any, schema: Any, detail: Any) -> str:
-    s: Mapping[str, Any] = schema if isinstance(schema, Mapping) else {}
-    shown = show(value)
-    expected = describe(s)
-    if keyword == "type":
-        return f"{param} must be {expected}, not {json_type(value)} ({shown})."
-    if keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        side = "below the minimum" if "inimum" in keyword else "above the maximum"
-        bound = _number(s[keyword])
-        strict = " (the bound itself is excluded)" if keyword.startswith("exclusive") else ""
-        return f"{param} is {shown}, {side} of {bound}{strict}. Send {expected}."
-    if keyword == "multipleOf":
-        step = s["multipleOf"]
-        return (
-            f"{param} is {shown}, not a multiple of {_number(step)}."
-            f"{_nearest_multiples(value, step)} Send {expected}."
-        )
-    if keyword == "minLength":
-        length = len(value)
-        what = "is empty" if length == 0 else f"is {length} characters long"
-        return (
-            f"{param} {what}; it needs at least {s['minLength']} "
-            f"character{'s' if s['minLength'] != 1 else ''}."
-        )
-    if keyword == "maxLength":
-        return (
-            f"{param} is {len(value)} characters long, over the limit "
-            f"of {s['maxLength']}; shorten it."
-        )
-    if keyword == "pattern":
-        return f"{param} is {shown}, which does not match the pattern /{s['pattern']}/."
-    if keyword == "format":
-        wanted = _FORMAT_NAMES.get(s.get("format", ""), f"a valid {s.get('format')}")
-        return f"{param} is {shown}, not {wanted}."
-    if keyword == "minItems":
-        what = "is empty" if len(value) == 0 else f"has {len(value)} items"
-        return (
-            f"{param} {what}; it needs at least {s['minItems']} "
-            f"item{'s' if s['minItems'] != 1 else ''}."
-        )
-    if keyword == "maxItems":
-        return f"{param} has {len(value)} items, over the limit of {s['maxItems']}; send fewer."
-    if keyword == "uniqueItems":
-        return f"{param} holds duplicate items; each must be unique."
-    if keyword == "required":
-        props = s.get("properties") or {}
-        sub = props.get(detail, True)
-        description = describe(sub)
-        hint = f" It must be {description}." if description not in ("any value", "a value") else ""
-        return f"Missing required parameter {param}.{hint}"
-    if keyword in ("additionalProperties", "unevaluatedProperties"):
-        allowed = sorted(s.get("properties") or {})
-        hint = _did_you_mean(detail, allowed)
-        home = _nested_home(str(detail), s) if not hint else None
-        if home:
-            hint = f" It belongs under {home.rsplit('.', 1)[0]}: send it as {home}."
-        listing = f" Allowed here: {', '.join(allowed)}." if allowed else ""
-        return f"Unknown parameter {param}: the document does not allow it here.{hint}{listing}"
-    if keyword == "const":
-        return f"{param} must be {show(s['const'])}, not {shown}."
-    if keyword in ("enum", "oneOf") and _choices(s) is not None:
-        choices = [str(c) for c in _choices(s) or () if isinstance(c, str)]
-        allowed_text = ", ".join(show(c) for c in _choices(s) or ())
-        return (
-            f"{param} is {shown}; allowed values are {allowed_text}.{_did_you_mean(value, choices)}"
-        )
-    if keyword == "anyOf":
-        forms = "; ".join(describe(b) for b in s.get("anyOf", ()))
-        return f"{param} is {shown}, which matches none of the allowed forms: {forms}."
-    if keyword == "oneOf":
-        matched = detail[0] if isinstance(detail, tuple) else None
-        count = f"{matched} of them" if matched else "none of them"
-        forms = "; ".join(describe(b) for b in s.get("oneOf", ()))
-        return (
-            f"{param} is {shown}; it must match exactly one of "
-            f"these forms and matches {count}: {forms}."
-        )
-    if keyword == "dependentRequired":
-        return f"Missing parameter {param}: it is required when {detail} is sent."
-    if keyword == "not":
-        return f"{param} is {shown}, a value the document excludes."
-    if keyword == "false":
-        return f"{param} is not allowed here."
-    if keyword in ("contains", "maxContains"):
-        return f"{param} does not hold the items the document requires."
-    if keyword in ("minProperties", "maxProperties", "propertyNames"):
-        return f"{param} breaks the document's {keyword} rule."
-    reason = f": {detail}" if isinstance(detail, str) else "."
-    return f"{param} breaks the document's {keyword} rule{reason}"
+    facts = _Facts(keyword, param, value, schema if isinstance(schema, Mapping) else {}, detail)
+    return _EXPLAIN.get(keyword, _fallback)(facts)
