@@ -5,9 +5,10 @@
 ['model', 'messages', 'taskUUID']
 """
 
+from ._engine import precompile
 from ._json import JSONProblem, parse_json
 from ._request import check_request, validate_request
-from ._response import check_response
+from ._response import check_response, reply_shape
 from ._value import check_value
 from ._violation import ContractViolation, Violation
 
@@ -19,5 +20,7 @@ __all__ = [
     "check_response",
     "check_value",
     "parse_json",
+    "precompile",
+    "reply_shape",
     "validate_request",
 ]

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Coverage", "ModelCoverage"]
+import openapi
 
-_MODELLESS = ("authentication", "getResponse", "ping")
+__all__ = ["Coverage", "ModelCoverage"]
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Coverage:
     def add(self, entries: Sequence[Mapping[str, Any]], *, catalog: Any = None) -> None:
         """Count journal entries; ``catalog`` (the mock's) says which settings each model's
         document has."""
+        modelless = (catalog.first if catalog is not None else openapi.load()).utility_task_types
         for entry in entries:
             self.statuses[int(entry.get("status", 0))] += 1
             request = entry.get("request")
@@ -43,7 +44,7 @@ class Coverage:
                 if not isinstance(task, dict):
                     continue
                 self.task_types[str(task.get("taskType"))] += 1
-                if task.get("taskType") in _MODELLESS:
+                if task.get("taskType") in modelless:
                     continue
                 delivery = str(task.get("deliveryMethod", "(default)"))
                 names = (

@@ -15,18 +15,20 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import referencing.exceptions
 import referencing.jsonschema
-from referencing._core import Resolver
 
-from openapi import Spec
+from openapi import Catalog, Spec
 
 from ._schema._compile import Predicate, RawError, SchemaCompiler, Validate
 from ._schema._fallback import jsonschema_fallback
 
-__all__ = ["ENGINE_KEY", "Engine", "engine_for", "schema_digest"]
+if TYPE_CHECKING:  # referencing exports no Resolver; annotations only
+    from referencing._core import Resolver
+
+__all__ = ["ENGINE_KEY", "Engine", "engine_for", "precompile", "schema_digest"]
 
 _PROTOCOL_DEFS = (
     "TextInferenceResult",
@@ -76,6 +78,20 @@ def engine_for(spec: Spec) -> Engine:
     return engine
 
 
+def precompile(spec: Spec | Catalog) -> None:
+    """Compile the validators of a document, or of every document of a catalogue, now.
+
+    Checks compile what a document needs on first use; a server calls this at start-up so
+    that its first request does not pay for it (the mock does).
+
+    Example:
+        >>> import openapi
+        >>> precompile(openapi.load())
+    """
+    for loaded in spec if isinstance(spec, Catalog) else (spec,):
+        engine_for(loaded)
+
+
 def _build(spec: Spec) -> Engine:
     compiler = SchemaCompiler(spec.registry, fallback=jsonschema_fallback)
     doc = spec.document_uri
@@ -109,15 +125,12 @@ def _build(spec: Spec) -> Engine:
 
     shell = {k: v for k, v in spec.request_schema.items() if k not in ("items", "prefixItems")}
 
-    def base(task_type: str) -> str:
-        return spec.protocol_uri if task_type in ("getResponse", "ping") else doc
-
     tasks = {
-        task_type: collector(schema, base(task_type))
+        task_type: collector(schema, spec.task_base_uri(task_type))
         for task_type, schema in spec.task_schemas.items()
     }
     predicates = {
-        task_type: shared(schema, base(task_type), fast=True)
+        task_type: shared(schema, spec.task_base_uri(task_type), fast=True)
         for task_type, schema in spec.task_schemas.items()
     }
     item_schema = spec.request_schema.get("items", True)

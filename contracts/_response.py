@@ -15,17 +15,38 @@ from ._request import RAW_TYPES
 from ._schema._compile import RawError
 from ._violation import Violation
 
-__all__ = ["check_response", "classify_item"]
+__all__ = ["check_response", "reply_shape"]
 
 _ACK_KEYS = frozenset({"taskType", "taskUUID"})
 
 
-def classify_item(item: Mapping[str, Any]) -> str:
-    """Which reply shape a ``data`` item claims to be (a ``$defs`` name of the supplement)."""
+def reply_shape(item: Mapping[str, Any], *, spec: Spec | Catalog | None = None) -> str:
+    """Which reply shape a ``data`` item of a reply claims to be, by its fields.
+
+    Args:
+        item: one item of a reply's ``data`` array (or one stream chunk).
+        spec: the document naming the utility tasks; the bundled one by default.
+
+    Returns:
+        The name of the protocol supplement's definition (``openapi.protocol_schema()``,
+        under ``$defs``) that judges such an item: ``"TextInferenceResult"``,
+        ``"AsyncAcknowledgement"``, ``"GetResponseItem"``, ``"StreamChunk"``,
+        ``"AuthenticationReply"`` or ``"PingReply"``.
+
+    Example:
+        >>> reply_shape({"taskType": "textInference", "taskUUID": "…", "status": "processing"})
+        'GetResponseItem'
+    """
+    if isinstance(spec, Catalog):
+        spec = spec.first
+    return _shape(item, spec if spec is not None else openapi.load())
+
+
+def _shape(item: Mapping[str, Any], spec: Spec) -> str:
     task_type = item.get("taskType")
-    if task_type == "authentication":
+    if task_type == spec.authentication_task_type:
         return "AuthenticationReply"
-    if task_type == "ping":
+    if task_type == spec.ping_task_type:
         return "PingReply"
     if "delta" in item:
         return "StreamChunk"
@@ -75,15 +96,15 @@ def check_response(
             request = None
     if isinstance(body, Mapping) and "delta" in body:
         return _run(engine.protocol["StreamChunk"], body, ()) + _against_request(
-            [body], request, ("",), chunks=True
+            [body], request, ("",), chunks=True, spec=spec
         )
     if isinstance(body, Mapping) and "errors" in body and "data" in body:
         found = _run(engine.protocol["PartialEnvelope"], body, ())
         items = body["data"] if isinstance(body["data"], list) else []
         for index, item in enumerate(items):
             if isinstance(item, Mapping):
-                found += _run(engine.protocol[classify_item(item)], item, ("data", index))
-        return found + _against_request(items, request, ("data",), chunks=False)
+                found += _run(engine.protocol[_shape(item, spec)], item, ("data", index))
+        return found + _against_request(items, request, ("data",), chunks=False, spec=spec)
     if isinstance(body, Mapping) and "errors" in body:
         found = _run(engine.error_response, body, ())
         return found or _run(engine.protocol["ErrorEnvelope"], body, ())
@@ -95,8 +116,8 @@ def check_response(
     items = body["data"]
     for index, item in enumerate(items):
         if isinstance(item, Mapping):
-            found += _run(engine.protocol[classify_item(item)], item, ("data", index))
-    return found + _against_request(items, request, ("data",), chunks=False)
+            found += _run(engine.protocol[_shape(item, spec)], item, ("data", index))
+    return found + _against_request(items, request, ("data",), chunks=False, spec=spec)
 
 
 def _run(validate: Any, value: Any, root: tuple[Any, ...]) -> list[Violation]:
@@ -116,19 +137,21 @@ def _violation(pointer: str, parameter: str, keyword: str, message: str) -> Viol
 
 
 def _against_request(
-    items: Sequence[Any], request: Any, root: tuple[str, ...], *, chunks: bool
+    items: Sequence[Any], request: Any, root: tuple[str, ...], *, chunks: bool, spec: Spec
 ) -> list[Violation]:
     if not isinstance(request, list | tuple):
         return []
+    # Their replies carry no taskUUID to match (a poll's carry the polled task's).
+    untracked = (spec.authentication_task_type, spec.ping_task_type)
     tasks = {
         t.get("taskUUID"): t
         for t in request
-        if isinstance(t, Mapping) and t.get("taskType") not in ("authentication", "ping")
+        if isinstance(t, Mapping) and t.get("taskType") not in untracked
     }
     found: list[Violation] = []
     results: dict[Any, list[Any]] = {}
     for index, item in enumerate(items):
-        if not isinstance(item, Mapping) or item.get("taskType") in ("authentication", "ping"):
+        if not isinstance(item, Mapping) or item.get("taskType") in untracked:
             continue
         where = "/".join((*root, str(index))) if not chunks else ""
         pointer = f"/{where}" if where else ""
@@ -144,7 +167,7 @@ def _against_request(
                 )
             )
             continue
-        if task.get("taskType") == "getResponse":
+        if task.get("taskType") == spec.poll_task_type:
             continue
         if item.get("taskType") != task.get("taskType"):
             found.append(

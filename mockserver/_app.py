@@ -17,8 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 import openapi
-from contracts import JSONProblem, parse_json
-from contracts._engine import engine_for
+from contracts import JSONProblem, parse_json, precompile
 from openapi import Catalog, Spec
 
 from . import _exactjson as exactjson
@@ -59,8 +58,7 @@ def create_app(
     if spec is None:  # the config's documents (specs = [...]), else the bundled one
         spec = openapi.load_catalog(*config.specs)
     mock = MockServer(spec=spec, config=config, store=store)
-    for loaded in mock.catalog:  # compile the validators now, not on the first request
-        engine_for(loaded)
+    precompile(mock.catalog)  # compile the validators now, not on the first request
 
     async def document(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")

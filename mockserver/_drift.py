@@ -22,11 +22,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from contracts import JSONProblem, Violation, check_request, check_response, parse_json
-
-# The supplement's name for the shape a data item claims, the one check_response uses; no
-# public name yet (adding one to contracts' pinned surface is a change of its own).
-from contracts._response import classify_item
+from contracts import (
+    JSONProblem,
+    Violation,
+    check_request,
+    check_response,
+    parse_json,
+    reply_shape,
+)
 from openapi import Catalog, Spec
 
 from ._match import pointer_escape
@@ -134,7 +137,7 @@ def _unknown_fields(body: Any, spec: Spec, where: str) -> list[dict[str, Any]]:
     for pointer, label, item in items:
         if not isinstance(item, Mapping):
             continue
-        shape = classify_item(item)
+        shape = reply_shape(item, spec=spec)
         names = known.get(shape)
         if names is None:
             continue

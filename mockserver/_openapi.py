@@ -15,8 +15,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from openapi import Catalog, Spec
-from openapi._freeze import thaw
+from openapi import Catalog, Spec, thaw
 
 __all__ = ["ERROR_STATUSES", "combined_document", "document_path", "model_index", "served_document"]
 

@@ -10,6 +10,7 @@
 
 from ._catalog import Catalog, load_catalog
 from ._errors import KitError, SpecError
+from ._freeze import thaw
 from ._load import BUNDLED_DOCUMENT, load, protocol_schema
 from ._spec import Parameter, SecurityScheme, Spec
 
@@ -24,4 +25,5 @@ __all__ = [
     "load",
     "load_catalog",
     "protocol_schema",
+    "thaw",
 ]

@@ -31,7 +31,17 @@ def freeze(value: Any, memo: dict[int, Any] | None = None) -> Any:
 
 
 def thaw(value: Any) -> Any:
-    """Return a fresh, mutable deep copy (dicts and lists) of a frozen value."""
+    """A fresh, mutable deep copy (dicts and lists) of a frozen value.
+
+    Every mapping a :class:`~openapi.Spec` holds is read-only and every array a tuple; this
+    gives plain JSON data back, to change or to serialize.
+
+    Example:
+        >>> import openapi
+        >>> schema = openapi.thaw(openapi.load().task_schema("ping"))
+        >>> schema["properties"]["taskType"]
+        {'const': 'ping'}
+    """
     if isinstance(value, Mapping):
         return {key: thaw(item) for key, item in value.items()}
     if isinstance(value, tuple | list):

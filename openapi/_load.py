@@ -9,16 +9,18 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from importlib import resources
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import referencing
 import referencing.exceptions
 import referencing.jsonschema
-from referencing._core import Resolver
 
 from ._errors import SpecError
 from ._freeze import freeze, thaw
-from ._spec import SecurityScheme, Spec
+from ._spec import SUPPLEMENT_TASKS, SecurityScheme, Spec, supplement_task_type
+
+if TYPE_CHECKING:  # referencing exports no Resolver; annotations only
+    from referencing._core import Resolver
 
 __all__ = ["BUNDLED_DOCUMENT", "load", "protocol_schema"]
 
@@ -176,12 +178,12 @@ def _build(doc: Any, *, origin: str, check_schemas: bool = True) -> Spec:
             source=origin,
         )
     schemas = doc.get("components", {}).get("schemas", {})
+    authentication = supplement_task_type(protocol, "AuthenticationReply")
     for schema in schemas.values():
-        if isinstance(schema, dict) and _const(schema, "taskType") == "authentication":
-            task_schemas["authentication"] = schema
-    for name in ("GetResponseTask", "PingTask"):
-        utility = protocol["$defs"][name]
-        task_schemas.setdefault(utility["properties"]["taskType"]["const"], utility)
+        if isinstance(schema, dict) and _const(schema, "taskType") == authentication:
+            task_schemas[authentication] = schema
+    for name in SUPPLEMENT_TASKS:
+        task_schemas.setdefault(supplement_task_type(protocol, name), protocol["$defs"][name])
 
     responses = operation.get("responses", {})
     status_codes = tuple(sorted(int(code) for code in responses if str(code).isdigit()))

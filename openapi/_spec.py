@@ -153,7 +153,43 @@ class Spec:
 
     @property
     def inference_task_types(self) -> tuple[str, ...]:
-        return tuple(t for t in self.task_schemas if t not in _UTILITY_TASKS)
+        utility = self.utility_task_types
+        return tuple(t for t in self.task_schemas if t not in utility)
+
+    @property
+    def utility_task_types(self) -> tuple[str, ...]:
+        """The task types that name no model, the same in every document, as the protocol
+        supplement names them: authentication, the poll and ping
+        (``("authentication", "getResponse", "ping")``)."""
+        found: tuple[str, ...] | None = self.memo.get("openapi.utility_task_types")
+        if found is None:
+            found = self.memo["openapi.utility_task_types"] = tuple(
+                supplement_task_type(self.protocol, name) for name in _UTILITY_DEFS
+            )
+        return found
+
+    @property
+    def authentication_task_type(self) -> str:
+        """The taskType of the authentication task (``"authentication"``)."""
+        return self.utility_task_types[0]
+
+    @property
+    def poll_task_type(self) -> str:
+        """The taskType that polls an async task's results (``"getResponse"``)."""
+        return self.utility_task_types[1]
+
+    @property
+    def ping_task_type(self) -> str:
+        """The taskType of a keep-alive ping (``"ping"``)."""
+        return self.utility_task_types[2]
+
+    def task_base_uri(self, task_type: str) -> str:
+        """The URI a task schema's ``$ref``s resolve against in :attr:`registry`: the
+        supplement's (:attr:`protocol_uri`) for the tasks it defines, the poll and ping;
+        the document's (:attr:`document_uri`) for every other."""
+        if task_type in (self.poll_task_type, self.ping_task_type):
+            return self.protocol_uri
+        return self.document_uri
 
     def task_schema(self, task_type: str) -> Mapping[str, Any]:
         """The request schema for one ``taskType``; raises ``KeyError`` naming the known ones."""
@@ -216,7 +252,15 @@ class Spec:
         return result
 
 
-_UTILITY_TASKS = frozenset({"authentication", "getResponse", "ping"})
+# The supplement's definitions whose taskType const names each utility task: the reply to
+# the document's authentication task, then the two tasks the supplement defines itself.
+SUPPLEMENT_TASKS = ("GetResponseTask", "PingTask")
+_UTILITY_DEFS = ("AuthenticationReply", *SUPPLEMENT_TASKS)
+
+
+def supplement_task_type(protocol: Mapping[str, Any], name: str) -> str:
+    """The taskType a definition of the supplement fixes (``properties.taskType.const``)."""
+    return str(protocol["$defs"][name]["properties"]["taskType"]["const"])
 
 
 def _flatten(schema: Mapping[str, Any], *, prefix: str) -> list[Parameter]:

@@ -21,6 +21,7 @@ PUBLIC = {
         "load",
         "load_catalog",
         "protocol_schema",
+        "thaw",
     ],
     "contracts": [
         "ContractViolation",
@@ -30,6 +31,8 @@ PUBLIC = {
         "check_response",
         "check_value",
         "parse_json",
+        "precompile",
+        "reply_shape",
         "validate_request",
     ],
     "contracts.strategies": [

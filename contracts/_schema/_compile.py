@@ -32,15 +32,18 @@ import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import referencing
+import referencing.exceptions
 import referencing.jsonschema
-from referencing._core import Resolver
 
 from . import _numbers
 from ._equality import json_equal, json_unique
 from ._kinds import KindEmitters
+
+if TYPE_CHECKING:  # referencing exports no Resolver; annotations only
+    from referencing._core import Resolver
 
 __all__ = ["Predicate", "RawError", "SchemaCompiler", "Validate"]
 
@@ -167,7 +170,7 @@ class SchemaCompiler(KindEmitters):
         }
         self._names = itertools.count()
         self._consts: dict[int, str] = {}
-        self._functions: dict[tuple[int, str, bool], str] = {}
+        self._functions: dict[tuple[int, int | None, bool], str] = {}
         self._inlining: set[int] = set()
         self._pending: list[str] = []
         self._fast = False
@@ -234,7 +237,7 @@ class SchemaCompiler(KindEmitters):
     def _function(
         self, schema: Any, resolver: Resolver[Any], *, fast: bool, scoped: bool = False
     ) -> str:
-        key = (id(schema), str(getattr(resolver, "_base_uri", "")), fast)
+        key = (id(schema), self._scope(resolver), fast)
         if key in self._functions:
             return self._functions[key]
         name = self._name("_p" if fast else "_f")
@@ -251,6 +254,17 @@ class SchemaCompiler(KindEmitters):
             source = "\n".join([f"def {name}(x, path, errs):", *(body or ["    pass"])])
         self._pending.append(source)
         return name
+
+    def _scope(self, resolver: Resolver[Any]) -> int | None:
+        """Which scope ``resolver`` resolves in: the resource its ``#`` references land in
+        (referencing keeps a resolver's base URI private; what it resolves to is public).
+        ``None`` when the base URI names no resource of the registry."""
+        try:
+            resource = resolver.lookup("#").contents
+        except referencing.exceptions.Unresolvable:
+            return None
+        self._const(resource, "_r")  # kept alive: its id stays this scope's
+        return id(resource)
 
     def _predicate(self, schema: Any, resolver: Any) -> str:
         """Name of the predicate function for a subschema (compiled on demand)."""

@@ -9,12 +9,13 @@ most of a second to import, which a mock's start-up should not pay for nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from referencing._core import Resolver
+from typing import TYPE_CHECKING, Any
 
 from ._compile import RawError, Validate
 from ._formats import FORMATS
+
+if TYPE_CHECKING:  # referencing exports no Resolver; annotations only
+    from referencing._core import Resolver
 
 __all__ = ["jsonschema_fallback"]
 

@@ -19,16 +19,18 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regress
 from hypothesis import strategies as st
-from referencing._core import Resolver
 
 from contracts._schema import _numbers
 from contracts._schema._equality import json_key, json_unique
 from contracts._schema._formats import FORMATS
-from openapi._freeze import thaw
+from openapi import thaw
+
+if TYPE_CHECKING:  # referencing exports no Resolver; annotations only
+    from referencing._core import Resolver
 
 __all__ = ["JSON_VALUES", "SchemaStrategies"]
 

@@ -105,10 +105,9 @@ def _task_strategy(
     key = ("task", chosen, tuple(sorted((k, id(v)) for k, v in overrides.items())))
     cached: st.SearchStrategy[dict[str, Any]] | None = spec.memo.get(key)
     if cached is None:
-        base = spec.protocol_uri if chosen in ("getResponse", "ping") else spec.document_uri
         builder = schema_strategies(spec)
         cached = builder.for_schema(
-            schema, spec.registry.resolver(base_uri=base), overrides=overrides
+            schema, spec.registry.resolver(base_uri=spec.task_base_uri(chosen)), overrides=overrides
         )
         spec.memo[key] = cached
     return cached
@@ -183,5 +182,6 @@ def requests(
         body = body[: max(room, 0)]
         assume(len(body) >= min_tasks)
     if auth:
-        body.insert(0, draw(_task_strategy(documents[0], "authentication", {})))
+        first = documents[0]
+        body.insert(0, draw(_task_strategy(first, first.authentication_task_type, {})))
     return body

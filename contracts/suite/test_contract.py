@@ -137,7 +137,9 @@ def test_every_delivery_method(client: Any, spec: openapi.Spec, method: str) -> 
         return
     deadline = time.monotonic() + 120
     while True:
-        poll = client.post("", json=[{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+        poll = client.post(
+            "", json=[{"taskType": spec.poll_task_type, "taskUUID": task["taskUUID"]}]
+        )
         assert poll.status_code == 200, poll.text
         assert check_response(poll.json()) == []
         statuses = {item["status"] for item in poll.json()["data"]}
