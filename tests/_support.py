@@ -1,20 +1,36 @@
-"""Generated model documents: variants of the two real ones, for catalogue tests.
+"""What tests share that is not a fixture: plain functions and constants, imported by name.
 
-Nothing in the kit may be model-specific, so the catalogue is tested with documents that
-differ from the two in ``tests/data`` the way Runware's documents differ from each other:
-another model id, other limits, other enums and defaults, settings added.
+Test modules never import from one another: what two of them share lives here, in
+``tests/_sdks.py`` (the official SDKs' harness), or in a ``conftest.py`` (its folder's
+fixtures and the helpers they are built on). Nothing here imports a test module or a
+conftest, so the conftests, and the Schemathesis hooks in their own process, can use it.
+
+- the two real model documents, and generated variants of them for catalogue tests: nothing
+  in the kit may be model-specific, so the catalogue is tested with documents that differ the
+  way Runware's documents differ from each other (another model id, other limits, other
+  enums and defaults, settings added);
+- the mock in-process (:func:`asgi_client`) and a free loopback port (:func:`free_port`);
+- the events of a Server-Sent Events reply (:func:`sse_data`, :func:`sse_payloads`);
+- a downstream project's pytest run, for the plugin's tests (:func:`run_downstream`).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import socket
+import threading
 from pathlib import Path
 from typing import Any
 
-import openapi
-from tests.conftest import SECOND_DOCUMENT
+import httpx
+import pytest
+from starlette.types import ASGIApp
 
+import openapi
+
+DATA = Path(__file__).parent / "data"
+SECOND_DOCUMENT = DATA / "runware-minimax-m2.7.openapi.json"
 BUNDLED_PATH = Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT
 
 
@@ -88,3 +104,108 @@ def write(folder: Path, name: str, doc: dict[str, Any]) -> Path:
     path = folder / name
     path.write_text(json.dumps(doc), encoding="utf-8")
     return path
+
+
+# -- tasks ---------------------------------------------------------------------------------
+
+UUID = "a770f077-f413-47de-9dac-be0b26a35da6"
+
+
+def task(spec: openapi.Spec, **changes: Any) -> dict[str, Any]:
+    """An inference task for ``spec``'s model; ``parent__leaf=value`` sets a nested key
+    (``settings__temperature=0.5``)."""
+    base: dict[str, Any] = {
+        "taskType": spec.inference_task_type,
+        "taskUUID": UUID,
+        "model": spec.model_id,
+        "messages": [{"role": "user", "content": "Hello there"}],
+    }
+    for dotted, value in changes.items():
+        target = base
+        *parents, leaf = dotted.split("__")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    return base
+
+
+# -- the mock in-process, and on the network -----------------------------------------------
+
+
+def asgi_client(
+    app: ASGIApp,
+    *,
+    base_url: str = "http://mock",
+    root_path: str = "",
+    raise_app_exceptions: bool = True,
+    **options: Any,
+) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` that calls ``app`` in-process (``httpx.ASGITransport``), as
+    unit tests use the mock; use it as ``async with asgi_client(app) as http``.
+
+    ``root_path`` and ``raise_app_exceptions`` go to the transport, the other ``options``
+    (``headers``, ``timeout``) to the client.
+    """
+    transport = httpx.ASGITransport(
+        app=app, root_path=root_path, raise_app_exceptions=raise_app_exceptions
+    )
+    return httpx.AsyncClient(transport=transport, base_url=base_url, **options)
+
+
+def free_port() -> int:
+    """A loopback TCP port that nothing listens on (at the moment of asking)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def buffered_event(app: Any) -> threading.Event:
+    """Set once the app's store has buffered a frame for a session (a client that left)."""
+    store = app.state.mock.store
+    original = store.buffer
+    done = threading.Event()
+
+    async def buffer(*args: Any, **kwargs: Any) -> None:
+        await original(*args, **kwargs)
+        done.set()
+
+    store.buffer = buffer
+    return done
+
+
+# -- Server-Sent Events --------------------------------------------------------------------
+
+
+def sse_data(text: str) -> list[str]:
+    """The text after ``data: `` of each data line of an event stream, in order; comments,
+    blank lines and other fields left out. Each of the mock's events is one data line."""
+    return [line.removeprefix("data: ") for line in text.splitlines() if line.startswith("data: ")]
+
+
+def sse_payloads(text: str) -> list[Any]:
+    """The JSON of each ``data:`` line of an event stream, ``[DONE]`` as the string."""
+    return [data if data == "[DONE]" else json.loads(data) for data in sse_data(text)]
+
+
+# -- the plugin, as a downstream project uses it -------------------------------------------
+
+DOWNSTREAM_TASK = """
+import uuid
+def task(**changes):
+    body = {"taskType": "textInference", "taskUUID": str(uuid.uuid4()),
+            "model": "alibaba:qwen@3.5-397b",
+            "messages": [{"role": "user", "content": "Hello"}]}
+    body.update(changes)
+    return body
+"""
+
+
+def run_downstream(
+    pytester: pytest.Pytester, source: str, *args: str, helpers: str = DOWNSTREAM_TASK
+) -> pytest.RunResult:
+    """pytest in a subprocess on a downstream project: ``test_downstream.py`` holding
+    ``source``, beside ``helpers.py`` holding ``helpers`` (by default a ``task(**changes)``
+    for the bundled model)."""
+    pytester.makepyfile(helpers=helpers, test_downstream=source)
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)

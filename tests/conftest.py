@@ -11,11 +11,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import openapi
+from tests._support import SECOND_DOCUMENT
 
 pytest_plugins = ["pytester"]  # tests/plugin runs pytest as a downstream project would
-
-DATA = Path(__file__).parent / "data"
-SECOND_DOCUMENT = DATA / "runware-minimax-m2.7.openapi.json"
 
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]

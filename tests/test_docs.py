@@ -59,7 +59,8 @@ from tests._docs import (
     stray_not_run_markers,
     synopsis_options,
 )
-from tests.mockserver.conftest import free_port, serve_cli
+from tests._support import free_port
+from tests.mockserver.conftest import serve_cli
 
 BIN = Path(sys.executable).parent  # the kit's venv: runware-kit and pytest are here
 BLOCKS = all_blocks()

@@ -15,8 +15,7 @@ import openapi
 from contracts import check_request, check_response, validate_request
 from contracts._engine import engine_for
 from contracts.strategies import invalid_requests, requests, responses, tasks
-from tests._support import variant, write
-from tests.conftest import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT, variant, write
 
 QWEN, MINIMAX = "alibaba:qwen@3.5-397b", "minimax:m2.7@0"
 
@@ -204,10 +203,9 @@ def test_identical_schemas_compile_once(tmp_path: Path) -> None:
         engine_for(twin).task_predicates["textInference"]
         is engine_for(same).task_predicates["textInference"]
     )
-    assert (
-        engine_for(twin).tasks["textInference"].function
-        is engine_for(same).tasks["textInference"].function
-    )  # type: ignore[attr-defined]
+    twin_task = engine_for(twin).tasks["textInference"]
+    same_task = engine_for(same).tasks["textInference"]
+    assert twin_task.function is same_task.function  # type: ignore[attr-defined]
 
 
 # -- strategies --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 import openapi
 from contracts import ContractViolation, Violation, check_request, validate_request
-from tests.contracts.test_exactness import UUID, task
+from tests._support import UUID, task
 
 
 def test_valid_request_has_no_violations(any_spec: openapi.Spec) -> None:

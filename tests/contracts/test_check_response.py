@@ -6,7 +6,7 @@ import pytest
 
 import openapi
 from contracts import check_response
-from tests.contracts.test_exactness import UUID, task
+from tests._support import UUID, task
 
 RESULT = {
     "taskType": "textInference",

@@ -12,25 +12,7 @@ import pytest
 import openapi
 from contracts import check_request
 from contracts._schema._equality import json_equal, json_unique
-from tests.conftest import SECOND_DOCUMENT
-
-UUID = "a770f077-f413-47de-9dac-be0b26a35da6"
-
-
-def task(spec: openapi.Spec, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "taskType": spec.inference_task_type,
-        "taskUUID": UUID,
-        "model": spec.model_id,
-        "messages": [{"role": "user", "content": "Hello there"}],
-    }
-    for dotted, value in changes.items():
-        target = base
-        *parents, leaf = dotted.split("__")
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[leaf] = value
-    return base
+from tests._support import SECOND_DOCUMENT, UUID, task
 
 
 def keywords(payload: Any, spec: openapi.Spec | None = None) -> list[tuple[str, str]]:

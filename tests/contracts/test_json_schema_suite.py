@@ -63,7 +63,8 @@ def _remotes() -> referencing.Registry[Any]:
                 ).create_resource(contents),
             )
         )
-    return SPECIFICATIONS.with_resources(resources)
+    registry: referencing.Registry[Any] = SPECIFICATIONS.with_resources(resources)
+    return registry
 
 
 REMOTES = _remotes()

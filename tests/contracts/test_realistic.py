@@ -26,7 +26,7 @@ import openapi
 from contracts import check_request, check_response
 from contracts.strategies import realistic_requests
 from mockserver import MockConfig, create_app, main
-from tests.conftest import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT, asgi_client
 from tests.mockserver.conftest import AUTH, RunningServer
 
 BUNDLED = openapi.load()
@@ -41,9 +41,7 @@ def _post(spec: openapi.Spec, body: bytes) -> httpx.Response:
 
     async def go() -> httpx.Response:
         app = create_app(spec=spec, config=MockConfig(processing_ms=0, seed=1))
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://mock"
-        ) as http:
+        async with asgi_client(app) as http:
             return await http.post(
                 "/v1", content=body, headers={**AUTH, "content-type": "application/json"}
             )

@@ -25,7 +25,7 @@ from contracts.strategies import (
 )
 from contracts.strategies._invalid import _case, sites
 from contracts.strategies._valid import schema_strategies
-from tests.conftest import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT
 
 BUNDLED = openapi.load()
 SECOND = openapi.load(SECOND_DOCUMENT)
@@ -214,11 +214,19 @@ def test_overrides_pin_parameters() -> None:
 
 BAD_ARGUMENTS = [
     pytest.param(lambda: tasks(bogus=st.just(1)), "bogus", id="unknown-parameter"),
-    pytest.param(lambda: tasks(messages=[{"role": "user"}]), "st.just", id="not-a-strategy"),
+    pytest.param(
+        lambda: tasks(messages=[{"role": "user"}]),  # type: ignore[arg-type]
+        "st.just",
+        id="not-a-strategy",
+    ),
     pytest.param(
         lambda: tasks(task_type="imageInference"), "imageInference", id="unknown-task-type"
     ),
-    pytest.param(lambda: tasks(spec="spec.json"), "openapi.Spec", id="spec-not-a-spec"),
+    pytest.param(
+        lambda: tasks(spec="spec.json"),  # type: ignore[arg-type]
+        "openapi.Spec",
+        id="spec-not-a-spec",
+    ),
     pytest.param(lambda: requests(min_tasks=3, max_tasks=1), "min_tasks=3", id="min-over-max"),
     pytest.param(lambda: requests(max_tasks=-1), "max_tasks=-1", id="negative"),
     pytest.param(lambda: responses(kind="nope"), "kind='nope'", id="unknown-reply-kind"),

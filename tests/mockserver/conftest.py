@@ -3,7 +3,6 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mockserver import MockConfig, create_app
+from tests._support import asgi_client, free_port
 
 UUID = "a770f077-f413-47de-9dac-be0b26a35da6"
 AUTH = {"Authorization": "Bearer test-key"}
@@ -44,18 +44,9 @@ def text_task(**changes: Any) -> dict[str, Any]:
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     """The mock in-process (ASGI), as unit tests use it."""
     app = create_app(config=MockConfig(seed=1))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         http.app = app  # type: ignore[attr-defined]
         yield http
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RunningServer:

@@ -16,7 +16,7 @@ import openapi
 from contracts import check_response
 from contracts.strategies import requests
 from mockserver import MockConfig, create_app, main
-from tests.conftest import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT, asgi_client
 from tests.mockserver.conftest import AUTH
 
 # Large enough for any body the documents allow to be drawn: the size limit is a resource
@@ -28,9 +28,7 @@ STATE_DEPENDENT = {"taskNotFound"}
 def _answer(spec: openapi.Spec, body: bytes) -> httpx.Response:
     async def go() -> httpx.Response:
         app = create_app(spec=spec, config=CONFIG)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://mock"
-        ) as http:
+        async with asgi_client(app) as http:
             return await http.post(
                 "/v1", content=body, headers={**AUTH, "content-type": "application/json"}
             )

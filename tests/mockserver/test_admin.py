@@ -11,6 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from contracts import check_response
+from tests._support import asgi_client
 from tests.mockserver.conftest import AUTH, text_task
 
 pytestmark = pytest.mark.anyio
@@ -43,9 +44,7 @@ async def test_journal_is_bounded() -> None:
     from mockserver import MockConfig, create_app
 
     app = create_app(config=MockConfig(journal_size=3))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         for seed in range(5):
             await http.post("/v1", json=[text_task(seed=seed)], headers=AUTH)
         entries = (await http.get("/__mock/requests")).json()["requests"]
@@ -115,8 +114,7 @@ async def test_the_api_is_served_under_a_root_path() -> None:
     from mockserver import create_app
 
     # A root_path (a proxy prefix) takes the router's way, not the /v1 fast path.
-    transport = httpx.ASGITransport(app=create_app(), root_path="/runware")
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
+    async with asgi_client(create_app(), root_path="/runware") as http:
         reply = await http.post("/runware/v1", json=[text_task()], headers=AUTH)
         wrong = await http.get("/runware/v1", headers=AUTH)
     assert reply.status_code == 200

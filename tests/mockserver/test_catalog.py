@@ -21,8 +21,7 @@ import openapi
 from contracts import check_response
 from mockserver import MockConfig, create_app, load_config, main
 from mockserver._serve import banner
-from tests._support import task_schema, variant, write
-from tests.conftest import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT, asgi_client, task_schema, variant, write
 from tests.mockserver.conftest import AUTH, RunningServer, serve_cli
 
 QWEN, MINIMAX = "alibaba:qwen@3.5-397b", "minimax:m2.7@0"
@@ -56,9 +55,7 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def client(models_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
     catalog = openapi.load_catalog(openapi.load(), SECOND_DOCUMENT, models_dir)
     app = create_app(spec=catalog, config=MockConfig(seed=1, processing_ms=0))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock", headers=AUTH
-    ) as http:
+    async with asgi_client(app, headers=AUTH) as http:
         yield http
 
 
@@ -164,9 +161,7 @@ async def test_openapi_json_describes_the_endpoint_with_every_model(
 
 async def test_one_document_keeps_serving_the_vendors_own() -> None:
     app = create_app()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         served = (await http.get("/openapi.json")).json()
         own = (await http.get(f"/openapi/{quote(QWEN, safe='')}.json")).json()
         index = (await http.get("/openapi/models")).json()

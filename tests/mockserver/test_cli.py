@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mockserver import main
-from tests.conftest import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "requests"
 VALID = json.dumps(

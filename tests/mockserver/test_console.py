@@ -33,7 +33,7 @@ def _serve(*args: str) -> tuple[str, subprocess.Popen[str], str]:
         text=True,
     )
     assert process.stderr is not None
-    banner = []
+    banner: list[str] = []
     while not banner or not banner[-1].startswith("One line per request"):
         line = process.stderr.readline()
         if not line:

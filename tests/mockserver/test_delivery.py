@@ -14,15 +14,14 @@ import pytest
 from contracts import check_response
 from mockserver import MockConfig, create_app
 from mockserver._webhook import allowed_target
+from tests._support import asgi_client, free_port, sse_payloads
 from tests.mockserver.conftest import (
     AUTH,
     FrozenClock,
     Receiver,
     RunningServer,
-    free_port,
     text_task,
 )
-from tests.mockserver.test_sync import sse_payloads
 
 pytestmark = pytest.mark.anyio
 
@@ -32,10 +31,7 @@ def new_uuid() -> str:
 
 
 def _client(**config: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(config=MockConfig(**config))),
-        base_url="http://mock",
-    )
+    return asgi_client(create_app(config=MockConfig(**config)))
 
 
 async def _poll(http: httpx.AsyncClient, task_uuid: str) -> httpx.Response:

@@ -14,8 +14,8 @@ import websockets
 
 from contracts import check_response
 from mockserver import MockConfig, create_app
+from tests._support import asgi_client, sse_payloads
 from tests.mockserver.conftest import AUTH, FrozenClock, RunningServer, text_task
-from tests.mockserver.test_sync import sse_payloads
 
 pytestmark = pytest.mark.anyio
 
@@ -228,9 +228,7 @@ async def test_config_rules_fire_always_first_n_or_with_probability() -> None:
         {"status": 503, "probability": 0.5, "match": "coin"},
     )
     app = create_app(config=MockConfig(seed=4, faults=rules))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
 
         async def send(message: str) -> int:
             reply = await http.post(
@@ -249,9 +247,7 @@ async def test_config_rules_fire_always_first_n_or_with_probability() -> None:
 async def test_seeded_probability_is_reproducible() -> None:
     async def run() -> list[int]:
         app = create_app(config=MockConfig(seed=9, faults=({"status": 503, "probability": 0.3},)))
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://mock"
-        ) as http:
+        async with asgi_client(app) as http:
             return [
                 (await http.post("/v1", json=[text_task()], headers=AUTH)).status_code
                 for _ in range(20)
@@ -269,9 +265,7 @@ async def test_key_profiles_fixed_error_and_rate_limit(frozen_clock: FrozenClock
         "polite": {"rate_limit_per_second": 2, "burst": 1, "retry_after_s": 3},
     }
     app = create_app(config=MockConfig(api_key_profiles=profiles))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
 
         async def send(key: str) -> httpx.Response:
             return await http.post(
@@ -299,9 +293,7 @@ async def test_most_specific_trigger_wins() -> None:
         config=MockConfig(faults=({"status": 500},), api_key_profiles={"k": {"status": 402}})
     )
     mock = app.state.mock
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
 
         async def status(**headers: str) -> int:
             reply = await http.post(
@@ -322,9 +314,7 @@ async def test_latency_faults_delay_without_failing() -> None:
             api_key_profiles={"slow": {"latency": 30}},
         )
     )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
 
         async def send(message: str, key: str) -> httpx.Response:
             return await http.post(
@@ -391,8 +381,9 @@ def test_official_sdk_retries_through_503_twice_then_succeeds() -> None:
             pytest.fail(f"{python} is missing: .ci/test creates it")
         pytest.skip("the runware-sdk venv (.venv-sdk-new) is not set up")
     client = Path(__file__).parents[1] / "sdk" / "clients" / "new_sdk.py"
-    with RunningServer(create_app(config=MockConfig(processing_ms=0))) as running:
-        running.server.config.app.state.mock.fail(status=503, times=2)
+    app = create_app(config=MockConfig(processing_ms=0))
+    with RunningServer(app) as running:
+        app.state.mock.fail(status=503, times=2)
         run = subprocess.run(
             [
                 str(python),
@@ -435,9 +426,7 @@ async def test_retry_after_only_where_asked_for(
 ) -> None:
     app = create_app(config=MockConfig(**config))
     app.state.mock.fail(**fault)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         reply = await http.post("/v1", json=[text_task()], headers=AUTH)
     assert reply.status_code == fault["status"]
     assert reply.headers.get("retry-after") == header

@@ -28,9 +28,9 @@ import openapi
 from contracts import check_request, check_response
 from mockserver import MockConfig, create_app
 from mockserver._text import cached_count, count_tokens, take_tokens
+from tests._sdks import SCENARIOS, check_stream, run_client
+from tests._support import asgi_client, sse_payloads
 from tests.mockserver.conftest import AUTH, RunningServer, text_task
-from tests.mockserver.test_sync import sse_payloads
-from tests.sdk.test_official_sdks import SCENARIOS, _check_stream, _run_client
 
 pytestmark = pytest.mark.anyio
 
@@ -44,9 +44,7 @@ def new_uuid() -> str:
 
 
 def _client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock", timeout=DEADLINE_S
-    )
+    return asgi_client(app, timeout=DEADLINE_S)
 
 
 # -- 1. every error item links Runware's errors page (reference section 8) ------------------
@@ -546,6 +544,6 @@ def test_official_sdks_skip_keep_alive_comments(sdk: str) -> None:
     with RunningServer(app) as server:
         sent = _raw_stream(server.url, text_task(deliveryMethod="stream"))
         assert sent.startswith(KEEPALIVE)  # this server does send them
-        out, stderr = _run_client(scenario, server.url, openapi.load().model_id)
+        out, stderr = run_client(scenario, server.url, openapi.load().model_id)
     assert "error" not in out, f"{scenario.id}: {out}\n{stderr[-2000:]}"
-    _check_stream(scenario, out)
+    check_stream(scenario, out)

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from mockserver import MockConfig, create_app
 from mockserver._config import ReplyRule
 from mockserver._inspector import inspector_routes
+from tests._support import asgi_client
 from tests.conftest import STEP_MS
 from tests.mockserver.conftest import AUTH, RunningServer, text_task
 
@@ -31,16 +32,12 @@ def inspector_app(**config: Any) -> Starlette:
     return app
 
 
-def client_for(app: Starlette) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
-
-
 # -- over HTTP, in-process ----------------------------------------------------------------
 
 
 @pytest.mark.anyio
 async def test_page_and_assets_are_served_by_the_mock() -> None:
-    async with client_for(inspector_app()) as http:
+    async with asgi_client(inspector_app()) as http:
         page = await http.get("/__mock/")
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
@@ -74,7 +71,7 @@ async def test_page_behind_the_admin_token() -> None:
     """The page and its files hold no data: served without the token, which the page takes
     from the URL's fragment (never sent, never logged); every data endpoint needs it."""
     token = 'tok 1/"><script>alert(1)</script>'
-    async with client_for(inspector_app(admin_token=token)) as http:
+    async with asgi_client(inspector_app(admin_token=token)) as http:
         page = await http.get("/__mock/")
         assert page.status_code == 200
         assets = re.findall(r'(?:href|src)="(static/[^"]+)"', page.text)
@@ -107,7 +104,7 @@ async def test_config_masks_keys_and_store_passwords() -> None:
     mock = app.state.mock
     mock.reply(text="Rome.", match="Italy")
     mock.fail(status=503, times=2)
-    async with client_for(app) as http:
+    async with asgi_client(app) as http:
         view = (await http.get("/__mock/config")).json()
     assert "sk-live-secret-1234" not in str(view)
     assert "broke-key-9999" not in str(view)
@@ -127,7 +124,7 @@ async def test_config_masks_keys_and_store_passwords() -> None:
 async def test_config_hides_the_store_password(redis_url: str) -> None:
     with_password = redis_url.replace("redis://", "redis://:pw-123@", 1)
     app = inspector_app(store=with_password)
-    async with client_for(app) as http:
+    async with asgi_client(app) as http:
         view = (await http.get("/__mock/config")).json()
         await app.state.mock.close()
     assert "pw-123" not in str(view)
@@ -183,7 +180,8 @@ async def _cursor_scenario(
     await readers[0].delete("/__mock/requests")
     first = await _since(readers[0], "0")  # "0": everything, to replace what is held
     assert (first["requests"], first["reset"], first["total"]) == ([], True, 0)
-    cursor, held = first["cursor"], []
+    cursor = first["cursor"]
+    held: list[str] = []
     for round_, writer in enumerate(writers * 2):
         sent = await _post(writer, 2)
         page = await _since(readers[round_ % len(readers)], cursor)
@@ -222,11 +220,11 @@ async def _cursor_scenario(
 
 @pytest.mark.anyio
 async def test_requests_since_a_cursor_in_memory() -> None:
-    async with client_for(inspector_app(journal_size=4)) as http:
+    async with asgi_client(inspector_app(journal_size=4)) as http:
         await _cursor_scenario([http], [http])
         other = await _since(http, "0")
         # Another journal's cursor (another mock, or this one before a restart): start over.
-        async with client_for(inspector_app(journal_size=4)) as fresh:
+        async with asgi_client(inspector_app(journal_size=4)) as fresh:
             await _post(fresh, 1)
             restarted = await _since(fresh, other["cursor"])
     assert (restarted["reset"], restarted["total"], len(restarted["requests"])) == (True, 1, 1)
@@ -241,7 +239,7 @@ async def test_requests_since_a_cursor_with_workers_sharing_redis(redis_url: str
         inspector_app(journal_size=4, store=redis_url),
     )
     try:
-        async with client_for(one) as first, client_for(two) as second:
+        async with asgi_client(one) as first, asgi_client(two) as second:
             await _cursor_scenario([first, second], [second, first])
     finally:
         await one.state.mock.close()
@@ -254,7 +252,7 @@ async def test_a_flushed_redis_starts_a_new_epoch(redis_url: str) -> None:
 
     app = inspector_app(store=redis_url)
     try:
-        async with client_for(app) as http:
+        async with asgi_client(app) as http:
             await http.delete("/__mock/requests")
             await _post(http, 3)
             cursor = (await _since(http, "0"))["cursor"]
@@ -273,7 +271,7 @@ async def test_a_flushed_redis_starts_a_new_epoch(redis_url: str) -> None:
     "since", ["", "abc", "x.", ".5", "e.-1", "e.1e3", "e.\u0661", "e." + "9" * 40]
 )
 async def test_requests_since_something_else_is_refused(since: str) -> None:
-    async with client_for(inspector_app()) as http:
+    async with asgi_client(inspector_app()) as http:
         answer = await http.get("/__mock/requests", params={"since": since})
         plain = await http.get("/__mock/requests")
     assert answer.status_code == 400

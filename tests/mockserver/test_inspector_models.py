@@ -10,7 +10,8 @@ import httpx
 
 import openapi
 from mockserver import MockConfig, create_app
-from tests.conftest import SECOND_DOCUMENT, STEP_MS
+from tests._support import SECOND_DOCUMENT
+from tests.conftest import STEP_MS
 from tests.mockserver.conftest import AUTH, RunningServer, text_task
 
 QWEN, MINIMAX = "alibaba:qwen@3.5-397b", "minimax:m2.7@0"

@@ -19,9 +19,8 @@ from hypothesis import strategies as st
 import openapi
 from contracts import check_request, check_value
 from mockserver import MockConfig, create_app
-from tests.conftest import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT, asgi_client, sse_payloads
 from tests.mockserver.conftest import AUTH
-from tests.mockserver.test_sync import sse_payloads
 
 
 def _variant(tmp_path: Path) -> openapi.Spec:
@@ -64,9 +63,7 @@ def _send(
 ) -> tuple[httpx.Response, dict[str, Any]]:
     async def go() -> tuple[httpx.Response, dict[str, Any]]:
         app = create_app(spec=spec, config=MockConfig(processing_ms=0, **config))
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://mock"
-        ) as http:
+        async with asgi_client(app) as http:
             reply = await http.post("/v1", json=body, headers=AUTH)
             entry = (await http.get("/__mock/requests")).json()["requests"][-1]
         return reply, entry
@@ -267,9 +264,7 @@ def test_a_scripted_json_reply_is_checked_against_the_schema(
     async def go() -> tuple[httpx.Response, dict[str, Any]]:
         app = create_app(spec=json_spec, config=MockConfig(processing_ms=0))
         app.state.mock.reply(match="rivers", json=scripted)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://mock"
-        ) as http:
+        async with asgi_client(app) as http:
             reply = await http.post("/v1", json=[_task(json_spec, jsonSchema=schema)], headers=AUTH)
             entry = (await http.get("/__mock/requests")).json()["requests"][-1]
         return reply, entry

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 
 from contracts import check_response
-from tests.mockserver.conftest import AUTH, VALID_REQUEST, RunningServer, free_port, text_task
+from tests._support import free_port
+from tests.mockserver.conftest import AUTH, VALID_REQUEST, RunningServer, text_task
 
 
 def test_real_server_answers_over_http(live_server: RunningServer) -> None:

@@ -15,8 +15,8 @@ import websockets
 
 from contracts import check_response
 from mockserver import MockConfig, create_app
+from tests._support import asgi_client, sse_payloads
 from tests.mockserver.conftest import AUTH, Receiver, RunningServer, text_task
-from tests.mockserver.test_sync import sse_payloads
 
 pytestmark = pytest.mark.anyio
 
@@ -30,10 +30,6 @@ FAIL = {
 
 def _task(**changes: Any) -> dict[str, Any]:
     return text_task(taskUUID=str(uuid.uuid4()), **changes)
-
-
-def _client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
 
 
 async def _poll_until_done(http: httpx.AsyncClient, task_uuid: str) -> list[dict[str, Any]]:
@@ -53,7 +49,7 @@ async def test_a_sync_task_fails_after_acceptance() -> None:
     app = create_app(config=MockConfig(processing_ms=0))
     app.state.mock.fail(**FAIL)
     task = _task()
-    async with _client(app) as http:
+    async with asgi_client(app) as http:
         reply = await http.post("/v1", json=[task], headers=AUTH)
         (entry,) = (await http.get("/__mock/requests")).json()["requests"]
     assert reply.status_code == 500
@@ -73,7 +69,7 @@ async def test_in_a_batch_only_the_matching_tasks_fail() -> None:
     app.state.mock.fail(**FAIL, match="doomed")
     doomed = _task(messages=[{"role": "user", "content": "a doomed question"}])
     fine = [_task(), _task(numberResults=2)]
-    async with _client(app) as http:
+    async with asgi_client(app) as http:
         reply = await http.post("/v1", json=[fine[0], doomed, fine[1]], headers=AUTH)
         again = await http.post("/v1", json=[_task(messages=doomed["messages"])], headers=AUTH)
     body = reply.json()
@@ -90,7 +86,7 @@ async def test_times_counts_failed_tasks_across_a_batch() -> None:
     app = create_app(config=MockConfig(processing_ms=0))
     app.state.mock.fail(**FAIL, times=2)
     tasks = [_task() for _ in range(3)]
-    async with _client(app) as http:
+    async with asgi_client(app) as http:
         reply = await http.post("/v1", json=tasks, headers=AUTH)
         later = await http.post("/v1", json=[_task()], headers=AUTH)
     assert [e["taskUUID"] for e in reply.json()["errors"]] == [t["taskUUID"] for t in tasks[:2]]
@@ -102,7 +98,7 @@ async def test_an_async_task_polls_to_an_error_item() -> None:
     app = create_app(config=MockConfig(processing_ms=50))
     app.state.mock.fail(**FAIL)
     task = _task(deliveryMethod="async")
-    async with _client(app) as http:
+    async with asgi_client(app) as http:
         ack = await http.post("/v1", json=[task], headers=AUTH)
         items = await _poll_until_done(http, task["taskUUID"])
         again = await _poll_until_done(http, task["taskUUID"])
@@ -138,7 +134,7 @@ async def test_a_stream_ends_with_the_error_event() -> None:
     app = create_app(config=MockConfig(processing_ms=0))
     app.state.mock.fail(**FAIL, after_chunks=2)
     task = _task(deliveryMethod="stream")
-    async with _client(app) as http:
+    async with asgi_client(app) as http:
         reply = await http.post("/v1", json=[task], headers=AUTH)
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/event-stream")
@@ -180,7 +176,7 @@ async def test_config_rules_and_key_profiles_take_the_phase(where: str) -> None:
         config = MockConfig(processing_ms=0, api_key_profiles={"flaky-key": FAIL})
         headers = {"Authorization": "Bearer flaky-key"}
     task = _task(messages=[{"role": "user", "content": "boom"}])
-    async with _client(create_app(config=config)) as http:
+    async with asgi_client(create_app(config=config)) as http:
         reply = await http.post("/v1", json=[task, _task()], headers=headers)
     body = reply.json()
     assert reply.status_code == (200 if where == "config-rule" else 500)
@@ -202,7 +198,7 @@ async def test_config_rules_and_key_profiles_take_the_phase(where: str) -> None:
 async def test_bad_phase_fields_are_refused_with_the_field_named(
     fault: dict[str, Any], fragment: str
 ) -> None:
-    async with _client(create_app()) as http:
+    async with asgi_client(create_app()) as http:
         reply = await http.post("/__mock/faults", json=fault)
         queued = (await http.get("/__mock/faults")).json()["queued"]
     assert reply.status_code == 400
@@ -214,7 +210,7 @@ async def test_the_singular_pre_stream_envelope() -> None:
     app = create_app()
     app.state.mock.fail(status=503, envelope="error")
     task = _task(deliveryMethod="stream")
-    async with _client(app) as http:
+    async with asgi_client(app) as http:
         reply = await http.post("/v1", json=[task], headers=AUTH)
     assert reply.status_code == 503
     body = reply.json()

@@ -13,6 +13,7 @@ import httpx
 import websockets
 
 from mockserver import MockConfig, create_app
+from tests._support import buffered_event
 from tests.mockserver.conftest import AUTH, RunningServer, serve_cli, text_task
 
 
@@ -50,8 +51,6 @@ def test_result_accepted_by_one_app_is_polled_from_another(redis_url: str) -> No
 
 
 def test_session_buffer_is_shared(redis_url: str) -> None:
-    from tests.mockserver.test_websocket import buffered_event
-
     async def scenario(first: str, second: str) -> dict[str, Any]:
         task = text_task(taskUUID=str(uuid.uuid4()))
         async with websockets.connect(first) as ws:

@@ -13,16 +13,14 @@ from hypothesis import given, settings
 from contracts import check_response
 from contracts.strategies import InvalidCase, invalid_requests
 from mockserver import MockConfig, create_app
+from tests._support import asgi_client
 from tests.mockserver.conftest import AUTH, UUID, text_task
 
 pytestmark = pytest.mark.anyio
 
 
 async def _client(**config: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(config=MockConfig(**config))),
-        base_url="http://mock",
-    )
+    return asgi_client(create_app(config=MockConfig(**config)))
 
 
 def _errors(reply: httpx.Response) -> list[dict[str, Any]]:

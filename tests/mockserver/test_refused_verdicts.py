@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from contracts.strategies import InvalidCase, invalid_requests
 from mockserver import MockConfig, create_app
+from tests._support import asgi_client
 from tests.mockserver.conftest import AUTH, text_task
 
 JSON = {"content-type": "application/json"}
@@ -23,8 +24,7 @@ def _send(
     config: MockConfig, *, content: bytes, headers: dict[str, str]
 ) -> tuple[httpx.Response, dict[str, Any]]:
     async def go() -> tuple[httpx.Response, dict[str, Any]]:
-        transport = httpx.ASGITransport(app=create_app(config=config))
-        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
+        async with asgi_client(create_app(config=config)) as http:
             reply = await http.post("/v1", content=content, headers=headers)
             (entry,) = (await http.get("/__mock/requests")).json()["requests"]
         return reply, entry
@@ -121,8 +121,7 @@ def test_bad_auth_with_a_bad_body_names_both() -> None:
 
 def test_a_reused_async_task_uuid_is_journaled_invalid() -> None:
     async def go() -> list[dict[str, Any]]:
-        transport = httpx.ASGITransport(app=create_app(config=MockConfig()))
-        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
+        async with asgi_client(create_app(config=MockConfig())) as http:
             for _ in range(2):
                 await http.post("/v1", json=[text_task(deliveryMethod="async")], headers=AUTH)
             entries: list[dict[str, Any]] = (await http.get("/__mock/requests")).json()["requests"]

@@ -24,8 +24,8 @@ import openapi
 from contracts import check_request, check_response
 from contracts.strategies import tasks
 from mockserver import MockConfig, create_app
+from tests._support import asgi_client, sse_payloads
 from tests.mockserver.conftest import AUTH, Receiver, RunningServer
-from tests.mockserver.test_sync import sse_payloads
 
 pytestmark = pytest.mark.anyio
 
@@ -146,9 +146,7 @@ def _from_stream(body: str, task: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def deliver(app: Any, task: dict[str, Any]) -> list[dict[str, Any]]:
     """The result items a client of ``task``'s delivery method ends up with (in-process)."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         reply = await http.post("/v1", json=[task], headers=AUTH)
         assert reply.status_code == 200, reply.text
         method = task.get("deliveryMethod")
@@ -229,15 +227,17 @@ def cut_tasks(draw: st.DrawFn, spec: openapi.Spec) -> dict[str, Any]:
     task = draw(tasks(spec=spec))
     task.pop("webhookURL", None)  # delivered by a webhook: not in-process
     task["includeUsage"] = True
-    low = spec.parameter("numberResults").minimum or 1
+    low = int(spec.parameter("numberResults").minimum or 1)
     task["numberResults"] = draw(st.integers(low, most_results(spec)))
     seed = spec.parameter("seed")
-    task.setdefault("seed", draw(st.integers(seed.minimum or 0, seed.maximum or 2**31 - 1)))
+    task.setdefault(
+        "seed", draw(st.integers(int(seed.minimum or 0), int(seed.maximum or 2**31 - 1)))
+    )
     given_settings = dict(task.get("settings") or {})
     cap = spec.parameter("settings.maxTokens")
     if draw(st.booleans()):
-        small = min(cap.maximum or 12, 12)
-        given_settings["maxTokens"] = draw(st.integers(cap.minimum or 1, small))
+        small = int(min(cap.maximum or 12, 12))
+        given_settings["maxTokens"] = draw(st.integers(int(cap.minimum or 1), small))
     else:
         given_settings.pop("maxTokens", None)
     stop = spec.parameter("settings.stopSequences")

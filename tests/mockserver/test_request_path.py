@@ -13,6 +13,7 @@ import openapi
 from mockserver import MockConfig, create_app
 from mockserver._rest import RestFirst
 from mockserver._store import StoreUnavailable
+from tests._support import asgi_client
 from tests.mockserver.conftest import AUTH, text_task
 
 pytestmark = pytest.mark.anyio
@@ -48,14 +49,13 @@ async def test_only_rest_posts_skip_the_router(scope: dict[str, Any], taken_by: 
     async def endpoint(scope: Any, receive: Any, send: Any) -> None:
         taken.append("endpoint")
 
-    await RestFirst(router, endpoint=endpoint, paths=REST_PATHS)(scope, None, None)
+    # A stand-in for the RestEndpoint: RestFirst only calls it.
+    await RestFirst(router, endpoint=endpoint, paths=REST_PATHS)(scope, None, None)  # type: ignore[arg-type]
     assert taken == [taken_by]
 
 
-async def _post(app: Any, body: Any, **transport: Any) -> httpx.Response:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, **transport), base_url="http://mock"
-    ) as http:
+async def _post(app: Any, body: Any, *, raise_app_exceptions: bool = True) -> httpx.Response:
+    async with asgi_client(app, raise_app_exceptions=raise_app_exceptions) as http:
         return await http.post("/v1", json=body, headers=AUTH)
 
 
@@ -137,9 +137,7 @@ async def test_a_task_without_delivery_method_gets_the_documents_default(method:
 )
 async def test_the_journal_keeps_an_unparseable_body_as_text(raw: bytes, shown: str) -> None:
     app = create_app()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         refused = await http.post(
             "/v1", content=raw, headers={**AUTH, "Content-Type": "application/json"}
         )

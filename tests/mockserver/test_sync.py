@@ -12,7 +12,7 @@ import pytest
 import openapi
 from contracts import check_response
 from mockserver import MockConfig, ReplyRule, create_app
-from tests.conftest import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT, asgi_client, sse_payloads
 from tests.mockserver.conftest import AUTH, UUID, VALID_REQUEST, text_task
 
 pytestmark = pytest.mark.anyio
@@ -169,9 +169,7 @@ async def test_usage_and_cost_only_when_asked(client: httpx.AsyncClient) -> None
 
 async def test_pricing_is_configurable() -> None:
     app = create_app(config=MockConfig(prompt_price_per_token=1.0, completion_price_per_token=0))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         item = (await post(http, [text_task(includeCost=True, includeUsage=True)])).json()["data"][
             0
         ]
@@ -199,9 +197,7 @@ async def test_ping_over_rest(client: httpx.AsyncClient) -> None:
 async def test_second_document_drives_the_mock() -> None:
     spec = openapi.load(SECOND_DOCUMENT)
     app = create_app(spec=spec)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         good = await post(http, [text_task(model="minimax:m2.7@0")])
         bad = await post(http, [text_task()])
         health = (await http.get("/__mock/health")).json()
@@ -232,9 +228,7 @@ RULES = (
 )
 async def test_scripted_replies_from_config(message: str, text: str | None) -> None:
     app = create_app(config=MockConfig(replies=RULES))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         item = (
             await post(http, [text_task(messages=[{"role": "user", "content": message}])])
         ).json()["data"][0]
@@ -269,16 +263,6 @@ async def test_scripted_reply_fields_and_python_api(client: httpx.AsyncClient) -
     assert again["text"] != "Sunny."
 
 
-def sse_payloads(text: str) -> list[Any]:
-    """The JSON of each ``data:`` line of an event stream, ``[DONE]`` as the string."""
-    out: list[Any] = []
-    for line in text.splitlines():
-        if line.startswith("data: "):
-            data = line.removeprefix("data: ")
-            out.append(data if data == "[DONE]" else json.loads(data))
-    return out
-
-
 def test_every_reply_to_drawn_requests_conforms() -> None:
     """Sweep strategy-drawn valid requests through a fresh app; check every reply (JSON or
     each stream event). Webhooks point at loopback, where the default allowlist lets them."""
@@ -290,8 +274,7 @@ def test_every_reply_to_drawn_requests_conforms() -> None:
     from contracts.strategies import tasks
 
     async def send(body: list[dict[str, Any]]) -> httpx.Response:
-        transport = httpx.ASGITransport(app=create_app(config=MockConfig(processing_ms=0)))
-        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
+        async with asgi_client(create_app(config=MockConfig(processing_ms=0))) as http:
             return await post(http, body)
 
     bodies = st.lists(

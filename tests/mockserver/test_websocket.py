@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +13,7 @@ import websockets
 
 from contracts import check_response
 from mockserver import MockConfig, create_app
+from tests._support import buffered_event
 from tests.mockserver.conftest import FrozenClock, RunningServer, text_task
 
 pytestmark = pytest.mark.anyio
@@ -127,20 +127,6 @@ async def test_bad_key_gets_an_authentication_error() -> None:
             (reply,) = await frames(ws, 1)
     (error,) = reply["errors"]
     assert (error["code"], error["taskType"]) == ("invalidApiKey", "authentication")
-
-
-def buffered_event(app: Any) -> threading.Event:
-    """Set once the app's store has buffered a frame for a session (a client that left)."""
-    store = app.state.mock.store
-    original = store.buffer
-    done = threading.Event()
-
-    async def buffer(*args: Any, **kwargs: Any) -> None:
-        await original(*args, **kwargs)
-        done.set()
-
-    store.buffer = buffer
-    return done
 
 
 async def test_results_for_a_dropped_client_are_replayed_on_resume() -> None:

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 import openapi
-from tests._support import document, task_schema, variant, write
-from tests.conftest import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT, document, task_schema, variant, write
 
 
 def test_no_source_is_the_bundled_document() -> None:

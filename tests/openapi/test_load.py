@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import openapi
-from tests.conftest import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT
 
 BUNDLED = json.loads(
     (Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT).read_text()
@@ -54,7 +54,7 @@ def test_spec_is_immutable(spec: openapi.Spec) -> None:
     with pytest.raises(TypeError):
         spec.document["openapi"] = "3.0.0"  # type: ignore[index]
     with pytest.raises(TypeError):
-        spec.task_schemas["textInference"]["properties"]["model"]["const"] = "x"  # type: ignore[index]
+        spec.task_schemas["textInference"]["properties"]["model"]["const"] = "x"
     copy_ = spec.to_dict()
     copy_["info"]["title"] = "mine"
     assert spec.title == "Runware API - Qwen3.5-397B"
@@ -87,7 +87,7 @@ def test_load_from_path_and_bytes() -> None:
 
 
 def _mutated(change: Any) -> dict[str, Any]:
-    doc = copy.deepcopy(BUNDLED)
+    doc: dict[str, Any] = copy.deepcopy(BUNDLED)
     change(doc)
     return doc
 

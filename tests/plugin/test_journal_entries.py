@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 import contracts.pytest_plugin
-from tests.plugin.test_plugin import run
+from tests._support import run_downstream
 
 
 def test_entries_are_typed(pytester: pytest.Pytester) -> None:
-    result = run(
+    result = run_downstream(
         pytester,
         """
 import dataclasses, httpx, pytest
@@ -53,7 +53,7 @@ def test_typed(runware_mock):
 
 
 def test_stream_and_webhook_entries(pytester: pytest.Pytester) -> None:
-    result = run(
+    result = run_downstream(
         pytester,
         """
 import time, httpx
@@ -83,7 +83,7 @@ def test_kinds(runware_mock):
 
 
 def test_entries_still_read_as_the_journals_dicts(pytester: pytest.Pytester) -> None:
-    result = run(
+    result = run_downstream(
         pytester,
         """
 import httpx, pytest

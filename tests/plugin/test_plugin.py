@@ -9,26 +9,12 @@ import sys
 
 import pytest
 
+from tests._support import run_downstream
 from tests.mockserver.conftest import serve_cli
-
-TASK = """
-import uuid
-def task(**changes):
-    body = {"taskType": "textInference", "taskUUID": str(uuid.uuid4()),
-            "model": "alibaba:qwen@3.5-397b",
-            "messages": [{"role": "user", "content": "Hello"}]}
-    body.update(changes)
-    return body
-"""
-
-
-def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
-    pytester.makepyfile(helpers=TASK, test_downstream=source)
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
 
 
 def test_fixtures_give_a_live_mock(pytester: pytest.Pytester) -> None:
-    result = run(
+    result = run_downstream(
         pytester,
         """
 import httpx
@@ -63,7 +49,7 @@ def test_spec_fixture(runware_spec):
 
 
 def test_invalid_request_fails_the_test_at_teardown(pytester: pytest.Pytester) -> None:
-    result = run(
+    result = run_downstream(
         pytester,
         """
 import httpx, pytest
@@ -91,9 +77,9 @@ def test_allowed(runware_mock):
 
 
 def test_marker_options(pytester: pytest.Pytester, tmp_path: object) -> None:
-    from tests.conftest import SECOND_DOCUMENT
+    from tests._support import SECOND_DOCUMENT
 
-    result = run(
+    result = run_downstream(
         pytester,
         f"""
 import httpx, pytest
@@ -131,10 +117,10 @@ def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> N
 
 
 def test_options_and_ini(pytester: pytest.Pytester) -> None:
-    from tests.conftest import SECOND_DOCUMENT
+    from tests._support import SECOND_DOCUMENT
 
     pytester.makeini(f"[pytest]\nrunware_spec = {SECOND_DOCUMENT}\nrunware_seed = 5\n")
-    result = run(
+    result = run_downstream(
         pytester,
         """
 def test_ini(runware_mock, runware_spec):
@@ -146,7 +132,7 @@ def test_ini(runware_mock, runware_spec):
 
 
 def test_runware_app_fixture_for_asgi(pytester: pytest.Pytester) -> None:
-    result = run(
+    result = run_downstream(
         pytester,
         """
 import asyncio, httpx
@@ -164,7 +150,7 @@ def test_asgi(runware_app):
 
 
 def test_coverage_summary(pytester: pytest.Pytester) -> None:
-    result = run(
+    result = run_downstream(
         pytester,
         """
 import httpx
@@ -208,7 +194,7 @@ def test_xdist_gives_each_worker_its_own_mock(pytester: pytest.Pytester) -> None
     # --dist each runs every test on both workers, so both workers surely start a mock. Each
     # run writes what it saw: the worker, its mock's URL, and that mock's journal right
     # after the run's own request.
-    result = run(
+    result = run_downstream(
         pytester,
         """
 import json, os, httpx
@@ -283,7 +269,7 @@ def test_contract_suite_against_the_cli_mock() -> None:
 def test_contract_suite_against_an_unreachable_target_is_one_line(
     pytester: pytest.Pytester,
 ) -> None:
-    from tests.mockserver.conftest import free_port
+    from tests._support import free_port
 
     closed = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     result = pytester.runpytest_subprocess(

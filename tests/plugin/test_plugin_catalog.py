@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 import openapi
-from tests._support import variant, write
-from tests.conftest import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT, run_downstream, variant, write
 from tests.mockserver.conftest import serve_cli
 
 BUNDLED = Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT
@@ -26,13 +25,8 @@ def task(model, **changes):
 QWEN, MINIMAX = "alibaba:qwen@3.5-397b", "minimax:m2.7@0"
 
 
-def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
-    pytester.makepyfile(helpers=TASK, test_downstream=source)
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
-
-
 def test_spec_given_twice_serves_both_models(pytester: pytest.Pytester) -> None:
-    result = run(
+    result = run_downstream(
         pytester,
         f"""
 import httpx
@@ -66,6 +60,7 @@ def test_strategies_take_the_catalogue(data, runware_catalog):
         str(BUNDLED),
         "--runware-spec",
         str(SECOND_DOCUMENT),
+        helpers=TASK,
     )
     result.assert_outcomes(passed=4, errors=1)
     result.stdout.fnmatch_lines(
@@ -81,7 +76,7 @@ def test_ini_lines_and_marker_lists(pytester: pytest.Pytester, tmp_path: Path) -
     write(folder, "a.openapi.json", variant("acme:a@1"))
     write(folder, "b.openapi.json", variant("acme:b@1", base="second"))
     pytester.makeini(f"[pytest]\nrunware_spec =\n    {BUNDLED}\n    {folder}\n")
-    result = run(
+    result = run_downstream(
         pytester,
         f"""
 import httpx, pytest
@@ -101,13 +96,14 @@ def test_marker_list(runware_mock):
                        headers={{"Authorization": "Bearer k"}})
     assert reply.status_code == 400
 """,
+        helpers=TASK,
     )
     result.assert_outcomes(passed=2, errors=1)  # test_marker_list sent acme:b@1: not loaded
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_marker_list*"])
 
 
 def test_coverage_per_model(pytester: pytest.Pytester) -> None:
-    result = run(
+    result = run_downstream(
         pytester,
         f"""
 import httpx
@@ -126,6 +122,7 @@ def test_send(runware_mock):
         "--runware-spec",
         str(SECOND_DOCUMENT),
         "--runware-coverage",
+        helpers=TASK,
     )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(

@@ -32,7 +32,7 @@ def test_first_difference(recorded: Any, sent: Any, where: Any) -> None:
 
 
 def test_normalized_leaves_out_volatile_fields_but_keeps_what_a_poll_refers_to() -> None:
-    body = [
+    body: list[dict[str, Any]] = [
         {"taskType": "authentication", "apiKey": "secret"},
         {"taskType": "textInference", "taskUUID": UUID_B, "settings": {"seed": 3, "topK": 4}},
         {"taskType": "getResponse", "taskUUID": UUID_B},

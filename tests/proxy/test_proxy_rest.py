@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from contracts import check_response
-from tests.mockserver.conftest import RunningServer, free_port
+from tests._support import free_port
+from tests.mockserver.conftest import RunningServer
 from tests.proxy.conftest import (
     AUTH,
     DRIFTS,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from websockets.asyncio.client import connect
 
 from mockserver import ConfigError, MockConfig, create_app, install_replay
 from mockserver._replay import rewrite
+from tests._support import sse_payloads
 from tests.mockserver.conftest import RunningServer
 from tests.proxy.conftest import AUTH, KEY, clear, journal, running_proxy, text_task
 
@@ -29,12 +29,8 @@ def _session(server: RunningServer) -> dict[str, Any]:
     url = f"{server.url}/v1"
     out: dict[str, Any] = {"uuids": [t["taskUUID"] for t in (sync, stream, later, over_ws)]}
     out["sync"] = httpx.post(url, json=[sync], headers=AUTH, timeout=30).json()
-    with httpx.stream("POST", url, json=[stream], headers=AUTH, timeout=30) as reply:
-        out["stream"] = [
-            json.loads(line.removeprefix("data: "))
-            for line in reply.iter_lines()
-            if line.startswith("data: {")
-        ]
+    streamed = httpx.post(url, json=[stream], headers=AUTH, timeout=30).text
+    out["stream"] = [event for event in sse_payloads(streamed) if event != "[DONE]"]
     out["ack"] = httpx.post(url, json=[later], headers=AUTH, timeout=30).json()
     poll = [{"taskType": "getResponse", "taskUUID": later["taskUUID"]}]
     for _ in range(100):
@@ -63,7 +59,7 @@ def _texts(session: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture
-def recorded(upstream: str, tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+def recorded(upstream: str, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     clear(upstream)
     folder = tmp_path / "cassettes"
     with running_proxy(f"{upstream}/v1", record=folder / "session.json") as proxy:

@@ -11,15 +11,9 @@ import pytest
 
 import openapi
 from mockserver import MockConfig, create_app, install_replay
+from tests._sdks import Scenario, check_results, check_stream, run_client, summary
 from tests.mockserver.conftest import RunningServer
 from tests.proxy.conftest import clear, journal, posts, running_proxy
-from tests.sdk.test_official_sdks import (
-    Scenario,
-    _check_results,
-    _check_stream,
-    _run_client,
-    _summary,
-)
 
 MODEL = openapi.load().model_id
 SCENARIOS = [
@@ -32,9 +26,9 @@ SCENARIOS = [
 
 
 def _sdk(scenario: Scenario, url: str) -> dict[str, Any]:
-    out, stderr = _run_client(scenario, url, MODEL)
-    assert "error" not in out, f"{scenario.id}: {out}\n{_summary(journal(url))}\n{stderr[-3000:]}"
-    (_check_stream if scenario.stream else _check_results)(scenario, out)
+    out, stderr = run_client(scenario, url, MODEL)
+    assert "error" not in out, f"{scenario.id}: {out}\n{summary(journal(url))}\n{stderr[-3000:]}"
+    (check_stream if scenario.stream else check_results)(scenario, out)
     return out
 
 
@@ -52,8 +46,8 @@ def test_the_sdk_runs_unmodified_through_the_proxy(
     _sdk(scenario, proxy.url)
     entries = journal(proxy.url)
     assert entries, "the SDK's traffic is not in the proxy's journal"
-    assert all(e["valid"] for e in entries), _summary(entries)
-    assert [e for e in entries if e["drift"]] == [], _summary(entries)
+    assert all(e["valid"] for e in entries), summary(entries)
+    assert [e for e in entries if e["drift"]] == [], summary(entries)
     if scenario.name.startswith("rest"):
         assert len(posts(upstream)) == len(entries)  # each request went on, one to one
 

@@ -23,6 +23,7 @@ import schemathesis
 
 from contracts import check_request, check_response
 from contracts._schema._formats import FORMATS
+from tests._support import sse_data
 
 DISAGREEMENTS: list[dict[str, Any]] = []
 # The mock's default max_body_bytes; larger bodies are a resource limit, not a contract test.
@@ -88,7 +89,7 @@ def stream_events_conform(ctx: Any, response: Any, case: Any) -> bool | None:
     """Every event of a stream reply conforms to the response contract."""
     if not response.headers.get("content-type", [""])[0].startswith("text/event-stream"):
         return None
-    lines = [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
+    lines = sse_data(response.text)
     assert lines, "an event stream with no data events"
     assert lines[-1] == "[DONE]" or "errors" in lines[-1], (
         f"the stream did not end with [DONE]: {len(lines)} events, the last {lines[-1][:200]!r}"

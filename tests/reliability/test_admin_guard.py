@@ -14,13 +14,14 @@ import httpx
 import pytest
 
 from mockserver import ConfigError, MockConfig, create_app
+from tests._support import asgi_client
 
 pytestmark = pytest.mark.anyio
 
 
 def _client(base_url: str = "http://127.0.0.1:8080", **config: Any) -> httpx.AsyncClient:
     app = create_app(config=MockConfig(**config))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+    return asgi_client(app, base_url=base_url)
 
 
 HOSTS = [
@@ -138,10 +139,10 @@ def test_serve_refuses_an_empty_admin_token_at_start_up() -> None:
 async def test_the_admin_token_matches_as_written(token: str) -> None:
     async with _client(admin_token=token) as http:
         by_header = await http.get(
-            "/__mock/requests", headers={"X-Runware-Mock-Token": token.encode()}
+            "/__mock/requests", headers={b"X-Runware-Mock-Token": token.encode()}
         )
         by_query = await http.get("/__mock/requests", params={"token": token})
-        wrong = await http.get("/__mock/requests", headers={"X-Runware-Mock-Token": b"nope"})
+        wrong = await http.get("/__mock/requests", headers={b"X-Runware-Mock-Token": b"nope"})
     assert by_header.status_code == 200
     assert by_query.status_code == 200
     assert wrong.status_code == 403

@@ -20,8 +20,8 @@ import pytest
 import openapi
 from mockserver import ConfigError, MockConfig, create_app, load_config
 from mockserver._webhook import WebhookSender
-from tests.mockserver.conftest import AUTH, text_task
-from tests.mockserver.test_delivery import Receiver
+from tests._support import asgi_client
+from tests.mockserver.conftest import AUTH, Receiver, text_task
 
 T = TypeVar("T")
 SPEC = openapi.load()
@@ -69,10 +69,6 @@ def task(prompt: str, **changes: Any) -> dict[str, Any]:
     )
 
 
-def _asgi(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
-
-
 # -- regexes -------------------------------------------------------------------------------
 
 
@@ -89,7 +85,7 @@ def test_a_catastrophic_fault_regex_from_the_admin_api_answers_promptly(
     app = create_app(config=MockConfig(seed=1))
 
     async def scenario() -> tuple[int, int, list[Any], list[Any]]:
-        async with _asgi(app) as http:
+        async with asgi_client(app) as http:
             queued = await http.post(
                 "/__mock/faults", json={"status": 503, "times": 1, "regex": CATASTROPHIC}
             )
@@ -122,7 +118,7 @@ def test_a_catastrophic_reply_regex_answers_promptly(prompt: str, scripted: bool
     app.state.mock.reply(regex=r"^(b|b)+$", text="Scripted.")
 
     async def scenario() -> httpx.Response:
-        async with _asgi(app) as http:
+        async with asgi_client(app) as http:
             return await http.post("/v1", json=[task(prompt)], headers=AUTH)
 
     reply = finish_within(PROMPTLY_S, scenario)
@@ -146,7 +142,7 @@ text = "Scripted."
     app = create_app(config=load_config(path))
 
     async def scenario() -> list[httpx.Response]:
-        async with _asgi(app) as http:
+        async with asgi_client(app) as http:
             return [
                 await http.post("/v1", json=[task(prompt)], headers=AUTH)
                 for prompt in ("a" * LONG, "b" * LONG, "b" * LONG + "!")
@@ -176,7 +172,7 @@ def test_a_regex_re2_cannot_run_is_refused_where_it_is_defined(
     app = create_app(config=MockConfig())
 
     async def scenario() -> httpx.Response:
-        async with _asgi(app) as http:
+        async with asgi_client(app) as http:
             return await http.post("/__mock/faults", json={"status": 503, "regex": regex})
 
     refused = finish_within(PROMPTLY_S, scenario)
@@ -209,7 +205,7 @@ def test_a_search_past_its_budget_counts_as_no_match_and_is_logged_once(
     app = create_app(config=MockConfig(seed=1, processing_ms=0))
 
     async def scenario() -> list[int]:
-        async with _asgi(app) as http:
+        async with asgi_client(app) as http:
             await http.post("/__mock/faults", json={"status": 503, "regex": "a[ab]{999}c"})
             statuses = [
                 (await http.post("/v1", json=[task(prompt)], headers=AUTH)).status_code
@@ -244,7 +240,7 @@ def test_a_fan_out_beyond_the_pending_cap_is_journaled_not_attempted(tmp_path: P
     hook = "http://127.0.0.1:9/hook"  # loopback; never called within this test
 
     async def scenario() -> tuple[int, int, list[Any], int, int, int]:
-        async with _asgi(app) as http:
+        async with asgi_client(app) as http:
             fan = await http.post(
                 "/v1",
                 json=[
@@ -350,7 +346,7 @@ def test_a_key_profile_is_shown_by_its_masked_key_only() -> None:
     )
 
     async def scenario() -> list[str]:
-        async with _asgi(app) as http:
+        async with asgi_client(app) as http:
             broke = await http.post(
                 "/v1", json=[task("hi")], headers={"Authorization": f"Bearer {key}"}
             )

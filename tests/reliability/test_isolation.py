@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 
 from mockserver import MockConfig, create_app
+from tests._support import asgi_client
 from tests.mockserver.conftest import text_task
 
 pytestmark = pytest.mark.anyio
@@ -30,9 +30,7 @@ async def test_another_key_cannot_poll_a_task(delivery: str) -> None:
     )
     task = text_task(taskUUID=str(uuid.uuid4()), **changes)
     app = create_app(config=MockConfig(processing_ms=0))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         assert (await http.post("/v1", json=[task], headers=OWNER)).status_code == 200
         stolen = await http.post("/v1", json=_poll(task["taskUUID"]), headers=OTHER)
         never_sent = await http.post("/v1", json=_poll(str(uuid.uuid4())), headers=OTHER)

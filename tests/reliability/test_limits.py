@@ -28,7 +28,8 @@ from websockets.sync.client import connect as ws_connect
 
 from mockserver import ConfigError, MockConfig, create_app, load_config
 from mockserver._protocol import head_limited_protocol
-from tests.mockserver.conftest import AUTH, free_port, serve_cli, text_task
+from tests._support import free_port
+from tests.mockserver.conftest import AUTH, serve_cli, text_task
 
 HEAD_TIMEOUT_S = 3  # long enough that a starved server never times out a prompt client
 SLACK_S = 20  # for a loaded machine: the failures these catch wait forever
@@ -323,7 +324,9 @@ def _uvicorn(
             host="127.0.0.1",
             port=port,
             log_level="critical",
-            http=head_limited_protocol(max_bytes=max_bytes, timeout_s=timeout_s, http=http),
+            # uvicorn only calls `http` to build a protocol: a factory, as mockserver._serve
+            # passes it, though uvicorn annotates a class.
+            http=head_limited_protocol(max_bytes=max_bytes, timeout_s=timeout_s, http=http),  # type: ignore[arg-type]
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

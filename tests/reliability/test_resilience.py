@@ -16,8 +16,8 @@ import pytest
 
 from contracts import check_response
 from mockserver import MockConfig, create_app
-from tests.mockserver.conftest import AUTH, RunningServer, free_port, text_task
-from tests.mockserver.test_sync import sse_payloads
+from tests._support import free_port, sse_payloads
+from tests.mockserver.conftest import AUTH, RunningServer, text_task
 
 
 def _wait_up(url: str, seconds: float = 30) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import websockets
 
-from tests.mockserver.conftest import free_port, text_task
+from tests._support import free_port
+from tests.mockserver.conftest import text_task
 
 KEY = "sk-live-0123456789abcdef"
 TOKEN = "admin-tok-9876543210"

@@ -12,7 +12,8 @@ import pytest
 
 from mockserver import MockConfig, create_app
 from mockserver._serve import _is_loopback
-from tests.mockserver.conftest import AUTH, free_port, text_task
+from tests._support import asgi_client, free_port
+from tests.mockserver.conftest import AUTH, text_task
 
 pytestmark = pytest.mark.anyio
 
@@ -36,9 +37,7 @@ def test_loopback_detection(host: str, loopback: bool) -> None:
 
 async def test_admin_token_guards_the_admin_endpoints() -> None:
     app = create_app(config=MockConfig(admin_token="s3cret"))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         locked = await http.get("/__mock/requests")
         wrong = await http.get("/__mock/requests", headers={"X-Runware-Mock-Token": "nope"})
         by_header = await http.get("/__mock/requests", headers={"X-Runware-Mock-Token": "s3cret"})
@@ -55,9 +54,7 @@ async def test_admin_token_guards_the_admin_endpoints() -> None:
 
 async def test_admin_endpoints_locked_without_a_token_off_loopback() -> None:
     app = create_app(config=MockConfig(admin_open=False))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mock"
-    ) as http:
+    async with asgi_client(app) as http:
         for method, path in (
             ("GET", "/__mock/requests"),
             ("DELETE", "/__mock/requests"),

@@ -38,7 +38,8 @@ def test_times_counts_firings_across_workers(tmp_path: Path) -> None:
     ):
         queued = httpx.post(f"{url}/__mock/faults", json={"status": 503, "times": 3})
         assert queued.status_code == 200
-        statuses, workers = [], set()
+        statuses: list[int] = []
+        workers: set[str] = set()
         while len(workers) < 2 or len(statuses) < 10:
             status, task_uuid = _send(url, AUTH)
             statuses.append(status)
@@ -59,7 +60,8 @@ def test_a_processing_fault_queued_on_one_worker_fails_tasks_on_any(tmp_path: Pa
             f"{url}/__mock/faults",
             json={"phase": "processing", "times": 2, "code": "inferenceError"},
         )
-        codes, workers = [], set()
+        codes: list[str] = []
+        workers: set[str] = set()
         while len(workers) < 2 or len(codes) < 6:
             task = text_task(taskUUID=str(uuid.uuid4()))
             body = httpx.post(f"{url}/v1", json=[task], headers=AUTH).json()

@@ -43,7 +43,7 @@ async def authenticate(ws: Any, key: str, session: str | None = None) -> str:
 async def pong(ws: Any) -> list[dict[str, Any]]:
     """Frames until the pong of a fresh ping: what arrived in between."""
     await ws.send(json.dumps([PING]))
-    seen = []
+    seen: list[dict[str, Any]] = []
     while True:
         got = await frame(ws)
         if got.get("data") == [{"taskType": "ping", "pong": True}]:
