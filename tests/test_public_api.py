@@ -38,6 +38,7 @@ PUBLIC = {
     "contracts.strategies": [
         "RESPONSE_KINDS",
         "InvalidCase",
+        "invalid_request_cases",
         "invalid_requests",
         "realistic_requests",
         "requests",

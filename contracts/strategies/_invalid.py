@@ -1,37 +1,47 @@
 """``invalid_requests()``: requests that break exactly one named rule of the document.
 
-The document is walked once into a catalogue of *sites* — one per constraint (a required
-parameter, a maximum, a pattern, an enum …). A draw picks a site, draws a valid request,
-and breaks that one rule at that place. The kit's own check then confirms that the payload
-breaks that rule and no other; a draw that does not (or no longer does, after shrinking) is
-rejected, so every case shrinks to a minimal payload that still breaks its rule.
+The document is walked once into a catalogue of *sites* (``_sites``), one per constraint (a
+required parameter, a maximum, a pattern, an enum …). A draw picks a site, draws a valid
+request, and breaks that one rule at that place. The kit's own check then confirms that the
+payload breaks that rule and no other; a draw that does not (or no longer does, after
+shrinking) is rejected, so every case shrinks to a minimal payload that still breaks its rule.
+
+Before fuzzing, a coverage phase, as Schemathesis runs one: each rule also has one fixed
+case, the simplest valid task (``_simplest``) with that rule broken, built with no choice
+Hypothesis could vary. Eight draws in nine are one of those (``_SLICES``); Hypothesis never
+repeats a choice sequence, so it hands out each fixed case once, and a test that draws
+nothing else meets every rule within about 1.4x as many examples as there are rules.
+``invalid_request_cases()`` returns the fixed cases themselves, for ``parametrize``.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterator, Mapping
+import reprlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from referencing._core import Resolver
 
 from contracts._request import check_request
 from contracts._schema import _numbers
-from contracts._schema._formats import FORMATS
 from contracts._violation import Violation
-from openapi import Catalog, Spec
-from openapi._freeze import thaw
+from openapi import Catalog, Spec, thaw
 
 from ._from_schema import SchemaStrategies, _number
+from ._simplest import Simplest
+from ._sites import _UNKNOWN_KEY, Site, _resolve, sites
 from ._valid import _documents, _task_strategy, schema_strategies
 
-__all__ = ["InvalidCase", "invalid_requests", "sites"]
+if TYPE_CHECKING:  # referencing exports no Resolver; annotations only
+    from referencing._core import Resolver
 
-_ANNOTATION = frozenset({"title", "description", "default", "examples", "$comment"})
+__all__ = ["InvalidCase", "invalid_request_cases", "invalid_requests", "sites"]
+
 _WRONG_TYPE_VALUES: Mapping[str, Any] = {
     "string": 7,
     "number": "1.5",
@@ -53,7 +63,14 @@ _NOT_FORMATTED = {
     "hostname": "-bad-",
     "time": "25:00",
 }
-_UNKNOWN_KEY = "unexpectedParameter"
+_NOT_TASKS: tuple[Any, ...] = ("not a task", 7, None, [], True)
+# The coverage phase's share of the first choice: the rules are dealt into this many slices,
+# each one value of that choice, and fuzzing is one more. Hypothesis never repeats a choice
+# sequence, so a slice whose cases have all been handed out is never chosen again: in a
+# test that draws nothing else every rule comes within about 1.4x as many examples as
+# there are rules, then every draw is fuzzed. Drawn with other values (which make each
+# rule's sequence a different one every time), one draw in nine stays fuzzed.
+_SLICES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,115 +87,109 @@ class InvalidCase:
     violation: Violation
 
     def __repr__(self) -> str:
+        # Abridged: a broken maxLength is a string of 262,145 characters, and Hypothesis
+        # prints the repr of every failing example.
         return (
             f"InvalidCase({self.violation.keyword} at {self.violation.pointer or '/'}: "
-            f"payload={self.payload!r})"
+            f"payload={_ABRIDGED.repr(self.payload)})"
         )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """What Hypothesis (and IPython) print, which would otherwise list every field."""
+        printer.text(repr(self))
+
+
+class _Abridged(reprlib.Repr):
+    """Long strings and arrays cut, saying how long they were; objects in their order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxlist, self.maxdict = 8, 80, 8, 24
+
+    def repr_str(self, x: str, level: int) -> str:
+        if len(x) <= self.maxstring:
+            return repr(x)
+        return f"{x[:40]!r}...<{len(x):,} characters>"
+
+    def repr_list(self, x: list[Any], level: int) -> str:
+        if level <= 0 and x:
+            return "[...]"
+        shown = [self.repr1(item, level - 1) for item in x[: self.maxlist]]
+        if len(x) > self.maxlist:
+            shown.append(f"...<{len(x):,} items>")
+        return "[" + ", ".join(shown) + "]"
+
+    def repr_dict(self, x: dict[Any, Any], level: int) -> str:
+        if level <= 0 and x:
+            return "{...}"
+        shown = [
+            f"{self.repr1(key, level - 1)}: {self.repr1(value, level - 1)}"
+            for key, value in list(x.items())[: self.maxdict]
+        ]
+        if len(x) > self.maxdict:
+            shown.append(f"...<{len(x):,} keys>")
+        return "{" + ", ".join(shown) + "}"
+
+
+_ABRIDGED = _Abridged()
+
+
+# -- where the valid parts come from -----------------------------------------------------
+
+
+class _Source(Protocol):
+    """Valid values, and a pick among options, for building a case."""
+
+    def values(self, schema: Any, resolver: Resolver[Any], count: int) -> list[Any]: ...
+
+    def pick(self, options: Sequence[Any]) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
-class Site:
-    """One breakable rule: where (a path inside a task), which keyword, and how."""
+class _Drawn:
+    """Drawn by Hypothesis: the fuzzing phase."""
 
-    path: tuple[str | int, ...]
-    keyword: str
-    schema: Any = None  # the schema of the value at ``path`` (the parent's for
-    resolver: Any = None  # "required" and "additionalProperties")
-    name: str | None = None  # the property a "required" site removes
+    draw: st.DrawFn
+    builder: SchemaStrategies
 
-    @property
-    def label(self) -> str:
-        where = "/".join(str(p) for p in self.path)
-        return f"{self.keyword}@/{where}"
+    def values(self, schema: Any, resolver: Resolver[Any], count: int) -> list[Any]:
+        strategy = self.builder.for_schema(schema, resolver)
+        return [self.draw(strategy) for _ in range(count)]
 
-
-def sites(spec: Spec, task_type: str | None = None) -> tuple[Site, ...]:
-    """Every breakable rule of one task schema, in document order (memoized on the spec)."""
-    chosen = task_type or spec.inference_task_type
-    key = ("invalid-sites", chosen)
-    found: tuple[Site, ...] | None = spec.memo.get(key)
-    if found is None:
-        resolver = spec.registry.resolver(base_uri=spec.document_uri)
-        found = tuple(_walk(spec.task_schema(chosen), resolver, ()))
-        spec.memo[key] = found
-    return found
+    def pick(self, options: Sequence[Any]) -> Any:
+        return copy.deepcopy(self.draw(st.sampled_from(options)))
 
 
-def _resolve(schema: Any, resolver: Resolver[Any]) -> tuple[Any, Resolver[Any]]:
-    while isinstance(schema, Mapping) and "$ref" in schema:
-        resolved = resolver.lookup(schema["$ref"])
-        rest = {k: v for k, v in schema.items() if k != "$ref"}
-        schema, resolver = (
-            {**resolved.contents, **rest} if rest else resolved.contents,
-            resolved.resolver,
-        )
-    return schema, resolver
+class _NoSimplest(LookupError):
+    """A schema on the way has no simplest value: the rule has no fixed case."""
 
 
-def _walk(schema: Any, resolver: Resolver[Any], path: tuple[str | int, ...]) -> Iterator[Site]:
-    schema, resolver = _resolve(schema, resolver)
-    if not isinstance(schema, Mapping):
-        return
+@dataclass(frozen=True, slots=True)
+class _Fixed:
+    """The simplest valid values and the first option: the coverage phase."""
 
-    def site(keyword: str, **extra: Any) -> Site:
-        return Site(path=path, keyword=keyword, schema=schema, resolver=resolver, **extra)
+    simplest: Simplest
 
-    if "type" in schema:
-        yield site("type")
-    for keyword in ("const", "enum", "oneOf", "anyOf"):
-        if keyword in schema:
-            yield site(keyword)
-    kind = schema.get("type")
-    if kind in ("number", "integer"):
-        for keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-            if keyword in schema:
-                yield site(keyword)
-        step = schema.get("multipleOf")
-        if step is not None and not (kind == "integer" and step == 1):
-            yield site("multipleOf")
-    if kind == "string" and "anyOf" not in schema and "oneOf" not in schema:
-        if schema.get("minLength", 0) > 0:
-            yield site("minLength")
-        for keyword in ("maxLength", "pattern"):
-            if keyword in schema:
-                yield site(keyword)
-        if schema.get("format") in FORMATS:
-            yield site("format")
-    if kind == "array":
-        if schema.get("minItems", 0) > 0:
-            yield site("minItems")
-        if "maxItems" in schema:
-            yield site("maxItems")
-        if schema.get("uniqueItems") is True:
-            yield site("uniqueItems")
-        if isinstance(schema.get("items"), Mapping):
-            yield from _walk(schema["items"], resolver, (*path, 0))
-    if kind == "object" or "properties" in schema:
-        for name in schema.get("required") or ():
-            yield Site(
-                path=(*path, name), keyword="required", schema=schema, resolver=resolver, name=name
-            )
-        if schema.get("additionalProperties") is False:
-            yield Site(
-                path=(*path, _UNKNOWN_KEY),
-                keyword="additionalProperties",
-                schema=schema,
-                resolver=resolver,
-            )
-        for name, sub in (schema.get("properties") or {}).items():
-            yield from _walk(sub, resolver, (*path, name))
+    def values(self, schema: Any, resolver: Resolver[Any], count: int) -> list[Any]:
+        found = self.simplest.values(schema, resolver, count)
+        if not found:
+            raise _NoSimplest(schema)
+        # Fewer distinct values than asked: repeats (the check rejects them if they count).
+        return found + [copy.deepcopy(found[0]) for _ in range(count - len(found))]
+
+    def pick(self, options: Sequence[Any]) -> Any:
+        return copy.deepcopy(options[0])
 
 
 # -- building a broken payload ------------------------------------------------------------
 
 
 def _container(
-    draw: st.DrawFn,
+    source: _Source,
     task: Any,
     path: tuple[str | int, ...],
     schema: Any,
     resolver: Resolver[Any],
-    builder: SchemaStrategies,
 ) -> Any:
     """Walk ``path`` in ``task``, creating valid parents where they are missing."""
     node, node_schema, node_resolver = task, schema, resolver
@@ -186,14 +197,22 @@ def _container(
         node_schema, node_resolver = _resolve(node_schema, node_resolver)
         if isinstance(step, int):
             sub = node_schema.get("items", True)
-            while len(node) <= step:
-                node.append(draw(builder.for_schema(sub, node_resolver)))
+            if len(node) <= step:
+                node.extend(source.values(sub, node_resolver, step + 1 - len(node)))
         else:
             sub = (node_schema.get("properties") or {}).get(step, True)
             if step not in node:
-                node[step] = draw(builder.for_schema(sub, node_resolver))
+                node[step] = source.values(sub, node_resolver, 1)[0]
         node, node_schema = node[step], sub
     return node
+
+
+def _is_of(value: Any, types: Sequence[str]) -> bool:
+    """Whether ``value`` has one of the JSON types (an integer is a number too)."""
+    kind = {str: "string", bool: "boolean", int: "integer", float: "number"}.get(type(value))
+    if kind is None:
+        kind = "null" if value is None else "array" if isinstance(value, list) else "object"
+    return kind in types or (kind == "integer" and "number" in types)
 
 
 def _number_outside(schema: Mapping[str, Any], keyword: str) -> Any:
@@ -242,34 +261,27 @@ def _failing_string(
 
 
 def _break(
-    draw: st.DrawFn, task: dict[str, Any], site: Site, spec: Spec, builder: SchemaStrategies
+    source: _Source, task: dict[str, Any], site: Site, spec: Spec, builder: SchemaStrategies
 ) -> None:
-    """Break ``site``'s rule inside ``task`` (in place)."""
+    """Break ``site``'s rule inside ``task`` (in place), valid parts from ``source``."""
     schema: Mapping[str, Any] = site.schema
     compiler = builder.predicate
     root = spec.task_schema(spec.inference_task_type)
     root_resolver = spec.registry.resolver(base_uri=spec.document_uri)
     if site.keyword in ("required", "additionalProperties"):
-        parent = _container(draw, task, site.path[:-1], root, root_resolver, builder)
+        parent = _container(source, task, site.path[:-1], root, root_resolver)
         if site.keyword == "required":
             parent.pop(site.name, None)
         else:
             parent[_UNKNOWN_KEY] = 1
         return
     *parents, leaf = site.path
-    parent = _container(draw, task, tuple(parents), root, root_resolver, builder)
+    parent = _container(source, task, tuple(parents), root, root_resolver)
     keyword = site.keyword
     value: Any
     if keyword == "type":
-        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        wrong = [
-            v
-            for t, v in _WRONG_TYPE_VALUES.items()
-            if t not in types and not (t == "integer" and "number" in types)
-        ]
-        value = draw(st.sampled_from(wrong))
-        if "number" in types and isinstance(value, float):
-            value = "1.5"
+        types = schema["type"] if isinstance(schema["type"], list | tuple) else [schema["type"]]
+        value = source.pick([v for v in _WRONG_TYPE_VALUES.values() if not _is_of(v, types)])
     elif keyword == "const":
         value = _off_choices(schema, [thaw(schema["const"])])
     elif keyword in ("enum", "oneOf", "anyOf"):
@@ -295,13 +307,12 @@ def _break(
     elif keyword == "format":
         value = _NOT_FORMATTED.get(schema["format"], "%not-formatted%")
     elif keyword in ("minItems", "maxItems", "uniqueItems"):
-        items = builder.for_schema(schema.get("items", True), site.resolver)
         size = {
             "minItems": int(schema.get("minItems", 0)) - 1,
             "maxItems": int(schema.get("maxItems", 0)) + 1,
             "uniqueItems": 1,
         }[keyword]
-        value = [draw(items) for _ in range(size)]
+        value = source.values(schema.get("items", True), site.resolver, size) if size else []
         if keyword == "uniqueItems":
             value.append(copy.deepcopy(value[0]))
     else:  # pragma: no cover - _walk yields only the keywords above
@@ -310,6 +321,30 @@ def _break(
         parent.append(value)
     else:
         parent[leaf] = value
+
+
+def _labelled(
+    payload: Any, site: Site | None, index: int, spec: Spec, judge: Catalog | None
+) -> InvalidCase | None:
+    """The case, if the kit finds exactly ``site``'s rule broken in task ``index`` of
+    ``payload`` (``site=None``: the body's own type); else None."""
+    found = check_request(payload, spec=judge or spec)
+    if len(found) != 1:
+        return None
+    if site is None:
+        return InvalidCase(payload, found[0])
+    pointer = "/" + "/".join(str(p) for p in (index, *site.path))
+    if found[0].pointer != pointer:
+        return None
+    # In a catalogue a model no document fixes is the catalogue's rule (the model ids it
+    # loaded: "enum"), not the document's "const".
+    if found[0].keyword != site.keyword and not (judge is not None and site.path == ("model",)):
+        return None
+    return InvalidCase(payload, found[0])
+
+
+def _is_case(case: InvalidCase | None) -> bool:
+    return case is not None
 
 
 @st.composite
@@ -325,8 +360,7 @@ def _case(
         payload: Any = draw(st.sampled_from([{}, 1, None, True, 2.5]))
         if isinstance(payload, dict):
             payload = draw(_task_strategy(spec, None, {}))
-        found = check_request(payload, spec=judge or spec)
-        return InvalidCase(payload, found[0]) if len(found) == 1 else None
+        return _labelled(payload, None, 0, spec, judge)
     site = catalogue[choice]
     body = draw(
         st.lists(
@@ -339,18 +373,79 @@ def _case(
     index = draw(st.integers(0, len(body) - 1))
     if site.path:
         body[index] = copy.deepcopy(body[index])
-        _break(draw, body[index], site, spec, schema_strategies(spec))
+        builder = schema_strategies(spec)
+        _break(_Drawn(draw, builder), body[index], site, spec, builder)
     else:  # the task itself is not an object
-        body[index] = draw(st.sampled_from(["not a task", 7, None, [], True]))
-    found = check_request(body, spec=judge or spec)
-    pointer = "/" + "/".join(str(p) for p in (index, *site.path))
-    if len(found) != 1 or found[0].pointer != pointer:
+        body[index] = copy.deepcopy(draw(st.sampled_from(_NOT_TASKS)))
+    return _labelled(body, site, index, spec, judge)
+
+
+# -- the coverage phase -------------------------------------------------------------------
+
+
+def _fixed_case(spec: Spec, choice: int, judge: Catalog | None) -> InvalidCase | None:
+    """Rule ``choice``'s fixed case (a fresh copy; built once per spec and judge), or None
+    when the simplest valid task cannot carry it."""
+    # Kept by the judge, when there is one: its specs live as long as it does.
+    memo = spec.memo if judge is None else judge.memo
+    key = ("invalid-fixed", id(spec))
+    held = memo.get(key)
+    if held is None or held[0] is not spec:  # the spec kept with it: no id is reused
+        held = memo[key] = (spec, {})
+    cases: dict[int, InvalidCase | None] = held[1]
+    if choice not in cases:
+        cases[choice] = _build_fixed(spec, choice, judge)
+    case = cases[choice]
+    return None if case is None else InvalidCase(copy.deepcopy(case.payload), case.violation)
+
+
+def _build_fixed(spec: Spec, choice: int, judge: Catalog | None) -> InvalidCase | None:
+    builder = schema_strategies(spec)
+    simplest: Simplest | None = spec.memo.get("invalid-simplest")
+    if simplest is None:
+        simplest = spec.memo["invalid-simplest"] = Simplest(builder.predicate)
+    source = _Fixed(simplest)
+    resolver = spec.registry.resolver(base_uri=spec.document_uri)
+    try:
+        task: Any = source.values(spec.task_schema(spec.inference_task_type), resolver, 1)[0]
+        if choice < 0:  # one task, not in an array: the likeliest body that is not one
+            return _labelled(task, None, 0, spec, judge)
+        site = sites(spec)[choice]
+        if site.path:
+            _break(source, task, site, spec, builder)
+        else:
+            task = source.pick(_NOT_TASKS)
+    except _NoSimplest:
         return None
-    # In a catalogue a model no document fixes is the catalogue's rule (the model ids it
-    # loaded: "enum"), not the document's "const".
-    if found[0].keyword != site.keyword and not (judge is not None and site.path == ("model",)):
-        return None
-    return InvalidCase(body, found[0])
+    return _labelled([task], site, 0, spec, judge)
+
+
+def _first_drawn(spec: Spec, choice: int, judge: Catalog | None) -> InvalidCase:
+    """Rule ``choice``'s first drawn case, the same every run (derandomized), for a rule
+    with no fixed case. A Hypothesis run of its own: inside a Hypothesis test it fails that
+    test's ``nested_given`` health check."""
+    found: list[InvalidCase] = []
+
+    @settings(
+        max_examples=1,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(_case(spec, only=choice, judge=judge).filter(_is_case))
+    def first(case: InvalidCase) -> None:
+        found.append(case)
+
+    first()
+    return found[0]
+
+
+def _choices(spec: Spec) -> range:
+    """Every rule of ``spec`` as ``_case`` numbers them: -1, the body's own type, then its
+    sites."""
+    return range(-1, len(sites(spec)))
 
 
 @st.composite
@@ -364,17 +459,67 @@ def invalid_requests(draw: st.DrawFn, /, *, spec: Spec | Catalog | None = None) 
     and a body that is not an array at all. With a catalogue, a rule of any of its models'
     documents, labelled with the violation the catalogue reports.
 
+    Every rule comes early: eight draws in nine are one rule's fixed case (the one
+    :func:`invalid_request_cases` lists), the ninth is fuzzed. Hypothesis never draws the
+    same choices twice, so it hands each fixed case out once: a test that draws nothing else
+    has met every rule within about 1.4x as many examples as there are rules, then only
+    fuzzes. Drawn with other values after it, the rules come at random.
+
     Example:
         >>> from hypothesis import given
         >>> @given(invalid_requests())
         ... def test_refused(case): ...
     """
     documents = _documents(spec)
-    if len(documents) == 1:
-        case: InvalidCase | None = draw(_case(documents[0]).filter(lambda c: c is not None))
+    judge = spec if isinstance(spec, Catalog) and len(documents) > 1 else None
+    case: InvalidCase | None
+    rules = [(document, choice) for document in documents for choice in _choices(document)]
+    slices = min(_SLICES, len(rules))
+    part = draw(st.sampled_from(range(slices + 1)))
+    if part < slices:  # the coverage phase: no choice is drawn after the rule's
+        document, choice = draw(st.sampled_from(rules[part::slices]))
+        case = _fixed_case(document, choice, judge)
+        if case is None:  # a rule the simplest task cannot carry: drawn, as fuzzing does
+            case = draw(_case(document, only=choice, judge=judge).filter(_is_case))
+    elif judge is None:
+        case = draw(_case(documents[0]).filter(_is_case))
     else:  # a rule of any model's document, judged as the catalogue judges it
-        assert isinstance(spec, Catalog)
         chosen = draw(st.sampled_from(documents))
-        case = draw(_case(chosen, judge=spec).filter(lambda c: c is not None))
+        case = draw(_case(chosen, judge=judge).filter(_is_case))
     assert case is not None
     return case
+
+
+def invalid_request_cases(*, spec: Spec | Catalog | None = None) -> list[InvalidCase]:
+    """One case for every rule of the document, in document order, the same every run.
+
+    The coverage phase ``invalid_requests()`` opens with, as a list: for
+    ``pytest.mark.parametrize``, one test per rule. Each case is the simplest valid task
+    (its required parameters, each the first value its schema allows; a parent the rule
+    sits in, added the same way) with that one rule broken, alone in the body, and is
+    confirmed by :func:`contracts.check_request` to break that rule and no other. First
+    the body that is not an array, then the task's rules in the schema's order. A rule
+    whose fixed case cannot be built (a required parameter with a pattern no short word
+    matches) is drawn by a derandomized Hypothesis run instead: call this where tests are
+    collected, not inside a Hypothesis test.
+
+    Args:
+        spec: the document; the bundled one by default. With a catalogue, every rule of
+            each of its models' documents, labelled as the catalogue reports it.
+
+    Raises:
+        hypothesis.errors.InvalidArgument: ``spec`` is neither a Spec, a Catalog nor None.
+
+    Example:
+        >>> import pytest
+        >>> @pytest.mark.parametrize("case", invalid_request_cases())
+        ... def test_refused(case): ...
+    """
+    documents = _documents(spec)
+    judge = spec if isinstance(spec, Catalog) and len(documents) > 1 else None
+    cases: list[InvalidCase] = []
+    for document in documents:
+        for choice in _choices(document):
+            fixed = _fixed_case(document, choice, judge)
+            cases.append(fixed if fixed is not None else _first_drawn(document, choice, judge))
+    return cases
