@@ -10,20 +10,24 @@ violations:
   .iter_errors(parsed_list))``, the validator built once, outside the timed loop;
 * ``json.loads``  -- ``json.loads(raw_bytes)`` alone, the floor any bytes-in check must pay.
 
-Each measurement runs for a bounded time (``--seconds``, default 1.5 s) split over 3 repeats;
-the best repeat counts. It then prints the rates, the ratios kit/jsonschema and the cost of a
-kit check in units of ``json.loads``, each next to its target and marked PASS or MISS.
+Each of ``--rounds`` rounds measures every one of them once, in turn (the order reversed
+every other round, so that a machine busy with something else weighs on all alike), for
+``--seconds`` each, the best of 3 repeats. Every ratio -- kit/jsonschema rates, the cost of a
+kit check in units of ``json.loads`` -- is taken within one round. It prints the machine,
+every round, then each ratio's median and range over the rounds next to its target, marked
+PASS or MISS by the median.
 
 Run it from the repository root, in the project's environment::
 
-    python benchmarks/bench_validate.py               # ~12 s
-    python benchmarks/bench_validate.py --seconds 0.5 --json bench.json
+    python benchmarks/bench_validate.py               # ~30 s
+    python benchmarks/bench_validate.py --rounds 3 --seconds 0.3 --json bench.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 import uuid
@@ -51,23 +55,34 @@ LABELS = {
     "jsonschema": "jsonschema Draft202012 iter_errors",
     "json_loads": "json.loads(bytes)",
 }
+COLUMNS = {
+    "kit_bytes": "kit(bytes)",
+    "kit_parsed": "kit(parsed)",
+    "kit_prose": "+messages",
+    "jsonschema": "jsonschema",
+    "json_loads": "json.loads",
+}
 
 
 @dataclass(frozen=True)
 class Ratio:
-    """One derived figure, with its target (``None``: shown for information only)."""
+    """One derived figure over the rounds, with its target (``None``: for information only)."""
 
     case: str
     name: str
-    value: float
+    values: tuple[float, ...]  # one per round
     target: float | None
     higher_is_better: bool
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
 
     @property
     def verdict(self) -> str:
         if self.target is None:
             return "info"
-        ok = self.value >= self.target if self.higher_is_better else self.value <= self.target
+        ok = self.median >= self.target if self.higher_is_better else self.median <= self.target
         return "PASS" if ok else "MISS"
 
     @property
@@ -163,9 +178,8 @@ def calibrate(fn: Callable[[], object]) -> int:
         n *= 2 if elapsed * 10 > BATCH_TARGET_S else 10
 
 
-def best_rate(fn: Callable[[], object], seconds: float) -> float:
+def best_rate(fn: Callable[[], object], batch: int, seconds: float) -> float:
     """Checks per second: the best of ``REPEATS`` repeats, ``seconds`` in all."""
-    batch = calibrate(fn)
     budget = seconds / REPEATS
     best = 0.0
     for _ in range(REPEATS):
@@ -185,73 +199,67 @@ def machine() -> dict[str, Any]:
     return _machine.machine("jsonschema")
 
 
-def ratios(case: str, rates: dict[str, float]) -> list[Ratio]:
-    vs_jsonschema = 20.0 if case == "valid" else 5.0
-    json_cost = 2.0 if case == "valid" else None
+# (name, numerator, denominator, higher is better); a rate ratio, or a time ratio written
+# as the inverse ratio of rates.
+FIGURES = (
+    ("kit(bytes) rate / jsonschema rate", "kit_bytes", "jsonschema", True),
+    ("kit(parsed) rate / jsonschema rate", "kit_parsed", "jsonschema", True),
+    ("kit(bytes) time / json.loads time", "json_loads", "kit_bytes", False),
+    ("kit(parsed) time / json.loads time", "json_loads", "kit_parsed", False),
+    ("kit(bytes)+messages rate / jsonschema", "kit_prose", "jsonschema", True),
+)
+
+
+def target(case: str, name: str) -> float | None:
+    if name.startswith(("kit(bytes) rate", "kit(parsed) rate")):
+        return 20.0 if case == "valid" else 5.0
+    if name.startswith("kit(bytes) time") and case == "valid":
+        return 1.5  # issue 18
+    return None
+
+
+def ratios(case: str, rounds: list[dict[str, float]]) -> list[Ratio]:
     return [
         Ratio(
             case,
-            "kit(bytes) rate / jsonschema rate",
-            rates["kit_bytes"] / rates["jsonschema"],
-            vs_jsonschema,
-            True,
-        ),
-        Ratio(
-            case,
-            "kit(parsed) rate / jsonschema rate",
-            rates["kit_parsed"] / rates["jsonschema"],
-            vs_jsonschema,
-            True,
-        ),
-        Ratio(
-            case,
-            "kit(bytes) time / json.loads time",
-            rates["json_loads"] / rates["kit_bytes"],
-            json_cost,
-            False,
-        ),
-        Ratio(
-            case,
-            "kit(parsed) time / json.loads time",
-            rates["json_loads"] / rates["kit_parsed"],
-            None,
-            False,
-        ),
-        Ratio(
-            case,
-            "kit(bytes)+messages rate / jsonschema",
-            rates["kit_prose"] / rates["jsonschema"],
-            None,
-            True,
-        ),
+            name,
+            tuple(rates[top] / rates[bottom] for rates in rounds),
+            target(case, name),
+            higher,
+        )
+        for name, top, bottom, higher in FIGURES
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of every measure (5)")
     parser.add_argument(
         "--seconds",
         type=float,
-        default=1.5,
-        help="time budget per measurement, split over 3 repeats (default 1.5)",
+        default=0.6,
+        help="time per measurement and round, split over 3 repeats (default 0.6)",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
     args = parser.parse_args(argv)
-    if args.seconds <= 0:
-        parser.error("--seconds must be positive")
+    if args.seconds <= 0 or args.rounds < 1:
+        parser.error("--seconds must be positive and --rounds at least 1")
 
     host = machine()
     print(f"machine : {host['cpu']} | nproc {host['nproc']} | {host['platform']}")
     print(f"python  : {host['python']} | jsonschema {host['jsonschema']}")
-    print(f"budget  : {args.seconds:g} s per measurement, best of {REPEATS} repeats")
+    print(
+        f"budget  : {args.rounds} rounds; {args.seconds:g} s per measurement and round, "
+        f"best of {REPEATS} repeats"
+    )
 
     spec = openapi.load()
     schema = spec.to_dict()["components"]["schemas"]["RequestBody"]
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     cases = {"valid": valid_request(spec.model_id), "invalid": invalid_request(spec.model_id)}
-    rates: dict[str, dict[str, float]] = {}
     counts: dict[str, dict[str, int]] = {}
+    measured: dict[str, dict[str, tuple[Callable[[], object], int]]] = {}
     for case, parsed in cases.items():
         raw = json.dumps(parsed).encode()
         kit_bytes, kit_parsed = len(check_request(raw)), len(check_request(parsed))
@@ -287,37 +295,59 @@ def main(argv: list[str] | None = None) -> int:
             "jsonschema": partial(all_errors, validator, parsed),
             "json_loads": partial(json.loads, raw),
         }
-        rates[case] = {kind: best_rate(fns[kind], args.seconds) for kind in KINDS}
+        measured[case] = {kind: (fn, calibrate(fn)) for kind, fn in fns.items()}
+
+    rounds: dict[str, list[dict[str, float]]] = {case: [] for case in cases}
+    print(f"\n{'checks/s, by round':<38}" + "".join(f"{COLUMNS[k]:>14}" for k in KINDS))
+    for round_ in range(1, args.rounds + 1):
+        order = KINDS if round_ % 2 else KINDS[::-1]
+        for case in cases:
+            rates: dict[str, float] = {}
+            for kind in order:
+                fn, batch = measured[case][kind]
+                rates[kind] = best_rate(fn, batch, args.seconds)
+            rounds[case].append(rates)
+            print(
+                f"  round {round_} {case:<29}" + "".join(f"{rates[k]:>14,.0f}" for k in KINDS),
+                flush=True,
+            )
 
     print()
-    print(f"{'checks/s':<38}{'valid':>14}{'invalid':>14}")
+    print(f"{'checks/s, median of the rounds':<38}{'valid':>14}{'invalid':>14}")
     for kind in KINDS:
-        print(f"{LABELS[kind]:<38}" + "".join(f"{rates[c][kind]:>14,.0f}" for c in cases))
+        medians = [statistics.median(r[kind] for r in rounds[c]) for c in cases]
+        print(f"{LABELS[kind]:<38}" + "".join(f"{m:>14,.0f}" for m in medians))
     print(f"{'  payload bytes':<38}" + "".join(f"{counts[c]['bytes']:>14}" for c in cases))
     print(f"{'  violations: kit':<38}" + "".join(f"{counts[c]['kit']:>14}" for c in cases))
     print(
         f"{'  errors: jsonschema':<38}" + "".join(f"{counts[c]['jsonschema']:>14}" for c in cases)
     )
 
-    derived = [ratio for case in cases for ratio in ratios(case, rates[case])]
+    derived = [ratio for case in cases for ratio in ratios(case, rounds[case])]
     print()
-    print(f"{'case':<9}{'ratio':<38}{'value':>9}  {'target':<9}verdict")
+    print(f"{'case':<9}{'ratio':<38}{'median':>8}  {'range':<13}  {'target':<9}verdict")
+    for ratio in derived:
+        spread = f"{min(ratio.values):.2f}-{max(ratio.values):.2f}"
+        print(
+            f"{ratio.case:<9}{ratio.name:<38}{ratio.median:>7.2f}x  {spread:<13}  "
+            f"{ratio.target_text:<9}{ratio.verdict}"
+        )
     for ratio in derived:
         print(
-            f"{ratio.case:<9}{ratio.name:<38}{ratio.value:>8.2f}x  "
-            f"{ratio.target_text:<9}{ratio.verdict}"
+            f"  {ratio.case} {ratio.name}, by round: "
+            + ", ".join(f"{value:.2f}x" for value in ratio.values)
         )
 
     if args.json is not None:
         report = {
             "machine": host,
+            "rounds": args.rounds,
             "seconds_per_measurement": args.seconds,
             "repeats": REPEATS,
             "cases": {
                 case: {
                     **counts[case],
-                    "checks_per_second": rates[case],
-                    "seconds_per_check": {k: 1.0 / r for k, r in rates[case].items()},
+                    "checks_per_second_by_round": rounds[case],
                 }
                 for case in cases
             },
@@ -325,7 +355,9 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "case": r.case,
                     "name": r.name,
-                    "value": r.value,
+                    "median": r.median,
+                    "range": [min(r.values), max(r.values)],
+                    "by_round": list(r.values),
                     "target": r.target,
                     "higher_is_better": r.higher_is_better,
                     "verdict": r.verdict,

@@ -1,18 +1,41 @@
 """Strict, exact JSON parsing of raw request and response bodies.
 
 ``json.loads`` alone is neither strict nor exact: it accepts ``NaN``/``Infinity``, turns
-``1e999`` into ``inf`` and ``1e-999`` into ``0.0``, rounds ``0.57000000000000001`` to
-``0.57`` and refuses integers of more than 4300 digits. Bodies that could hold such a
-literal (a long digit run or an exponent) are parsed a second, slower way that keeps every
-number the decimal it was written as; all others take the C parser's fast path.
+``1e999`` into ``inf``, ``1e-999`` into ``0.0`` and ``0.57000000000000001`` into the float
+``0.5700000000000001``, and refuses integers of more than 4300 digits. The strict parser
+(``json`` with hooks) keeps every number the decimal it was written as and says what is
+wrong in the kit's words; it costs more than a ``json.loads``.
+
+Most bodies take orjson instead, at C speed. orjson refuses what the strict parser refuses
+-- invalid UTF-8, a byte order mark, NaN/Infinity, lone surrogate escapes, syntax errors,
+trailing data -- but not in the kit's words, so a body it refuses goes to the strict parser
+for the reason. What orjson *accepts* but would not hand back as the strict parser does is
+looked for in the bytes, and such a body is parsed strictly too:
+
+- a number literal of 16 characters or more, or one below the smallest normal double
+  (``1e-999``): orjson makes a float of it (of an integer beyond 64 bits too), where the
+  strict parser may keep a decimal or an int;
+- nesting deep enough that Python's parser, which recurses, could give out before orjson
+  does (at 1024 levels).
+
+orjson keeps the last of two values for one key without a word. With ``unique_keys`` (a
+server's parse, and ``check_request``'s) the colons of the body are counted against those of
+orjson's serialisation of what it kept: they agree exactly when no key was sent twice
+(``_may_repeat_a_key``), and otherwise the strict parser decides.
+
+``tests/contracts/test_fast_parse.py`` holds the two ways to the same answer, value for
+value and reason for reason, on arbitrary bodies.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
+import sys
+from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import orjson
 
 from openapi import KitError
 
@@ -44,9 +67,16 @@ def _exact_float(text: str) -> float | Decimal:
     if len(text) < 16 and "e" not in text and "E" not in text:
         return float(text)
     value = float(text)
-    if value - value == 0 and Decimal(repr(value)) == Decimal(text):
+    try:
+        exact = Decimal(text)
+    except InvalidOperation:  # an exponent past about 10**18
+        raise JSONProblem(
+            f"the number {text[:24]}{'...' if len(text) > 24 else ''} has an exponent "
+            "beyond what a decimal holds (about 18 digits); send a smaller exponent"
+        ) from None
+    if value - value == 0 and Decimal(repr(value)) == exact:
         return value
-    return Decimal(text)
+    return exact
 
 
 def _exact_int(text: str) -> int | Decimal:
@@ -80,8 +110,111 @@ def parse_json(body: bytes | bytearray | memoryview | str, *, unique_keys: bool 
     """Parse one JSON text strictly; raise :class:`JSONProblem` with an actionable reason.
 
     ``unique_keys``: refuse an object that names a key twice (which ``json`` would silently
-    resolve to the last value). Servers want it; it costs a little per object.
+    resolve to the last value). Servers want it; it costs a search of the bytes and a count
+    of the keys.
     """
+    raw = body if body.__class__ is bytes else _as_bytes(body)
+    if raw is not None:
+        classes = raw.translate(_CLASSES)
+        if not _orjson_may_differ(raw, classes):
+            try:
+                value = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass  # refused: the strict parser says why, in the kit's words
+            else:
+                if not unique_keys or not _may_repeat_a_key(raw, value):
+                    return value
+    return _parse_strictly(body, unique_keys=unique_keys)
+
+
+def _may_repeat_a_key(raw: bytes | bytearray, value: Any) -> bool:
+    """Whether ``raw`` may name a key twice in one object, ``value`` being orjson's parse.
+
+    orjson keeps the last of two values for a key, silently. So the colons are counted: the
+    body has one after each key it sends, plus those inside its strings; orjson's own
+    serialisation of ``value`` has one after each key kept, plus those inside the strings
+    kept. Neither escapes a colon, unless the body wrote one as ``\\u003a``, so the counts
+    agree exactly when every key and every string sent was kept: when no key came twice.
+    A body that escaped a colon, or nests past what orjson serialises, goes to the strict
+    parser, which decides.
+    """
+    if raw.find(b"u003") >= 0:  # maybe a \\u003a (or another \\u003_ escape: no matter)
+        return True
+    try:
+        return raw.count(b":") != orjson.dumps(value).count(b":")
+    except orjson.JSONEncodeError:  # nested past orjson's 255 levels
+        return True
+
+
+def _as_bytes(body: bytes | bytearray | memoryview | str) -> bytes | bytearray | None:
+    """The UTF-8 bytes orjson and the scan read (``None``: leave it to the strict parser)."""
+    if isinstance(body, str):
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: only the strict parser knows its rule
+            return None
+    if isinstance(body, memoryview):
+        return body.tobytes() if body.c_contiguous else None
+    return body
+
+
+# The scans read each byte of a body as one of these classes: "0" for a digit or ".", "e"
+# for e or E, "-" itself, ":" itself, "," for "," and "[" (what else may come just before a
+# number literal), " " for whitespace, '"' itself, "x" for anything else.
+_CLASSES = bytes(
+    ord(
+        "0"
+        if byte in b"0123456789."
+        else "e"
+        if byte in b"eE"
+        else "-"
+        if byte == ord("-")
+        else ":"
+        if byte == ord(":")
+        else ","
+        if byte in b",["
+        else " "
+        if byte in b" \t\n\r"
+        else '"'
+        if byte == ord('"')
+        else "x"
+    )
+    for byte in range(256)
+)
+_MANTISSA = re.compile(rb"-?0+")
+
+
+def _orjson_may_differ(raw: bytes | bytearray, classes: bytes | bytearray | None = None) -> bool:
+    """Whether orjson's value for ``raw`` might not be the strict parser's.
+
+    orjson reads every float the strict parser would keep a float as the same float (both
+    round correctly), so only the literals it makes something else of are looked for: those
+    of 16 characters or more (``_exact_float`` compares them with the float; past 64 bits an
+    integer is a float in orjson) and those below the smallest normal double (from up to 15
+    characters only a negative exponent of three digits gets there: 15 significant digits
+    round-trip through a double). A literal too large for a double orjson refuses.
+    """
+    if classes is None:
+        classes = raw.translate(_CLASSES)
+    # 15: a literal of 16 may carry its sign. (rfind: here the fastest of find, rfind, in.)
+    if classes.rfind(b"000000000000000") >= 0:
+        return True
+    # "e-123" is in a UUID now and then ("...3e-1234..."); it is a number only when no more
+    # than a mantissa comes between it and the ":", "," "[" or space before (or the start).
+    hit = classes.rfind(b"e-000")
+    while hit >= 0:
+        start = max(classes.rfind(mark, 0, hit) for mark in (b":", b",", b" "))
+        if _MANTISSA.fullmatch(classes, start + 1, hit):
+            return True
+        hit = classes.rfind(b"e-000", 0, hit)
+    # Python's parser recurses once a level and gives out near the recursion limit, less
+    # the caller's depth; orjson goes to 1024 levels. A level takes two bytes: a body
+    # shorter than the limit nests less than half as deep.
+    limit = sys.getrecursionlimit()
+    return len(raw) >= limit and raw.count(b"[") + raw.count(b"{") >= limit // 2
+
+
+def _parse_strictly(body: bytes | bytearray | memoryview | str, *, unique_keys: bool) -> Any:
     if isinstance(body, str):
         text = body
     else:

@@ -21,7 +21,7 @@ RAW_TYPES = (bytes, bytearray, memoryview, str)
 
 
 def check_request(
-    payload: Any, *, spec: Spec | Catalog | None = None, raw: bool | None = None
+    payload: Any, *, spec: Spec | Catalog | None = None, parsed: bool = False
 ) -> list[Violation]:
     """Every way ``payload`` breaks the document's request contract (empty: it is valid).
 
@@ -35,9 +35,10 @@ def check_request(
             of its ``model`` (a task for a model none describes gets one violation naming
             the nearest known ids; the rules: docs/catalog.md); a catalogue of one is that
             document.
-        raw: ``None`` (default): ``bytes`` and ``str`` are raw JSON text. ``False``: the
-            payload is already a parsed JSON value, so a ``str`` is a JSON string (as a
-            server that parsed the body itself needs).
+        parsed: ``payload`` is a JSON value already parsed, whatever its type, so a ``str``
+            is a JSON string and not JSON text (as a server that parsed the body itself
+            needs). By default ``bytes``, ``bytearray``, ``memoryview`` and ``str`` are JSON
+            text and anything else a parsed value.
 
     Returns:
         Every :class:`Violation`, in body order. An ``authentication`` task may come first;
@@ -58,19 +59,11 @@ def check_request(
     elif not isinstance(spec, Spec):
         raise TypeError(f"spec={spec!r} must be an openapi.Spec, an openapi.Catalog or None")
     engine = spec.memo.get(ENGINE_KEY) or engine_for(spec)
-    if payload.__class__ is not list and raw is not False and isinstance(payload, RAW_TYPES):
+    if payload.__class__ is not list and not parsed and isinstance(payload, RAW_TYPES):
         try:
-            payload = parse_json(payload)
+            payload = parse_json(payload, unique_keys=True)  # as the mock parses
         except JSONProblem as problem:
-            return [
-                Violation(
-                    pointer="",
-                    parameter="",
-                    keyword="json",
-                    code="invalidRequestBody",
-                    message=problem.reason,
-                )
-            ]
+            return [_unparsable(problem)]
     if routes is not None and isinstance(payload, list | tuple):
         return _check_routed(payload, routes)
     violations: list[Violation] = []
@@ -176,16 +169,27 @@ def _collected(collect: Validate, task: Any, index: int, task_type: Any) -> list
 
 
 def validate_request(
-    payload: Any, *, spec: Spec | Catalog | None = None, raw: bool | None = None
+    payload: Any, *, spec: Spec | Catalog | None = None, parsed: bool = False
 ) -> None:
-    """Raise :class:`ContractViolation` listing every violation unless ``payload`` is valid.
+    """Raise :class:`ContractViolation` listing every violation unless ``payload`` is valid
+    (the arguments are :func:`check_request`'s).
 
     Example:
         >>> validate_request([])  # an empty array is valid by the document
     """
-    violations = check_request(payload, spec=spec, raw=raw)
+    violations = check_request(payload, spec=spec, parsed=parsed)
     if violations:
         raise ContractViolation(violations)
+
+
+def _unparsable(problem: JSONProblem) -> Violation:
+    return Violation(
+        pointer="",
+        parameter="",
+        keyword="json",
+        code="invalidRequestBody",
+        message=problem.reason,
+    )
 
 
 def _body_violation(raw: RawError) -> Violation:

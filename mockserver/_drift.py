@@ -52,7 +52,7 @@ def judge_request(raw: bytes | str, *, spec: Spec | Catalog) -> tuple[Any, list[
                 "documentation": "https://runware.ai/docs/platform/errors",
             }
         ]
-    found = check_request(payload, spec=spec, raw=False)
+    found = check_request(payload, spec=spec, parsed=True)
     return payload, [v.to_error() for v in found]
 
 

@@ -350,7 +350,7 @@ class MockServer:
         return None
 
     def violations(self, payload: Any) -> tuple[dict[str, Any], ...]:
-        found = check_request(payload, spec=self._judge, raw=False)
+        found = check_request(payload, spec=self._judge, parsed=True)
         return tuple(v.to_error() for v in found) if found else ()
 
     async def run(

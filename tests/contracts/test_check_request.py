@@ -190,7 +190,23 @@ MALFORMED = [
     pytest.param(b"\xef\xbb\xbf[]", "byte order mark", id="bom"),
     pytest.param(b"[" * 100_000 + b"]" * 100_000, "nests too deeply", id="deep-nesting"),
     pytest.param(b"[] []", "not valid JSON", id="two-documents"),
+    pytest.param(b"[1e99999999999999999999]", "exponent", id="exponent-beyond-a-decimal"),
+    # The mock refuses a key sent twice, so the check before sending does too.
+    pytest.param(b'[{"seed": 1, "seed": 2}]', "appears twice", id="duplicate-key"),
+    pytest.param(b'[{"a": {"b": 1,\n "b" :2}}]', "appears twice", id="duplicate-key-nested"),
 ]
+
+# A quote and a colon inside a string look like the end of a key to the quick count; the
+# strict parser then finds no key sent twice.
+KEY_LOOKALIKES = [
+    pytest.param(b'[{"taskType": "a\\":b"}]', id="escaped-quote-colon"),
+    pytest.param(b'[{"taskType": "x\\"  :y", "model": "m"}]', id="escaped-quote-space-colon"),
+]
+
+
+@pytest.mark.parametrize("body", KEY_LOOKALIKES)
+def test_a_quote_and_colon_in_a_string_is_no_duplicate(body: bytes) -> None:
+    assert all(v.keyword != "json" for v in check_request(body))
 
 
 @pytest.mark.parametrize(("body", "fragment"), MALFORMED)
@@ -232,6 +248,22 @@ def test_non_object_tasks(spec: openapi.Spec) -> None:
         ("type", "/2", 2),
         ("type", "/3", 3),
     ]
+
+
+def test_a_parsed_str_is_a_json_string_not_json_text() -> None:
+    # A server that parsed the body itself passes the value: the body "[]" (a JSON string)
+    # is then a string, not the text of an empty array.
+    (violation,) = check_request("[]", parsed=True)
+    assert (violation.keyword, violation.code, violation.value) == (
+        "type",
+        "invalidRequestBody",
+        "[]",
+    )
+    assert check_request("[]") == []
+    assert check_request([], parsed=True) == []
+    with pytest.raises(ContractViolation):
+        validate_request("[]", parsed=True)
+    validate_request("[]")
 
 
 def test_raw_str_and_bytes_agree(spec: openapi.Spec) -> None:
