@@ -47,7 +47,6 @@ __all__ = [
     "profile_from_mapping",
 ]
 
-HEADER = "x-runware-mock-error"
 DEFAULT_CODES = {
     400: "invalidParameter",
     401: "invalidApiKey",
