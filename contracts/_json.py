@@ -104,6 +104,12 @@ _STRICT_DECODER = json.JSONDecoder(
 _BIG_INT_DECODER = json.JSONDecoder(
     parse_float=_exact_float, parse_int=_exact_int, parse_constant=_constant
 )
+_STRICT_BIG_INT_DECODER = json.JSONDecoder(
+    parse_float=_exact_float,
+    parse_int=_exact_int,
+    parse_constant=_constant,
+    object_pairs_hook=_unique_keys,
+)
 
 
 def parse_json(body: bytes | bytearray | memoryview | str, *, unique_keys: bool = False) -> Any:
@@ -154,7 +160,7 @@ def _as_bytes(body: bytes | bytearray | memoryview | str) -> bytes | bytearray |
         except UnicodeEncodeError:  # a lone surrogate: only the strict parser knows its rule
             return None
     if isinstance(body, memoryview):
-        return body.tobytes() if body.c_contiguous else None
+        return body.tobytes()
     return body
 
 
@@ -215,6 +221,8 @@ def _orjson_may_differ(raw: bytes | bytearray, classes: bytes | bytearray | None
 
 
 def _parse_strictly(body: bytes | bytearray | memoryview | str, *, unique_keys: bool) -> Any:
+    if isinstance(body, memoryview):
+        body = body.tobytes()  # str() takes no view with strides
     if isinstance(body, str):
         text = body
     else:
@@ -235,9 +243,11 @@ def _parse_strictly(body: bytes | bytearray | memoryview | str, *, unique_keys: 
         try:
             value = (_STRICT_DECODER if unique_keys else _DECODER).decode(text)
         except ValueError as exc:
-            if "digits" not in str(exc) or isinstance(exc, json.JSONDecodeError):
+            # Only Python's own int limit (CVE-2020-10735) is worth a second parse; a
+            # JSONProblem (a key named "digits" sent twice, say) stands.
+            if exc.__class__ is not ValueError or not str(exc).startswith("Exceeds the limit"):
                 raise
-            value = _BIG_INT_DECODER.decode(text)  # an integer of over 4300 digits
+            value = (_STRICT_BIG_INT_DECODER if unique_keys else _BIG_INT_DECODER).decode(text)
     except json.JSONDecodeError as exc:
         if not text.strip():
             raise JSONProblem("the body is empty; send a JSON array of tasks", position=0) from exc
@@ -253,10 +263,21 @@ def _parse_strictly(body: bytes | bytearray | memoryview | str, *, unique_keys: 
         if isinstance(exc, JSONProblem):
             raise
         raise JSONProblem(f"the body is not valid JSON: {exc}") from exc
-    # A one-character search is a memchr; most bodies hold no backslash at all.
-    if "\\" in text and _SURROGATE_ESCAPE.search(text):
+    # A one-character search is a memchr; most bodies hold no backslash at all. A str may
+    # also carry a lone surrogate itself, unescaped (UTF-8 bytes cannot).
+    if ("\\" in text and _SURROGATE_ESCAPE.search(text)) or (
+        body.__class__ is str and not _encodable(text)
+    ):
         _refuse_lone_surrogates(value, "")
     return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _refuse_lone_surrogates(value: Any, pointer: str) -> None:

@@ -194,6 +194,15 @@ MALFORMED = [
     # The mock refuses a key sent twice, so the check before sending does too.
     pytest.param(b'[{"seed": 1, "seed": 2}]', "appears twice", id="duplicate-key"),
     pytest.param(b'[{"a": {"b": 1,\n "b" :2}}]', "appears twice", id="duplicate-key-nested"),
+    # The duplicate's message holds the word "digits", as Python's big-int refusal does.
+    pytest.param(b'[{"digits": 1, "digits": 2}]', "appears twice", id="duplicate-key-digits"),
+    pytest.param(
+        b'[{"a": 1, "a": 2, "n": ' + b"9" * 4400 + b"}]",
+        "appears twice",
+        id="duplicate-and-big-int",
+    ),
+    pytest.param(memoryview(b'[{"a": 1}]')[::2], "not valid JSON", id="strided-memoryview"),
+    pytest.param('["\ud800"]', "unpaired surrogate", id="lone-surrogate-in-a-str"),
 ]
 
 # A quote and a colon inside a string look like the end of a key to the quick count; the
@@ -210,7 +219,7 @@ def test_a_quote_and_colon_in_a_string_is_no_duplicate(body: bytes) -> None:
 
 
 @pytest.mark.parametrize(("body", "fragment"), MALFORMED)
-def test_malformed_bodies_are_violations_not_exceptions(body: bytes, fragment: str) -> None:
+def test_malformed_bodies_are_violations_not_exceptions(body: Any, fragment: str) -> None:
     (violation,) = check_request(body)
     assert violation.keyword == "json"
     assert violation.code == "invalidRequestBody"
