@@ -219,12 +219,24 @@ def _number_outside(schema: Mapping[str, Any], keyword: str) -> Any:
     integer = schema.get("type") == "integer"
     step = _numbers.as_decimal(schema.get("multipleOf", 1))
     bound = _numbers.as_decimal(schema[keyword])
-    value = {
-        "minimum": bound - step,
-        "maximum": bound + step,
-        "exclusiveMinimum": bound,
-        "exclusiveMaximum": bound,
-    }[keyword]
+    if "multipleOf" in schema:  # the nearest multiple past the bound: it breaks only that
+        ratio = bound / step
+        value = (
+            step
+            * {
+                "minimum": math.ceil(ratio) - 1,
+                "maximum": math.floor(ratio) + 1,
+                "exclusiveMinimum": math.floor(ratio),
+                "exclusiveMaximum": math.ceil(ratio),
+            }[keyword]
+        )
+    else:
+        value = {
+            "minimum": bound - step,
+            "maximum": bound + step,
+            "exclusiveMinimum": bound,
+            "exclusiveMaximum": bound,
+        }[keyword]
     return _number(value, integer=integer)
 
 

@@ -257,3 +257,37 @@ def test_a_long_payload_is_abridged_in_the_repr() -> None:
 def test_a_bad_spec_names_the_argument() -> None:
     with pytest.raises(InvalidArgument, match=r"spec='spec\.json' must be an openapi\.Spec"):
         invalid_request_cases(spec="spec.json")  # type: ignore[arg-type]
+
+
+# A bound that is no multiple of the step: one step past it would break multipleOf too.
+OFF_STEP_BOUNDS = [
+    pytest.param({"maximum": 1, "multipleOf": 0.3}, "maximum", id="maximum"),
+    pytest.param({"minimum": 0.1, "multipleOf": 0.3}, "minimum", id="minimum"),
+    pytest.param(
+        {"minimum": 0, "exclusiveMaximum": 1, "multipleOf": 0.3},
+        "exclusiveMaximum",
+        id="exclusive-maximum",
+    ),
+    pytest.param(
+        {"exclusiveMinimum": 0.1, "maximum": 2, "multipleOf": 0.3},
+        "exclusiveMinimum",
+        id="exclusive-minimum",
+    ),
+]
+
+
+@pytest.mark.parametrize(("bounds", "keyword"), OFF_STEP_BOUNDS)
+def test_a_bound_off_the_step_is_broken_alone(bounds: dict[str, Any], keyword: str) -> None:
+    doc = document("bundled")
+    temperature = task_schema(doc)["properties"]["settings"]["properties"]["temperature"]
+    for old in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        temperature.pop(old, None)
+    temperature.update(bounds)
+    cases = [
+        case
+        for case in invalid_request_cases(spec=openapi.load(doc))
+        if case.violation.pointer == "/0/settings/temperature"
+    ]
+    assert keyword in {case.violation.keyword for case in cases}
+    for case in cases:
+        assert check_request(case.payload, spec=openapi.load(doc)) == [case.violation]
