@@ -144,6 +144,39 @@ def problems(source: str, module: str, *, where: str, is_package: bool = False) 
                     f"{where}:{imp.line}: imports {imp.module} at module level; {module} may "
                     f"import {top} only inside a function ({reason})"
                 )
+    found += _attribute_reaches(source, own, where=where)
+    return found
+
+
+def _attribute_reaches(source: str, own: str, *, where: str) -> list[str]:
+    """``import contracts`` then ``contracts._engine.x``: a reach-in the imports hide."""
+    tree = ast.parse(source)
+    bound: dict[str, str] = {}  # a name an ``import`` binds -> the module it stands for
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    bound[alias.asname] = alias.name
+                else:
+                    top = alias.name.partition(".")[0]
+                    bound[top] = top
+    found: list[str] = []
+    for node in ast.walk(tree):  # each chain once, at its first private segment
+        if not (isinstance(node, ast.Attribute) and _private(node.attr)):
+            continue
+        chain, value = [node.attr], node.value
+        while isinstance(value, ast.Attribute) and not _private(value.attr):
+            chain.append(value.attr)
+            value = value.value
+        module = bound.get(value.id) if isinstance(value, ast.Name) else None
+        if module is None:
+            continue  # another private segment comes first, or no imported module
+        top = module.partition(".")[0]
+        if top != own and top not in sys.stdlib_module_names:
+            found.append(
+                f"{where}:{node.lineno}: reads {module}.{'.'.join(reversed(chain))}, private "
+                f"to {top}: use (or add) a public name of {top} instead"
+            )
     return found
 
 
@@ -246,6 +279,15 @@ CASES = [
                  id="downward-public"),
     pytest.param("runware_client", "from mockserver._config import MockConfig",
                  "private to mockserver", id="example-private-module"),
+    pytest.param("mockserver._x", "import contracts\nf = contracts._engine.engine_for\n",
+                 "reads contracts._engine", id="attribute-reach-in"),
+    pytest.param("openapi._x", "import referencing as r\nR = r._core.Resolver\n",
+                 "reads referencing._core", id="attribute-reach-in-through-an-alias"),
+    pytest.param("contracts._x", "import contracts\nf = contracts._engine\n", None,
+                 id="attribute-within-the-package"),
+    pytest.param("mockserver._x",
+                 "import contracts.strategies\nf = contracts.strategies._invalid._case\n",
+                 "reads contracts.strategies._invalid", id="attribute-reach-in-deeper"),
 ]  # fmt: skip
 
 
