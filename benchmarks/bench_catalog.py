@@ -1,11 +1,13 @@
 """Benchmark the catalogue: what loading 50 model documents costs, and what it costs a request.
 
-In one run, on one machine, this generates 50 model documents into a temporary directory
-from the two the repository holds (the bundled Qwen3.5-397B and tests/data's MiniMax M2.7),
-each with its own model id and varied limits (``settings.temperature.maximum``,
-``settings.maxTokens.maximum``, ``settings.systemPrompt.maxLength``), enums (the
-``deliveryMethod`` values) and, for every third, an extra setting. "1" is a directory holding
-one of them, "50" the directory holding all. For each, alternately, ``--rounds`` times:
+In one run, on one machine, this writes 50 model documents into a temporary directory: the
+bundled Qwen3.5-397B as it ships, and 49 generated from the two the repository holds (the
+bundled one and tests/data's MiniMax M2.7), each with its own model id and varied limits
+(``settings.temperature.maximum``, ``settings.maxTokens.maximum``,
+``settings.systemPrompt.maxLength``), enums (the ``deliveryMethod`` values) and, for every
+third, an extra setting. "1" is a directory holding only the bundled document (the mock as
+``bench_mock.py`` runs it), "50" the directory holding all; every request is for the bundled
+model, which both know. For each, alternately, ``--rounds`` times:
 
 * ``load``: in a fresh interpreter, after its imports, ``openapi.load_catalog(DIR)`` and the
   compilation of every document's validators -- the work ``serve`` does before it listens;
@@ -177,17 +179,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         many, one = Path(temp) / "50", Path(temp) / "1"
         many.mkdir()
         one.mkdir()
-        models = variants(many, DOCUMENTS)
-        # "1": a document of the 50 (a copy, so both are loaded and checked alike).
-        chosen = models[DOCUMENTS // 2]
-        shutil.copy(many / f"model-{DOCUMENTS // 2:02d}.openapi.json", one)
+        # "1": the bundled document alone; "50": the same file and 49 variants of the two.
+        for folder in (one, many):
+            shutil.copy(SOURCES[0], folder / "bundled.openapi.json")
+        models = variants(many, DOCUMENTS - 1)
+        chosen = openapi.load(SOURCES[0]).model_id
+        assert chosen not in models
         payload = request_payload(chosen)
         payload[0]["settings"]["temperature"] = 0.5  # within every variant's limit
         payload[0]["deliveryMethod"] = "sync"
         body = json.dumps(payload).encode()
         print(
-            f"catalog : {DOCUMENTS} documents generated from {len(SOURCES)}; requests for "
-            f"{chosen}, {len(body)} bytes"
+            f"catalog : the bundled document and {DOCUMENTS - 1} generated from "
+            f"{len(SOURCES)}; requests for {chosen}, {len(body)} bytes"
         )
         folders = {"1": one, "50": many}
         catalogs = {size: openapi.load_catalog(folder) for size, folder in folders.items()}

@@ -22,7 +22,7 @@ from openapi import Catalog, Spec
 
 from . import _exactjson as exactjson
 from ._config import MockConfig
-from ._errors import error_body
+from ._errors import crash_body, error_body
 from ._faults import FaultError, fault_from_mapping
 from ._inspector import inspector_routes
 from ._journal import mask_key, parse_cursor
@@ -161,14 +161,7 @@ def create_app(
 
     async def crash(request: Request, exc: Exception) -> Response:
         # Never a traceback to the client: the mock's own bug is still a Runware-style 500.
-        return JSONResponse(
-            error_body(
-                "internalServerError",
-                f"The mock failed: {type(exc).__name__}. This is a bug "
-                "in runware-contract-kit; please report it.",
-            ),
-            status_code=500,
-        )
+        return JSONResponse(crash_body(exc), status_code=500)
 
     async def ws(websocket: Any) -> None:
         await websocket_endpoint(websocket, mock)

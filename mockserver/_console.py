@@ -63,14 +63,16 @@ class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
         _SINK = self
 
     def line(self, entry: Entry) -> None:
-        if not REQUESTS.isEnabledFor(logging.INFO):
+        pending = self._pending
+        # The logger's level is asked once per event-loop turn, by its first line (a level
+        # set in the middle of a turn applies from the next).
+        if not pending and not REQUESTS.isEnabledFor(logging.INFO):
             return
         text = self._formatter.render(entry)
         if "?" in text:  # a webhook URL's query may hold a token
             from ._logging import redact
 
             text = redact(text)
-        pending = self._pending
         pending.append(text)
         if len(pending) == 1:
             try:
@@ -110,6 +112,12 @@ class RequestFormatter(logging.Formatter):
     def __init__(self, *args: Any, use_colors: bool | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.use_colors = use_colors
+        # The clock of the last second a line was stamped in: every line of that second
+        # shares it, and formatting the time was a third of a line's cost. One tuple, so a
+        # thread that reads it never pairs one second with another's clock.
+        self._clock: tuple[int, str] = (-1, "")
+        self._stamps: tuple[int, int, str] = (-1, -1, "")  # the last stamp, and its instant
+        self._middles: dict[tuple[str, str, int, bool], str] = {}
 
     def colours(self) -> bool:
         if self.use_colors is None:  # decided once: the console is stderr
@@ -122,36 +130,81 @@ class RequestFormatter(logging.Formatter):
             return super().format(record)
         return self.render(entry)
 
+    def _stamp(self, received: float) -> str:
+        second, millis = int(received), int(received * 1000)
+        found = self._stamps
+        if found[0] == millis and found[1] == second:  # a busy mock: many lines a millisecond
+            return found[2]
+        known, clock = self._clock
+        if known != second:  # localtime() of any instant of the second gives this clock
+            clock = time.strftime("%H:%M:%S", time.localtime(received))
+            self._clock = (second, clock)
+        stamp = f"{clock}.{millis % 1000:03d}"
+        self._stamps = (millis, second, stamp)
+        return stamp
+
     def render(self, entry: Entry) -> str:
-        colour = self.colours()
+        colour = self.use_colors if self.use_colors is not None else self.colours()
+        if entry.violations or entry.drift or entry.fault:
+            return self._render(entry, colour)
+        # A valid request's line is its stamp, what it was and its latency: the middle is
+        # the same for every request to a path, so it is formatted once.
+        key = (entry.method, entry.path, entry.status, colour)
+        middle = self._middles.get(key)
+        if middle is None:
+            if len(self._middles) >= _MIDDLES_KEPT:
+                self._middles.clear()
+            middle = self._middles[key] = self._middle(entry, colour)
+        if colour:
+            stamp = self._stamp(entry.received)
+            return f"{_DIM}{stamp}{_RESET} {middle} {_DIM}{entry.latency_ms:.1f} ms{_RESET}"
+        return f"{self._stamp(entry.received)} {middle} {entry.latency_ms:.1f} ms"
 
-        def paint(code: str, text: str) -> str:
-            return f"{code}{text}{_RESET}" if colour and code else text
+    def _middle(self, entry: Entry, colour: bool) -> str:
+        """What a line without violations, drift or fault shows between stamp and latency."""
+        status = entry.status
+        code = _status_colour(status) if colour else ""
+        shown = f"{code}{status}{_RESET}" if code else str(status)
+        middle = f"{entry.method:<7} {entry.path:<8} {shown}"
+        if entry.method != "WEBHOOK":
+            middle += f" {_GREEN}valid{_RESET}" if colour else " valid"
+        return middle
 
-        stamp = (
-            time.strftime("%H:%M:%S", time.localtime(entry.received))
-            + f".{int(entry.received * 1000) % 1000:03d}"
-        )
-        parts = [
-            paint(_DIM, stamp),
-            f"{entry.method:<7} {entry.path:<8}",
-            paint(_status_colour(entry.status), str(entry.status)),
-        ]
-        if entry.violations:
-            named = [str(v.get("parameter") or v.get("code")) for v in entry.violations]
-            shown = ", ".join(named[:_SHOWN_VIOLATIONS]) + (
-                f" +{len(named) - _SHOWN_VIOLATIONS}" if len(named) > _SHOWN_VIOLATIONS else ""
-            )
-            parts.append(paint(_YELLOW, f"invalid ({len(named)})") + f" {shown}")
+    def _render(self, entry: Entry, colour: bool) -> str:
+        stamp = self._stamp(entry.received)
+        status = entry.status
+        head = f"{entry.method:<7} {entry.path:<8}"
+        violations, drift, fault = entry.violations, entry.drift, entry.fault
+        if not colour:
+            line = f"{stamp} {head} {status}"
+            if violations:
+                line += f" invalid ({len(violations)}) {_named(violations)}"
+            elif entry.method != "WEBHOOK":
+                line += " valid"
+            if drift:  # the proxy's verdict on the upstream's reply: the server's fault
+                line += f" drift ({len(drift)}) {_named(drift)}"
+            if fault:
+                line += f" · {fault}"
+            return f"{line} {entry.latency_ms:.1f} ms"
+        code = _status_colour(status)
+        shown = f"{code}{status}{_RESET}" if code else str(status)
+        line = f"{_DIM}{stamp}{_RESET} {head} {shown}"
+        if violations:
+            line += f" {_YELLOW}invalid ({len(violations)}){_RESET} {_named(violations)}"
         elif entry.method != "WEBHOOK":
-            parts.append(paint(_GREEN, "valid"))
-        if entry.drift:  # the proxy's verdict on the upstream's reply: the server's fault
-            named = [str(d.get("parameter") or d.get("code")) for d in entry.drift]
-            shown = ", ".join(named[:_SHOWN_VIOLATIONS]) + (
-                f" +{len(named) - _SHOWN_VIOLATIONS}" if len(named) > _SHOWN_VIOLATIONS else ""
-            )
-            parts.append(paint(_RED, f"drift ({len(named)})") + f" {shown}")
-        if entry.fault:
-            parts.append(paint(_CYAN, f"· {entry.fault}"))
-        parts.append(paint(_DIM, f"{entry.latency_ms:.1f} ms"))
-        return " ".join(parts)
+            line += f" {_GREEN}valid{_RESET}"
+        if drift:
+            line += f" {_RED}drift ({len(drift)}){_RESET} {_named(drift)}"
+        if fault:
+            line += f" {_CYAN}· {fault}{_RESET}"
+        return f"{line} {_DIM}{entry.latency_ms:.1f} ms{_RESET}"
+
+
+_MIDDLES_KEPT = 256  # (method, path, status) middles a formatter keeps; paths are few
+
+
+def _named(found: list[dict[str, Any]]) -> str:
+    """The first few violations' parameters (or codes), and how many more there are."""
+    named = [str(v.get("parameter") or v.get("code")) for v in found]
+    shown = ", ".join(named[:_SHOWN_VIOLATIONS])
+    return f"{shown} +{len(named) - _SHOWN_VIOLATIONS}" if len(named) > _SHOWN_VIOLATIONS else shown

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DOCUMENTATION", "error_body", "error_item"]
+__all__ = ["DOCUMENTATION", "crash_body", "error_body", "error_item"]
 
 # Runware's public page on errors; contracts' Violation.to_error names the same page.
 DOCUMENTATION = "https://runware.ai/docs/platform/errors"
@@ -37,3 +37,13 @@ def error_item(
 
 def error_body(code: str, message: str, **fields: Any) -> dict[str, Any]:
     return {"errors": [error_item(code, message, **fields)]}
+
+
+def crash_body(exc: BaseException) -> dict[str, Any]:
+    """The 500 body of a request the mock itself failed: never a traceback to the client,
+    only what failed, Runware-style."""
+    return error_body(
+        "internalServerError",
+        f"The mock failed: {type(exc).__name__}. This is a bug "
+        "in runware-contract-kit; please report it.",
+    )

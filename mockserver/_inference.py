@@ -8,24 +8,26 @@ once, for every model.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from openapi import Spec
 
 from ._config import MockConfig, ReplyRule
-from ._json_output import draw_json, json_option
+from ._json_output import JsonOption, draw_json, json_option
 from ._json_output import dumps as dumps_json
 from ._text import (
+    Bank,
     Reply,
     cached_count,
     candidates,
     count_tokens,
     lead_count,
-    reasoning_for,
-    reply_for,
+    reply_bank,
     take_tokens,
     topic_words,
 )
@@ -58,6 +60,11 @@ class SeedSource:
     def __call__(self) -> int:
         return self._rng.getrandbits(32)
 
+    @property
+    def draw(self) -> Callable[[], int]:
+        """``self`` as a C call (no Python frame per seed)."""
+        return functools.partial(self._rng.getrandbits, 32)
+
 
 @dataclass(slots=True)  # not frozen: one is built per result, and frozen init is slower
 class Generation:
@@ -88,12 +95,16 @@ class Generation:
         }
         if self.reasoning is not None:
             item["reasoningContent"] = self.reasoning
-        item.update(self.accounting(task, config=config))
-        return item
+        return self._account(item, task, config)
 
     def accounting(self, task: Mapping[str, Any], *, config: MockConfig) -> dict[str, Any]:
         """``usage`` and ``cost``, each only when the task asked for it."""
-        extra: dict[str, Any] = {}
+        return self._account({}, task, config)
+
+    def _account(
+        self, extra: dict[str, Any], task: Mapping[str, Any], config: MockConfig
+    ) -> dict[str, Any]:
+        """``extra`` with ``accounting()``'s fields added (no dict built to merge)."""
         if task.get("includeUsage") is True:
             extra["usage"] = {
                 "promptTokens": self.prompt_tokens,
@@ -155,20 +166,37 @@ def last_user_message(messages: Sequence[Any]) -> str:
     return message_text(last.get("content", "")) if isinstance(last, dict) else ""
 
 
-def _settings(task: Mapping[str, Any], spec: Spec) -> dict[str, Any]:
-    """The task's settings with the document's defaults filled in."""
-    defaults: dict[str, Any] | None = spec.memo.get(_SETTINGS_DEFAULTS)
-    if defaults is None:
-        defaults = spec.memo[_SETTINGS_DEFAULTS] = {
-            path.split(".", 1)[1]: value
-            for path, value in spec.defaults.items()
-            if path.startswith("settings.")
-        }
-    given = task.get("settings")
-    return {**defaults, **given} if given else dict(defaults)
+@dataclass(frozen=True, slots=True)
+class _Document:
+    """What ``generate`` reads from a document: read once per document, not per task."""
+
+    settings: Mapping[str, Any]  # the documented defaults of settings.*, by setting name
+    count: int  # numberResults by default
+    delivery: str  # deliveryMethod by default (what reply rules match)
+    json: JsonOption | None  # the JSON output option, if the document has one
 
 
-_SETTINGS_DEFAULTS = "mockserver.settings-defaults"
+_DOCUMENT = "mockserver.inference-document"
+_NO_SETTINGS: Mapping[str, Any] = MappingProxyType({})
+
+
+def _document(spec: Spec) -> _Document:
+    found: _Document | None = spec.memo.get(_DOCUMENT)
+    if found is None:
+        defaults = spec.defaults
+        found = spec.memo[_DOCUMENT] = _Document(
+            settings=MappingProxyType(
+                {
+                    path.split(".", 1)[1]: value
+                    for path, value in defaults.items()
+                    if path.startswith("settings.")
+                }
+            ),
+            count=_as_int(defaults.get("numberResults"), 1),
+            delivery=str(defaults.get("deliveryMethod", "sync")),
+            json=json_option(spec),
+        )
+    return found
 
 
 def _fits(schema: Mapping[str, Any], value: Any) -> bool:
@@ -193,6 +221,30 @@ def _cut(reply: Reply, stops: Sequence[str], max_tokens: int | None) -> tuple[st
     if max_tokens is not None and tokens > max_tokens:
         text, tokens, finish = take_tokens(text, max_tokens), max_tokens, "length"
     return text, tokens, finish
+
+
+# Cuts of one prompt's replies kept, at most: the common request sends the same stop
+# sequences and cap every time, so a pool of 64 replies needs 64.
+_CUTS_KEPT = 256
+
+
+def _cut_reply(
+    bank: Bank, seed: int, stops: Sequence[str], max_tokens: int | None
+) -> tuple[str, int, str]:
+    """``_cut(reply_for(prompt, seed), stops, max_tokens)``, each cut computed once: a
+    reply is a pure function of (prompt, seed), so its cut is one of (reply, stops, cap)."""
+    index = bank.index(seed)
+    try:
+        key = (index, tuple(stops), max_tokens)
+        found: tuple[str, int, str] | None = bank.cuts.get(key)
+    except TypeError:  # a stop sequence that is no string (the cut ignores it): not kept
+        return _cut(bank.replies[index], stops, max_tokens)
+    if found is None:
+        cuts = bank.cuts
+        if len(cuts) >= _CUTS_KEPT:
+            cuts.clear()
+        found = cuts[key] = _cut(bank.replies[index], stops, max_tokens)
+    return found
 
 
 def _distinct(
@@ -223,26 +275,32 @@ def generate(
     seeds: Callable[[], int],
 ) -> list[Generation]:
     """Every result a textInference task asks for (``numberResults`` of them)."""
-    settings = _settings(task, spec)
-    defaults = spec.defaults
-    count = _as_int(task.get("numberResults"), _as_int(defaults.get("numberResults"), 1))
+    document = _document(spec)
+    # A setting is the task's if it sets it, else the document's default.
+    given = task.get("settings") or _NO_SETTINGS
+    defaults = document.settings
+    count = _as_int(task.get("numberResults"), document.count)
     base_seed = _as_int(task.get("seed"), -1)
     if base_seed < 0:
         base_seed = seeds()
     messages = task.get("messages") or []
-    prompt = last_user_message(messages)
-    system = settings.get("systemPrompt")
+    system = given["systemPrompt"] if "systemPrompt" in given else defaults.get("systemPrompt")
     prompt_tokens = cached_count(system) if isinstance(system, str) else 0
     contents = []
     parts = False
+    prompt = None  # last_user_message(messages), found on the way
     for message in messages:
         if isinstance(message, dict):
             content = message.get("content", "")
             if not isinstance(content, str):
                 parts = True  # its text parts count as text, its image parts below
                 content = message_text(content)
+            if message.get("role") == "user":
+                prompt = content
             contents.append(content)
             prompt_tokens += cached_count(content)
+    if prompt is None:  # no user message: the last message's text, if it is one
+        prompt = contents[-1] if messages and isinstance(messages[-1], dict) else ""
     if parts or "inputs" in task:
         prompt_tokens += IMAGE_PROMPT_TOKENS * _image_count(task, messages)
     # Replies are about the last user message first, then the rest of the conversation.
@@ -250,7 +308,7 @@ def generate(
     topics = prompt + " " + " ".join(contents)
     rule = None
     if rules:
-        delivery = str(task.get("deliveryMethod", defaults.get("deliveryMethod", "sync")))
+        delivery = str(task["deliveryMethod"]) if "deliveryMethod" in task else document.delivery
         model = task.get("model")
         for candidate in rules:
             if candidate.matches(prompt, model=model, delivery_method=delivery):
@@ -260,19 +318,26 @@ def generate(
     # user's and goes unless the task turns thinking off (or the document has no setting).
     thinks = off = False
     for name in _THINKING_SETTINGS:
-        if name in settings:
-            off = settings[name] in _THINKING_OFF
+        if name in given or name in defaults:
+            off = (given[name] if name in given else defaults[name]) in _THINKING_OFF
             thinks = not off
             break
-    cap = settings.get("maxTokens")
+    cap = given["maxTokens"] if "maxTokens" in given else defaults.get("maxTokens")
     max_tokens = None if cap is None else int(cap)
-    stops = settings.get("stopSequences") or ()
-    option = json_option(spec)
+    stops = (
+        given["stopSequences"] if "stopSequences" in given else defaults.get("stopSequences")
+    ) or ()
+    option = document.json
     schema = option.schema(task) if option is not None and option.wanted(task) else None
+    # The replies (and reasonings) a seed picks from: built only for the branches below
+    # that use them, as before, and looked up once per task.
+    bank = reply_bank(topics) if rule is None and (schema is None or thinks) else None
     results: list[Generation] = []
     seen: set[str] = set()
     for index in range(count):
-        seed = (base_seed + index) % UINT32
+        seed = base_seed + index
+        if seed >= UINT32:
+            seed %= UINT32
         reasoning: str | None = None
         thinking_tokens = 0
         problem = None
@@ -301,7 +366,8 @@ def generate(
                 Reply(written, count_tokens(written), ()), stops, max_tokens
             )
             if thinks:
-                reasoning, thinking_tokens = reasoning_for(topics, seed)
+                assert bank is not None
+                reasoning, thinking_tokens = bank.reasoning(seed)
         elif rule is not None:
             # Sent as written, also for numberResults > 1: the user chose the text.
             reply = Reply(rule.text, count_tokens(rule.text), ())
@@ -310,7 +376,8 @@ def generate(
                 reasoning = rule.reasoning
                 thinking_tokens = count_tokens(reasoning)
         else:
-            text, tokens, finish = _cut(reply_for(topics, seed), stops, max_tokens)
+            assert bank is not None
+            text, tokens, finish = _cut_reply(bank, seed, stops, max_tokens)
             # Texts distinct after the cut, which can shorten two replies to one prefix.
             # Result 0 is always the seed's own reply, as with numberResults 1; the search
             # runs only on a collision, so a task with one result never pays for it.
@@ -320,23 +387,29 @@ def generate(
                     text, tokens, finish = other
             seen.add(text)
             if thinks:
-                reasoning, thinking_tokens = reasoning_for(topics, seed)
-        if rule is not None and rule.finish_reason is not None:
-            finish = rule.finish_reason
-        usage = dict(rule.usage) if rule is not None and rule.usage else {}
+                reasoning, thinking_tokens = bank.reasoning(seed)
+        prompted = prompt_tokens
+        if rule is not None:
+            if rule.finish_reason is not None:
+                finish = rule.finish_reason
+            if rule.usage:  # the rule's counts stand in for the computed ones
+                usage = rule.usage
+                prompted = usage.get("promptTokens", prompted)
+                tokens = usage.get("completionTokens", tokens)
+                thinking_tokens = usage.get("thinkingTokens", thinking_tokens)
         results.append(
-            Generation(
-                result_index=index,
-                seed=seed,
-                text=text,
-                reasoning=reasoning,
-                finish_reason=finish,
-                prompt_tokens=usage.get("promptTokens", prompt_tokens),
-                completion_tokens=usage.get("completionTokens", tokens),
+            Generation(  # positionally, in field order: keywords cost 5% of generate()
+                index,
+                seed,
+                text,
+                reasoning,
+                finish,
+                prompted,
+                tokens,
                 # Thinking off: no reasoning and no thinking tokens, whatever a rule's usage says.
-                thinking_tokens=0 if off else usage.get("thinkingTokens", thinking_tokens),
-                rule=rule,
-                problem=problem,
+                0 if off else thinking_tokens,
+                rule,
+                problem,
             )
         )
     return results

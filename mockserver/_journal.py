@@ -123,6 +123,19 @@ def _masked(payload: Any, key: str | None = None) -> Any:
 _KEPT_CHARS = 1024
 
 
+def _kept(body: Any, budget: int) -> tuple[Any, int]:
+    """``bounded(body, budget)`` and its ``_size``; a body as it crossed the wire, within
+    the budget (every request the mock answers), costs one length."""
+    if body.__class__ is RawJSON:
+        size = len(body.data)
+        if size <= budget:
+            return body, size
+    elif body is None:
+        return None, 0
+    kept = bounded(body, budget)
+    return kept, _size(kept)
+
+
 def _size(body: Any) -> int:
     if body is None:
         return 0
@@ -166,6 +179,18 @@ def bounded(body: Any, budget: int) -> Any:
 
 
 _NUMBERS = itertools.count(1)
+# "<pid hex>-": asking the OS for the pid on every entry cost a system call per request. A
+# forked child numbers its entries under its own pid.
+_PID = f"{os.getpid():x}-"
+
+
+def _forked() -> None:
+    global _PID
+    _PID = f"{os.getpid():x}-"
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forked)
 # The epoch of every in-memory journal of this process: their entries are numbered by
 # _NUMBERS, which starts again only in another process (where a cursor from here means
 # nothing). A shared store keeps its own numbers and epoch (see _store.JournalSlice).
@@ -249,8 +274,8 @@ class Journal:
         self._entries: deque[Entry] = deque()
         self._shared = None if isinstance(store, MemoryStore) else store
         # Ids unique across workers sharing a store: process id, then a counter shared by
-        # every journal of the process (two apps in one process may share a store too).
-        self._ids = (f"{os.getpid():x}-{n}" for n in _NUMBERS)
+        # every journal of the process (two apps in one process may share a store too):
+        # see _PID and _NUMBERS.
 
     async def record(
         self,
@@ -267,23 +292,62 @@ class Journal:
         drift: list[dict[str, Any]] | None = None,
         origin: str | None = None,
     ) -> Entry:
+        """Record one request (or webhook delivery); ``started`` is its ``perf_counter()``."""
+        return await self.add(
+            method,
+            path,
+            api_key,
+            request,
+            violations,
+            status,
+            response,
+            started,
+            fault,
+            drift,
+            origin,
+        )
+
+    async def add(
+        self,
+        method: str,
+        path: str,
+        api_key: str | None,
+        request: Any,
+        violations: list[dict[str, Any]],
+        status: int,
+        response: Any,
+        started: float,
+        fault: str | None = None,
+        drift: list[dict[str, Any]] | None = None,
+        origin: str | None = None,
+    ) -> Entry:
+        """``record()`` with positional arguments: the REST hot path's (its keywords cost
+        nearly as much as building the entry)."""
         budget = self._entry_bytes
-        request, response = bounded(request, budget), bounded(response, budget)
+        # (_kept's answer for a body as it crossed the wire, without the calls)
+        if request.__class__ is RawJSON and len(request.data) <= budget:
+            request_size = len(request.data)
+        else:
+            request, request_size = _kept(request, budget)
+        if response.__class__ is RawJSON and len(response.data) <= budget:
+            response_size = len(response.data)
+        else:
+            response, response_size = _kept(response, budget)
         entry = Entry(
-            id=next(self._ids),
-            received=time.time(),
-            method=method,
-            path=path,
-            api_key=api_key,
-            request=request,
-            violations=violations,
-            status=status,
-            response=response,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            fault=fault,
-            size=_size(request) + _size(response),
-            drift=drift,
-            origin=origin,
+            f"{_PID}{next(_NUMBERS)}",
+            time.time(),
+            method,
+            path,
+            api_key,
+            request,
+            violations,
+            status,
+            response,
+            (time.perf_counter() - started) * 1000,
+            fault,
+            request_size + response_size,
+            drift,
+            origin,
         )
         log_request(entry)
         if self._shared is not None:

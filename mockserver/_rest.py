@@ -2,8 +2,9 @@
 
 A Starlette route can take an ASGI app as its endpoint; this one reads the body and writes
 the reply straight from ``receive``/``send``, so a request pays for no request or response
-objects — the mock's throughput is this path. Routing, 404/405 and the exception handlers
-stay Starlette's.
+objects — the mock's throughput is this path. It answers its own crashes (the same 500 as
+the app's handler), so ``serve`` can put it in front of the whole Starlette app
+(:func:`hoisted`). Routing, 404/405 and every other exception handler stay Starlette's.
 """
 
 from __future__ import annotations
@@ -12,20 +13,23 @@ import time
 from typing import Any
 
 import orjson
-from starlette.responses import StreamingResponse
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, StreamingResponse
 
 from contracts import JSONProblem, parse_json
 
 from ._delivery import StreamDropped
-from ._errors import error_body
+from ._errors import crash_body, error_body
 from ._journal import RawJSON
 from ._logging import DROPPED_ON_PURPOSE
 from ._server import MockServer, Outcome
 from ._store import StoreUnavailable
 
-__all__ = ["RestEndpoint", "RestFirst"]
+__all__ = ["RestEndpoint", "RestFirst", "hoisted"]
 
 _JSON_TYPES = (b"application/json", b"")
+_JSON = (b"content-type", b"application/json")
+_STREAMED = "(event stream)"  # what the journal keeps of a streamed reply
 
 
 class _Disconnected(Exception):
@@ -40,55 +44,66 @@ class RestEndpoint:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         started = time.perf_counter()
-        headers = dict(scope["headers"])  # names arrive lower-cased (ASGI)
+        answered = False  # is the response under way? (then a crash cannot answer 500)
         try:
-            outcome, payload, key = await self._handle(headers, receive)
-            body = b"" if outcome.events is not None else orjson.dumps(outcome.body)
-            await self.mock.journal.record(
-                method="POST",
-                path=scope["path"],
-                api_key=key,
-                request=payload,
-                violations=list(outcome.violations),
-                status=outcome.status,
-                response="(event stream)" if outcome.events is not None else RawJSON(body),
-                started=started,
-                fault=outcome.fault,
-            )
-        except _Disconnected:
-            return
-        except StoreUnavailable as exc:  # nothing was sent yet: a retryable 503
-            outcome = Outcome(
-                503,
-                error_body("serviceUnavailable", f"{exc}."),
-                headers=self.mock.config.retry_after_headers(),
-            )
-            body = orjson.dumps(outcome.body)
-        if outcome.events is not None:
-            # The SDKs end on "data: [DONE]"; no-store keeps proxies from buffering it.
-            stream = StreamingResponse(
-                outcome.events,
-                media_type="text/event-stream",
-                headers={"Cache-Control": "no-store", **dict(outcome.headers or {})},
-            )
+            headers = dict(scope["headers"])  # names arrive lower-cased (ASGI)
+            mock = self.mock
             try:
-                await stream(scope, receive, send)
-            except StreamDropped:
-                # The disconnect fault: end without completing, as a crash would — and
-                # tell uvicorn's log it was on purpose.
-                DROPPED_ON_PURPOSE.set(True)
+                outcome, payload, key = await self._handle(headers, receive)
+                events = outcome.events
+                body = b"" if events is not None else orjson.dumps(outcome.body)
+                await mock.journal.add(  # record(), positionally
+                    "POST",
+                    scope["path"],
+                    key,
+                    payload,
+                    list(outcome.violations),
+                    outcome.status,
+                    _STREAMED if events is not None else RawJSON(body),
+                    started,
+                    outcome.fault,
+                )
+            except _Disconnected:
                 return
-            return
-        raw_headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        for name, value in (outcome.headers or {}).items():
-            raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-        await send(
-            {"type": "http.response.start", "status": outcome.status, "headers": raw_headers}
-        )
-        await send({"type": "http.response.body", "body": body})
+            except StoreUnavailable as exc:  # nothing was sent yet: a retryable 503
+                outcome = Outcome(
+                    503,
+                    error_body("serviceUnavailable", f"{exc}."),
+                    headers=mock.config.retry_after_headers(),
+                )
+                events, body = None, orjson.dumps(outcome.body)
+            if events is not None:
+                stream = _event_stream(outcome)
+                # From here the stream's first message is its head: a crash later in it
+                # can only cut it short (Starlette's middleware did the same).
+                answered = True
+                await _send_stream(stream, scope, receive, send)
+                return
+            extra = outcome.headers
+            answered = True
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": outcome.status,
+                    "headers": [_JSON, (b"content-length", b"%d" % len(body))]
+                    if not extra
+                    else [
+                        _JSON,
+                        (b"content-length", b"%d" % len(body)),
+                        *(
+                            (k.lower().encode("latin-1"), v.encode("latin-1"))
+                            for k, v in extra.items()
+                        ),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+        except Exception as exc:
+            # What Starlette's error middleware does with the app's crash handler: a
+            # Runware-style 500 if nothing was sent yet, then the error goes on to the log.
+            if not answered:
+                await JSONResponse(crash_body(exc), status_code=500)(scope, receive, send)
+            raise
 
     async def _body(self, headers: dict[bytes, bytes], receive: Any) -> bytes | None:
         """The body, or None when it is over the limit (read no further than that)."""
@@ -96,8 +111,14 @@ class RestEndpoint:
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             return None
-        chunks, size = [], 0
-        while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        if not message.get("more_body", False):  # the common case: the body in one message
+            return chunk if len(chunk) <= limit else None
+        chunks, size = [chunk], len(chunk)
+        while size <= limit:
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise _Disconnected
@@ -107,13 +128,16 @@ class RestEndpoint:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
-                return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+                return b"".join(chunks)
+        return None
 
     async def _handle(
         self, headers: dict[bytes, bytes], receive: Any
     ) -> tuple[Outcome, Any, str | None]:
         mock = self.mock
-        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        media = headers.get(b"content-type", b"")
+        if media != b"application/json":  # as every SDK sends it; else read it
+            media = media.split(b";")[0].strip().lower()
         if media not in _JSON_TYPES and not media.endswith(b"+json"):
             shown = media.decode("latin-1")
             return (
@@ -157,18 +181,25 @@ class RestEndpoint:
                 None,
                 None,
             )
-        key, refused = mock.authenticate(_bearer(headers), payload)
+        key = _bearer(headers)
+        keys = mock.config.api_keys
+        # A bearer key the config accepts needs nothing more (authenticate() would say so).
+        refused = None
+        if key is None or (keys and key not in keys):
+            key, refused = mock.authenticate(key, payload)
         if refused is not None:
             # The journal's verdict covers the body too: a client with a bad key and a bad
             # body has two things to fix.
             refused.violations = (*refused.body["errors"], *mock.violations(payload))
             return refused, payload, key
         header = headers.get(b"x-runware-mock-error")
-        injected, fault = await mock.injected(
-            payload, key, None if header is None else header.decode("latin-1")
-        )
-        if injected is not None:
-            return injected, payload, key
+        fault = None
+        if header is not None or mock.faults.active:  # (else injected() finds none)
+            injected, fault = await mock.injected(
+                payload, key, None if header is None else header.decode("latin-1")
+            )
+            if injected is not None:
+                return injected, payload, key
         return await mock.run(payload, key=key, stream_fault=fault), RawJSON(raw), key
 
 
@@ -177,7 +208,7 @@ class RestFirst:
     routing: every request pays for the router and the exception middleware otherwise,
     about a sixth of the mock's own time per request. Everything else (other paths and
     methods, WebSockets, a ``root_path``) takes the normal way; the endpoint answers its
-    own errors, and a crash still reaches the app's 500 handler, which sits outside."""
+    own errors and crashes."""
 
     def __init__(self, app: Any, *, endpoint: RestEndpoint, paths: frozenset[str]) -> None:
         self.app = app
@@ -196,6 +227,38 @@ class RestFirst:
             await self.app(scope, receive, send)
 
 
+def hoisted(app: Starlette) -> Any:
+    """``app`` as a server should call it: its ``RestFirst`` moved in front of Starlette
+    itself, so ``POST /v1`` skips the app's call and its error middleware too (a few
+    percent of the mock's throughput; the endpoint answers its crashes the same way).
+    Only while ``RestFirst`` is the outermost middleware: one added later (``--replay``'s)
+    must still see every request first, so then ``app`` is returned as it is."""
+    first: Any = app.user_middleware[0] if app.user_middleware else None
+    if first is None or first.cls is not RestFirst:
+        return app
+    return RestFirst(app, **first.kwargs)
+
+
+def _event_stream(outcome: Outcome) -> StreamingResponse:
+    """An event stream's answer. The SDKs end on "data: [DONE]"; no-store keeps proxies
+    from buffering it."""
+    assert outcome.events is not None
+    return StreamingResponse(
+        outcome.events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", **dict(outcome.headers or {})},
+    )
+
+
+async def _send_stream(stream: StreamingResponse, scope: Any, receive: Any, send: Any) -> None:
+    try:
+        await stream(scope, receive, send)
+    except StreamDropped:
+        # The disconnect fault: end without completing, as a crash would — and tell
+        # uvicorn's log it was on purpose.
+        DROPPED_ON_PURPOSE.set(True)
+
+
 def _refused(status: int, code: str, message: str, **fields: Any) -> Outcome:
     """A request refused before the document is consulted: its error is also its verdict,
     so the journal (and the plugin's teardown check) never calls it valid."""
@@ -204,5 +267,8 @@ def _refused(status: int, code: str, message: str, **fields: Any) -> Outcome:
 
 
 def _bearer(headers: dict[bytes, bytes]) -> str | None:
-    scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    value = headers.get(b"authorization", b"")
+    if value[:7] == b"Bearer ":  # as every SDK sends it
+        return value[7:].decode("latin-1").strip() or None
+    scheme, _, key = value.decode("latin-1").partition(" ")
     return key.strip() or None if scheme.lower() == "bearer" else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import ipaddress
 import json
 import os
@@ -12,7 +13,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
-from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 
 import openapi
@@ -21,6 +21,7 @@ from ._app import create_app
 from ._config import ConfigError, MockConfig, load_config
 from ._logging import log_config
 from ._protocol import head_limited_protocol
+from ._rest import hoisted
 from ._store import hide_password
 
 if TYPE_CHECKING:
@@ -41,14 +42,27 @@ def _config(config_path: str | None, overrides: dict[str, Any]) -> MockConfig:
     return config.replace(**overrides) if overrides else config
 
 
-def app_from_environment() -> Starlette:
-    """The app factory uvicorn's workers call (``RUNWARE_KIT_*`` variables)."""
+def app_from_environment() -> Any:
+    """The app factory uvicorn's workers call (``RUNWARE_KIT_*`` variables): the mock's
+    Starlette app, with ``POST /v1`` in front of it (``_rest.hoisted``)."""
     overrides = json.loads(os.environ.get(ENV_OVERRIDES) or "{}")
     if "allowed_hosts" in overrides:  # JSON has no tuples
         overrides["allowed_hosts"] = tuple(overrides["allowed_hosts"])
     config = _config(os.environ.get(ENV_CONFIG) or None, overrides)
     paths = json.loads(os.environ.get(ENV_SPEC) or "[]")  # a JSON list of paths
-    return create_app(spec=catalog_for(tuple(paths), config), config=config)
+    app = create_app(spec=catalog_for(tuple(paths), config), config=config)
+    _settle()
+    return hoisted(app)
+
+
+def _settle() -> None:
+    """Put what start-up built out of the garbage collector's sight. The documents, their
+    compiled validators and every module are tens of thousands of objects that live as long
+    as the process; each full collection walked them all again, which cost the mock's hot
+    path several percent of its throughput (bench_mock). ``serve`` owns its process, so it
+    may (an app made with ``create_app`` in a test leaves the collector alone)."""
+    gc.collect()
+    gc.freeze()
 
 
 def catalog_for(spec_paths: tuple[str, ...], config: MockConfig) -> openapi.Catalog:
@@ -203,6 +217,8 @@ def serve(
             key="workers",
         )
     replaying = replay.install(app) if replay is not None else None
+    if app is not None:  # before the banner: clients may connect once it is printed
+        _settle()
     sock = _listen(host, port)
     shown = banner(spec=spec, config=config, host=host, port=sock.getsockname()[1])
     if replaying is not None:  # above the banner's last line, which says what follows
@@ -228,4 +244,4 @@ def serve(
         )
         Multiprocess(worker_config, sockets=[sock]).run()
         return
-    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(hoisted(app), **options)).run(sockets=[sock])

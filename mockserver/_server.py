@@ -73,7 +73,7 @@ class TaskReply:
     failure: Fault | None = None  # the processing-phase fault that failed it
     # What the mock's own scripts got wrong about this task (a JSON reply that does not fit
     # the request's jsonSchema): journaled as violations, though the client did no wrong.
-    problems: list[dict[str, Any]] = field(default_factory=list)
+    problems: Sequence[dict[str, Any]] = ()
 
 
 def _owner(task: Mapping[str, Any], account: str) -> str:
@@ -130,6 +130,7 @@ class MockServer:
         )
         self.started = time.time()
         self._seeds = SeedSource(config.seed)
+        self._draw_seed = self._seeds.draw
         # Read from the document once: answer() asks for them on every task.
         self._inference_types = frozenset(t for s in self.catalog for t in s.inference_task_types)
         self._default_delivery = str(self.spec.defaults.get("deliveryMethod", "sync"))
@@ -139,6 +140,7 @@ class MockServer:
             if (s := self.catalog.for_model(model)) is not None
         }
         self._runtime_rules: list[ReplyRule] = []
+        self._processing_s = timing(config, (), "processing_ms")
         self._lock = threading.Lock()
         self.faults = FaultBook(
             rules=[
@@ -192,7 +194,8 @@ class MockServer:
 
     @property
     def rules(self) -> tuple[ReplyRule, ...]:
-        return (*self._runtime_rules, *self.config.replies)
+        runtime = self._runtime_rules
+        return (*runtime, *self.config.replies) if runtime else self.config.replies
 
     def fail(self, **fault: Any) -> Fault:
         """Queue a fault for the next matching requests (``POST /__mock/faults`` fields,
@@ -360,20 +363,22 @@ class MockServer:
         violations = self.violations(payload)
         if violations:
             return Outcome(400, {"errors": list(violations)}, violations=violations)
-        tasks = [t for t in payload if t.get("taskType") != "authentication"]
+        tasks = payload  # less any authentication task (most requests have none)
+        for task in payload:
+            if task.get("taskType") == "authentication":
+                tasks = [t for t in payload if t.get("taskType") != "authentication"]
+                break
         # One reply body cannot be both an event stream and JSON: a stream task sent with
         # other tasks is answered like a sync one (the protocol reference is silent here;
         # refusing a request the document allows would be worse).
-        replies = [
-            await self.answer(
-                task,
-                key=key,
-                streamable=len(tasks) == 1,
-                defer=True,
-                failure=await self.processing_fault(task, key),
+        streamable = len(tasks) == 1
+        replies = []
+        for task in tasks:
+            # (processing_fault says None at once when no fault could fire, but not for free)
+            failure = await self.processing_fault(task, key) if self.faults.active else None
+            replies.append(
+                await self.answer(task, key=key, streamable=streamable, defer=True, failure=failure)
             )
-            for task in tasks
-        ]
         if (
             len(replies) == 1
             and not replies[0].errors
@@ -387,7 +392,7 @@ class MockServer:
                 await self._keep(*reply.pending)
             if reply.delay:
                 await asyncio.sleep(reply.delay)
-            return Outcome(200, {"data": reply.items}, violations=tuple(reply.problems))
+            return Outcome(200, {"data": reply.items}, None, tuple(reply.problems))
         errors = [e for r in replies for e in r.errors]
         if errors:
             for reply in replies:  # refused as a whole: give back what was reserved
@@ -482,17 +487,19 @@ class MockServer:
                     )
                 ]
             )
-        delivery = self._delivery(task)
+        method = task.get("deliveryMethod")  # (self._delivery(task), one call fewer)
+        delivery = self._default_for(task) if method is None else str(method)
         # A webhookURL outside the allowlist is accepted as Runware would accept it; the
         # sender records its delivery as not attempted (see _webhook).
         webhook = task.get("webhookURL")
         try:
             generations = generate(
                 task,
-                spec=self.spec_for(task),
+                # One document is every task's (spec_for would say so, at a call's cost).
+                spec=self.spec if self._judge is self.spec else self.spec_for(task),
                 config=self.config,
                 rules=self.rules,
-                seeds=self._seeds,
+                seeds=self._draw_seed,
             )
         except JsonOutputError as exc:  # the task's jsonSchema cannot be answered
             return TaskReply(
@@ -507,24 +514,18 @@ class MockServer:
                 ]
             )
         reply = await self._deliver(
-            task,
-            generations,
-            delivery=delivery,
-            webhook=webhook,
-            key=key,
-            websocket=websocket,
-            streamable=streamable,
-            defer=defer,
-            failure=failure,
+            task, generations, delivery, webhook, key, websocket, streamable, defer, failure
         )
-        reply.problems = [g.problem for g in generations if g.problem is not None]
+        for generation in generations:
+            if generation.problem is not None:
+                reply.problems = [g.problem for g in generations if g.problem is not None]
+                break
         return reply
 
-    async def _deliver(
+    async def _deliver(  # positional: called once per task, where keywords cost
         self,
         task: Mapping[str, Any],
         generations: Sequence[Generation],
-        *,
         delivery: str,
         webhook: Any,
         key: str | None,
@@ -561,10 +562,18 @@ class MockServer:
             )
             reply.failure = failure
             return reply
-        delay = timing(self.config, generations, "processing_ms")
+        # A rule's processing_ms, if one set it (timing), else the config's.
+        delay = self._processing_s
+        for generation in generations:
+            if generation.rule is not None:
+                delay = timing(self.config, generations, "processing_ms")
+                break
         if failure is not None:
             return TaskReply(failed=[failure.error(task)], delay=delay, failure=failure)
-        return TaskReply(items=[g.item(task, config=self.config) for g in generations], delay=delay)
+        config = self.config
+        if len(generations) == 1:  # (a comprehension is a call of its own)
+            return TaskReply([generations[0].item(task, config=config)], delay=delay)
+        return TaskReply([g.item(task, config=config) for g in generations], delay=delay)
 
     async def _accept(
         self,

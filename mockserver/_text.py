@@ -18,17 +18,20 @@ import random
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "CJK",
     "REPLY_POOL",
+    "Bank",
     "Reply",
     "cached_count",
     "candidates",
     "count_tokens",
     "lead_count",
     "reasoning_for",
+    "reply_bank",
     "reply_for",
     "take_tokens",
 ]
@@ -215,15 +218,38 @@ def _sentences(prompt: str) -> _Sentences:
     return _Sentences(fill(_OPENINGS), fill(_BODY), fill(_CLOSINGS), fill(_THOUGHTS))
 
 
+def _start(seed: int, salt: int) -> int:
+    """splitmix64 of (seed, salt): the state ``_picks`` starts from."""
+    z = (seed * 0x9E3779B97F4A7C15 + salt * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    return ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+
+
 def _picks(seed: int, salt: int) -> Iterator[int]:
     """An endless, cheap stream of well-mixed numbers for (seed, salt): splitmix64 to
     start, then a 64-bit LCG; each pick takes the high bits."""
-    z = (seed * 0x9E3779B97F4A7C15 + salt * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & _MASK
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    z = _start(seed, salt)
     while True:
         z = (z * 6364136223846793005 + 1442695040888963407) & _MASK
         yield z >> 33
+
+
+def _offset(salt: int) -> int:
+    """What ``salt`` adds to a seed's first state in ``_start``."""
+    return (salt * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & _MASK
+
+
+_REPLY_OFFSET, _THOUGHT_OFFSET = _offset(1), _offset(3)  # the salts of replies, reasonings
+
+
+def _first_pick(seed: int, offset: int) -> int:
+    """``next(_picks(seed, salt))`` for ``offset = _offset(salt)``, without a generator:
+    every reply takes one or two, and literal masks and a salt added ahead of time halve
+    the cost of the big-integer arithmetic."""
+    z = (seed * 0x9E3779B97F4A7C15 + offset) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return ((z * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF) >> 33
 
 
 def _pick(picks: Iterator[int], sentences: tuple[Sentence, ...], chosen: list[str]) -> int:
@@ -283,9 +309,24 @@ def _think(bank: _Sentences, seed: int) -> tuple[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Bank:
+class Bank:
+    """Every reply and reasoning a seed can pick for one prompt (see :func:`reply_bank`).
+
+    ``cuts`` is the caller's memo of what it derives from a reply (``_inference`` keeps each
+    reply cut by a request's stop sequences and token cap there): a reply is a pure function
+    of (prompt, seed), so the same cut of it need not be computed twice."""
+
     replies: tuple[Reply, ...]
     thoughts: tuple[tuple[str, int], ...]
+    cuts: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def index(self, seed: int) -> int:
+        """Which of ``replies`` is the seed's (``reply_for``'s pick)."""
+        return _first_pick(seed, _REPLY_OFFSET) % len(self.replies)
+
+    def reasoning(self, seed: int) -> tuple[str, int]:
+        """``reasoning_for``'s pick."""
+        return self.thoughts[_first_pick(seed, _THOUGHT_OFFSET) % len(self.thoughts)]
 
 
 # Replies take their topics from the start of the conversation; so does the cache's key,
@@ -293,16 +334,16 @@ class _Bank:
 _TOPIC_CHARS = 4096
 
 
-def _bank(prompt: str) -> _Bank:
+def reply_bank(prompt: str) -> Bank:
     """Every reply and reasoning about ``prompt`` a seed can pick, composed once (a few
     hundred microseconds per new prompt; then each reply is a lookup)."""
     return _bank_of(prompt[:_TOPIC_CHARS])
 
 
 @functools.lru_cache(maxsize=512)
-def _bank_of(prompt: str) -> _Bank:
+def _bank_of(prompt: str) -> Bank:
     sentences = _sentences(prompt)
-    return _Bank(
+    return Bank(
         tuple(_compose(sentences, n) for n in range(REPLY_POOL)),
         tuple(_think(sentences, n) for n in range(_THOUGHT_POOL)),
     )
@@ -311,14 +352,13 @@ def _bank_of(prompt: str) -> _Bank:
 def reply_for(prompt: str, seed: int, *, salt: int = 0) -> Reply:
     """Prose about the prompt's words; a pure function of (prompt, seed, salt). A different
     ``salt`` gives a different reply for the same seed (for distinct numberResults)."""
-    replies = _bank(prompt).replies
-    return replies[(next(_picks(seed, 1)) + salt) % len(replies)]
+    replies = reply_bank(prompt).replies
+    return replies[(_first_pick(seed, _REPLY_OFFSET) + salt) % len(replies)]
 
 
 def reasoning_for(prompt: str, seed: int) -> tuple[str, int]:
     """The model's visible reasoning (for thinking settings), and its token count."""
-    thoughts = _bank(prompt).thoughts
-    return thoughts[next(_picks(seed, 3)) % len(thoughts)]
+    return reply_bank(prompt).reasoning(seed)
 
 
 def _lead(number: int) -> tuple[str, int]:
@@ -342,8 +382,8 @@ def candidates(prompt: str, seed: int, *, leads: int) -> Iterator[Reply]:
     (``reply_for``), the rest of the prompt's pool, then the seed's own behind ``leads``
     lead-ins (distinct first tokens). Deterministic, and lazy: a caller searching for a
     reply that survives a cut stops early."""
-    replies = _bank(prompt).replies
-    start = next(_picks(seed, 1))
+    replies = reply_bank(prompt).replies
+    start = _first_pick(seed, _REPLY_OFFSET)
     for salt in range(len(replies)):
         yield replies[(start + salt) % len(replies)]
     own = replies[start % len(replies)]
