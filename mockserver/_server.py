@@ -110,6 +110,8 @@ class MockServer:
         # first document (``spec``) by the tasks that name none (getResponse, ping).
         self.catalog = Catalog.of(spec)
         self.spec = self.catalog.first
+        # The utility task types, as the protocol supplement names them (bound once: hot path).
+        self._auth_type, self._poll_type, self._ping_type = self.spec.utility_task_types
         # The one object check_request takes: the Spec itself when it is alone, which is
         # the single-document path exactly.
         self._judge: Spec | Catalog = self.spec if len(self.catalog) == 1 else self.catalog
@@ -230,7 +232,8 @@ class MockServer:
                 (
                     t
                     for t in payload
-                    if isinstance(t, dict) and t.get("taskType") not in ("authentication", "ping")
+                    if isinstance(t, dict)
+                    and t.get("taskType") not in (self._auth_type, self._ping_type)
                 ),
                 None,
             )
@@ -322,7 +325,7 @@ class MockServer:
             and isinstance(payload, list)
             and payload
             and isinstance(payload[0], dict)
-            and payload[0].get("taskType") == "authentication"
+            and payload[0].get("taskType") == self._auth_type
         ):
             found = payload[0].get("apiKey")
             key = found if isinstance(found, str) else None
@@ -337,7 +340,7 @@ class MockServer:
                     "No API key: send 'Authorization: Bearer <key>' or an "
                     "authentication task first in the array.",
                     parameter="apiKey",
-                    task_type="authentication",
+                    task_type=self._auth_type,
                 ),
             )
         if self.config.api_keys and key not in self.config.api_keys:
@@ -347,7 +350,7 @@ class MockServer:
                     "invalidApiKey",
                     "Invalid API key: this mock accepts only the keys in its config (api_keys).",
                     parameter="apiKey",
-                    task_type="authentication",
+                    task_type=self._auth_type,
                 ),
             )
         return None
@@ -365,8 +368,8 @@ class MockServer:
             return Outcome(400, {"errors": list(violations)}, violations=violations)
         tasks = payload  # less any authentication task (most requests have none)
         for task in payload:
-            if task.get("taskType") == "authentication":
-                tasks = [t for t in payload if t.get("taskType") != "authentication"]
+            if task.get("taskType") == self._auth_type:
+                tasks = [t for t in payload if t.get("taskType") != self._auth_type]
                 break
         # One reply body cannot be both an event stream and JSON: a stream task sent with
         # other tasks is answered like a sync one (the protocol reference is silent here;
@@ -471,9 +474,9 @@ class MockServer:
         task's results are left in ``pending`` for the caller to keep (``run`` keeps them
         only if no other task of the request is refused)."""
         task_type = task.get("taskType")
-        if task_type == "ping":
-            return TaskReply(items=[{"taskType": "ping", "pong": True}])
-        if task_type == "getResponse":
+        if task_type == self._ping_type:
+            return TaskReply(items=[{"taskType": task_type, "pong": True}])
+        if task_type == self._poll_type:
             return await self._poll(task, account_of(key))
         if task_type not in self._inference_types:
             return TaskReply(
@@ -635,7 +638,7 @@ class MockServer:
                         f"results expired (kept {self.config.result_ttl_s:g} s). "
                         "Send the taskUUID of a task submitted with deliveryMethod 'async'.",
                         parameter="taskUUID",
-                        task_type="getResponse",
+                        task_type=self._poll_type,
                         task_uuid=uuid,
                     )
                 ]
