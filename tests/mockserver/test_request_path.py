@@ -11,7 +11,7 @@ import pytest
 
 import openapi
 from mockserver import MockConfig, create_app
-from mockserver._rest import RestFirst
+from mockserver._rest import RestFirst, hoisted
 from mockserver._store import StoreUnavailable
 from tests._support import asgi_client
 from tests.mockserver.conftest import AUTH, text_task
@@ -88,6 +88,42 @@ async def test_a_crash_on_the_fast_path_is_a_runware_style_500() -> None:
     assert "RuntimeError" in error["message"]
     assert "Traceback" not in reply.text
     assert "a bug in the mock" not in reply.text
+
+
+@pytest.mark.parametrize("crashes", [False, True], ids=["valid-request", "crash"])
+async def test_serve_answers_the_same_with_the_endpoint_hoisted(crashes: bool) -> None:
+    # serve runs hoisted(app): RestFirst in front of Starlette itself. A client must not
+    # tell the two apart, a crash's 500 included.
+    replies = []
+    for hoist in (False, True):
+        app = create_app()
+        if crashes:
+
+            async def crash(*args: Any, **kwargs: Any) -> Any:
+                raise RuntimeError("a bug in the mock")
+
+            app.state.mock.run = crash
+        target = hoisted(app) if hoist else app
+        assert (target is not app) is hoist
+        async with asgi_client(target, raise_app_exceptions=False, headers=AUTH) as http:
+            reply = await http.post("/v1", json=[text_task(seed=7)])  # one seed: one reply
+        replies.append((reply.status_code, reply.json()))
+    assert replies[0] == replies[1]
+    assert replies[0][0] == (500 if crashes else 200)
+
+
+def test_a_middleware_added_later_keeps_the_app_as_it_is() -> None:
+    app = create_app()
+
+    class Outer:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await self.app(scope, receive, send)
+
+    app.add_middleware(Outer)  # e.g. --replay's layer: it must see every request first
+    assert hoisted(app) is app
 
 
 def _with_default_delivery(method: str) -> openapi.Spec:
