@@ -179,3 +179,72 @@ def test_console_lines(entry: Entry, fragment: str) -> None:
     assert plain.endswith("1.2 ms")
     assert ESCAPES.search(coloured)
     assert ESCAPES.sub("", coloured) == plain
+
+
+class _Writes:
+    """A stream that keeps each ``write`` call apart."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.writes.append(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.fixture
+def console() -> Any:
+    from mockserver._console import REQUESTS, ConsoleHandler
+
+    level = REQUESTS.level
+    REQUESTS.setLevel(logging.INFO)
+    stream = _Writes()
+    handler = ConsoleHandler(stream)
+    yield handler, stream
+    handler.close()
+    REQUESTS.setLevel(level)
+
+
+def test_a_burst_of_lines_is_one_write_after_the_wait(console: Any) -> None:
+    import asyncio
+
+    from mockserver import _console
+
+    handler, stream = console
+
+    async def burst() -> None:
+        for number in range(5):
+            handler.line(_entry(id=str(number)))
+            await asyncio.sleep(0)  # event-loop turns pass: the lines still wait
+        assert stream.writes == []
+        await asyncio.sleep(_console.FLUSH_S * 4)
+
+    asyncio.run(burst())
+    assert len(stream.writes) == 1
+    assert stream.writes[0].count("\n") == 5
+    assert stream.writes[0].endswith(" 200 valid 1.2 ms\n")
+
+
+def test_pending_lines_are_written_by_flush_close_and_a_full_batch(console: Any) -> None:
+    import asyncio
+
+    from mockserver import _console
+
+    handler, stream = console
+
+    async def lines() -> None:
+        handler.line(_entry())
+        handler.flush()  # what logging.shutdown calls at exit
+        assert len(stream.writes) == 1
+        for number in range(_console._PENDING_MAX):
+            handler.line(_entry(id=str(number)))
+        assert len(stream.writes) == 2  # a full batch goes at once
+        assert stream.writes[1].count("\n") == _console._PENDING_MAX
+        handler.line(_entry())
+        handler.close()
+
+    asyncio.run(lines())
+    assert len(stream.writes) == 3
+    assert stream.writes[2].count("\n") == 1
