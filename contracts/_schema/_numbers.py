@@ -13,7 +13,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["as_decimal", "is_integer", "is_number", "make_multiple_of", "needs_decimal"]
+__all__ = [
+    "SCALED_PLACES",
+    "as_decimal",
+    "is_integer",
+    "is_number",
+    "make_multiple_of",
+    "needs_decimal",
+    "scaled_multiple",
+]
 
 
 def is_number(value: Any) -> bool:
@@ -107,6 +115,30 @@ def make_multiple_of(divisor: Any) -> Callable[[Any], bool]:
         return _divisible(*_parts(value), b, e2)
 
     return general
+
+
+SCALED_PLACES = 22  # 10**22 is the largest power of ten a double holds exactly
+
+
+def scaled_multiple(v: str, places: int) -> str:
+    """Source for a quick, sufficient test that the float ``v`` is a multiple of
+    ``10**-places`` (``places <= SCALED_PLACES``): when it says True, ``round(v, places) ==
+    v`` holds; when it says False, that test decides. Half the cost of ``round(v, places)``,
+    which formats the float as a decimal string.
+
+    Why it is sound: with ``|v| < 2**40 / 10**places``, if ``v`` is the double nearest to some
+    ``k / 10**places`` then ``v * 10**places`` is within ``2**-12`` of ``k``, so ``round``
+    gives ``k``; and ``k / 10**places`` (two ints below ``2**53``: a correctly rounded
+    division) is the double nearest ``k / 10**places``. So the test holds exactly when ``v``
+    is the double of a decimal with at most ``places`` places, which is when ``round(v,
+    places)`` (correctly rounded, on the shortest decimal) gives ``v`` back.
+    """
+    scale = 10**places
+    limit = 2**40 / scale
+    return (
+        f"({v}.__class__ is float and {-limit!r} < {v} < {limit!r} "
+        f"and round({v} * {float(scale)!r}) / {scale} == {v})"
+    )
 
 
 def needs_decimal(bound: Any) -> bool:

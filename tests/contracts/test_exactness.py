@@ -8,9 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 import openapi
 from contracts import check_request
+from contracts._schema import _numbers
 from contracts._schema._equality import json_equal, json_unique
 from tests._support import SECOND_DOCUMENT, UUID, task
 
@@ -242,3 +245,29 @@ def test_second_document_limits_apply(second_spec: openapi.Spec) -> None:
 def test_unique_items_uses_exact_json_equality(items: list[Any], unique: bool) -> None:
     assert json_unique(items) is unique
     assert json_equal(items[0], items[1]) is not unique
+
+
+# The compiled check's quick test for multipleOf 10**-places (round of the scaled float)
+# is exactly round(v, places) == v wherever it applies, and never says yes where that says no.
+@given(
+    st.one_of(
+        st.floats(),
+        st.integers(-(10**6), 10**6).map(lambda k: k / 100),
+        st.integers(-(10**12), 10**12).flatmap(
+            lambda k: st.sampled_from([k / 10, k / 1000, k / 10**6, k * 1.0])
+        ),
+    ),
+    st.integers(1, _numbers.SCALED_PLACES),
+)
+@example(0.57, 2)
+@example(-0.0, 2)
+@example(10995116277.76, 2)
+@example(10995116277.75, 2)
+@example(0.005, 2)
+@example(1e-22, 22)
+def test_scaled_multiple_agrees_with_round(value: float, places: int) -> None:
+    quick = eval(_numbers.scaled_multiple("v", places), {"v": value})
+    exact = round(value, places) == value
+    assert not quick or exact
+    if abs(value) < 2**40 / 10**places:
+        assert quick == exact
