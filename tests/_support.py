@@ -9,9 +9,11 @@ conftest, so the conftests, and the Schemathesis hooks in their own process, can
   in the kit may be model-specific, so the catalogue is tested with documents that differ the
   way Runware's documents differ from each other (another model id, other limits, other
   enums and defaults, settings added);
-- the mock in-process (:func:`asgi_client`) and a free loopback port (:func:`free_port`);
+- the mock in-process (:func:`asgi_client`), a free loopback port (:func:`free_port`), and
+  a ``python -m mockserver`` command run to its end (:func:`run_mock_cli`);
 - the events of a Server-Sent Events reply (:func:`sse_data`, :func:`sse_payloads`);
-- a downstream project's pytest run, for the plugin's tests (:func:`run_downstream`).
+- a downstream project's pytest run, for the plugin's tests (:func:`run_downstream`), and
+  the packaged contract suite run against a mock (:func:`run_contract_suite`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import copy
 import json
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,7 @@ from starlette.types import ASGIApp
 
 import openapi
 
+REPO = Path(__file__).parents[1]
 DATA = Path(__file__).parent / "data"
 SECOND_DOCUMENT = DATA / "runware-minimax-m2.7.openapi.json"
 BUNDLED_PATH = Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT
@@ -160,6 +165,21 @@ def free_port() -> int:
         return port
 
 
+def run_mock_cli(
+    *args: str, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m mockserver *args`` run to its end, ``input`` on its stdin: for the
+    commands and refusals that exit by themselves. Its output is captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "mockserver", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def buffered_event(app: Any) -> threading.Event:
     """Set once the app's store has buffered a frame for a session (a client that left)."""
     store = app.state.mock.store
@@ -209,3 +229,28 @@ def run_downstream(
     for the bundled model)."""
     pytester.makepyfile(helpers=helpers, test_downstream=source)
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+def run_contract_suite(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The packaged contract suite (``pytest --pyargs contracts.suite -W error``) in a
+    subprocess from the repository's root, against the mock at ``url`` (its ``/v1``, key
+    ``ci-key``); ``args`` go to pytest as well. Its output is captured as text."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--pyargs",
+        "contracts.suite",
+        "--runware-target",
+        f"{url}/v1",
+        "--runware-api-key",
+        "ci-key",
+        "-W",
+        "error",
+        *args,
+    ]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=300, check=False, cwd=REPO
+    )

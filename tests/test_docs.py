@@ -124,6 +124,23 @@ def _aligned(block: Block, code: str) -> str:
     return "\n" * block.line + code
 
 
+def _run(
+    command: list[str], *, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``command`` run to its end from the repository's root, within the time one block may
+    take, its output captured as text (``env``: :func:`_env` by default)."""
+    return subprocess.run(
+        command,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=ROOT,
+        env=_env() if env is None else env,
+        check=False,
+    )
+
+
 def _report(what: str, done: subprocess.CompletedProcess[str]) -> str:
     return (
         f"{what} exited with status {done.returncode}\n--- stdout\n{done.stdout[-6000:]}"
@@ -156,16 +173,7 @@ def run_exec(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> No
         }
         for b in [*earlier, block]
     ]
-    done = subprocess.run(
-        [_python(block), "-c", RUNNER],
-        input=json.dumps(pieces),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        cwd=ROOT,
-        env=_env(),
-        check=False,
-    )
+    done = _run([_python(block), "-c", RUNNER], input=json.dumps(pieces))
     assert done.returncode == 0, _report(block.where, done)
     wanted = expected_output(block.code)
     if wanted is not None:
@@ -182,7 +190,7 @@ def run_pytest(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> 
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # a project of its own, not this one
     test_file = tmp_path / "test_from_the_docs.py"
     test_file.write_text(_aligned(block, block.for_port(port)))
-    done = subprocess.run(
+    done = _run(
         [
             sys.executable,
             "-m",
@@ -195,13 +203,7 @@ def run_pytest(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> 
             "--rootdir",
             str(tmp_path),
             str(test_file),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        cwd=ROOT,
-        env=_env(),
-        check=False,
+        ]
     )
     assert done.returncode == 0, _report(f"pytest on {block.where}", done)
     count = len(defined_tests(block.code))
@@ -225,15 +227,7 @@ def run_shell(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> N
     (shims / "curl").chmod(0o755)
     script = tmp_path / "block.sh"
     script.write_text(_aligned(block, block.for_port(mock.port)))
-    done = subprocess.run(
-        ["bash", "-eu", "-o", "pipefail", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        cwd=ROOT,
-        env=_env(shims),
-        check=False,
-    )
+    done = _run(["bash", "-eu", "-o", "pipefail", str(script)], env=_env(shims))
     assert done.returncode == 0, _report(block.where, done)
     for url in comment_urls(block.code, mock.port):
         assert httpx.get(url, timeout=10).status_code == 200, f"{block.where}: {url}"
@@ -287,14 +281,7 @@ def run_json(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> No
 
 def run_synopsis(block: Block, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     for command, documented in synopsis_options(block.code).items():
-        done = subprocess.run(
-            [str(BIN / "runware-kit"), *([command] if command else []), "--help"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=_env(),
-            check=False,
-        )
+        done = _run([str(BIN / "runware-kit"), *([command] if command else []), "--help"])
         assert done.returncode == 0, _report(f"runware-kit {command} --help", done)
         offered = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", done.stdout))
         missing = sorted(documented - offered)

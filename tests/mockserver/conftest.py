@@ -85,23 +85,34 @@ def live_server() -> Iterator[RunningServer]:
 
 
 @contextlib.contextmanager
-def serve_cli(*args: str, stderr: Any = subprocess.DEVNULL) -> Iterator[tuple[str, Any]]:
+def serve_cli(
+    *args: str, stderr: Any = subprocess.DEVNULL, **popen: Any
+) -> Iterator[tuple[str, Any]]:
     """`python -m mockserver serve --port P *args` as a user runs it: yields (url, process)
-    once /__mock/health answers, and stops it with SIGTERM afterwards."""
-    with run_cli("serve", *args, stderr=stderr) as running:
+    once /__mock/health answers, and stops it with SIGTERM afterwards (the process's
+    ``returncode`` is set once the block ends). ``popen`` (``stdout``, ``env``) goes to
+    ``subprocess.Popen``."""
+    with run_cli("serve", *args, stderr=stderr, **popen) as running:
         yield running
 
 
 @contextlib.contextmanager
 def run_cli(
-    command: str, *args: str, stderr: Any = subprocess.DEVNULL, describe: Any = None
+    command: str,
+    *args: str,
+    stderr: Any = subprocess.DEVNULL,
+    describe: Any = None,
+    **popen: Any,
 ) -> Iterator[tuple[str, Any]]:
     """`python -m mockserver COMMAND --port P *args` (serve, proxy): yields (url, process)
     once /__mock/health answers, and stops it with SIGTERM afterwards. ``describe()`` says
-    what went wrong when it does not start (default: the arguments)."""
+    what went wrong when it does not start (default: the arguments); ``popen`` goes to
+    ``subprocess.Popen``."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", command, "--port", str(port), *args], stderr=stderr
+        [sys.executable, "-m", "mockserver", command, "--port", str(port), *args],
+        stderr=stderr,
+        **popen,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -126,10 +137,13 @@ def run_cli(
 
 
 @contextlib.contextmanager
-def redis_server(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real redis-server on a loopback port (Debian's package): yields (url, process)
-    once it answers PING. Skips when redis-server is missing, unless the test command
-    requires it (RUNWARE_KIT_REQUIRE_REDIS)."""
+def redis_server(
+    folder: Path, *, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real redis-server on a loopback port (``port``, or a free one; Debian's package),
+    its files in ``folder``: yields (url, process) once it answers PING, and stops it
+    afterwards (at once if the test did). Skips when redis-server is missing, unless the
+    test command requires it (RUNWARE_KIT_REQUIRE_REDIS)."""
     import os
     import shutil
 
@@ -140,7 +154,7 @@ def redis_server(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         pytest.skip("redis-server is not installed")
     import redis
 
-    port = free_port()
+    port = free_port() if port is None else port
     process = subprocess.Popen(
         [
             binary,

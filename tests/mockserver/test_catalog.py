@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +19,14 @@ import openapi
 from contracts import check_response
 from mockserver import MockConfig, create_app, load_config, main
 from mockserver._serve import banner
-from tests._support import SECOND_DOCUMENT, asgi_client, task_schema, variant, write
+from tests._support import (
+    SECOND_DOCUMENT,
+    asgi_client,
+    run_mock_cli,
+    task_schema,
+    variant,
+    write,
+)
 from tests.mockserver.conftest import AUTH, RunningServer, serve_cli
 
 QWEN, MINIMAX = "alibaba:qwen@3.5-397b", "minimax:m2.7@0"
@@ -285,23 +290,8 @@ def test_create_app_reads_the_configs_documents(models_dir: Path) -> None:
 
 def test_a_bad_catalogue_is_one_line_and_exit_2(tmp_path: Path) -> None:
     write(tmp_path, "a.openapi.json", variant(MINIMAX))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            "0",
-            "--spec",
-            str(SECOND_DOCUMENT),
-            "--spec",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = run_mock_cli(
+        "serve", "--port", "0", "--spec", str(SECOND_DOCUMENT), "--spec", str(tmp_path)
     )
     assert done.returncode == 2
     assert "is described by two documents" in done.stderr

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mockserver import main
-from tests._support import SECOND_DOCUMENT
+from tests._support import SECOND_DOCUMENT, run_mock_cli
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "requests"
 VALID = json.dumps(
@@ -58,10 +56,9 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_stdin_and_exit_codes_through_the_console_script() -> None:
-    run = [sys.executable, "-m", "mockserver", "validate", "-"]
-    ok = subprocess.run(run, input=VALID, capture_output=True, text=True, check=False)
+    ok = run_mock_cli("validate", "-", input=VALID)
     assert (ok.returncode, ok.stdout.strip()) == (0, "<stdin>: valid")
-    bad = subprocess.run(run, input="[NaN]", capture_output=True, text=True, check=False)
+    bad = run_mock_cli("validate", "-", input="[NaN]")
     assert bad.returncode == 1
     assert "NaN is not valid JSON" in bad.stdout
 
@@ -85,32 +82,22 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().err
 
 
-def test_other_document_by_flag(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("model", "options", "status"),
+    [
+        pytest.param("alibaba:qwen@3.5-397b", [], 0, id="bundled-document-qwen"),
+        pytest.param(
+            "alibaba:qwen@3.5-397b", ["--spec", str(SECOND_DOCUMENT)], 1, id="second-refuses-qwen"
+        ),
+        pytest.param("minimax:m2.7@0", ["--spec", str(SECOND_DOCUMENT)], 0, id="second-minimax"),
+    ],
+)
+def test_other_document_by_flag(
+    tmp_path: Path, model: str, options: list[str], status: int
+) -> None:
     body = json.loads(VALID)
-    assert main(["validate", write(tmp_path, "q.json", json.dumps(body))]) == 0
-    assert (
-        main(
-            [
-                "validate",
-                "--spec",
-                str(SECOND_DOCUMENT),
-                write(tmp_path, "q2.json", json.dumps(body)),
-            ]
-        )
-        == 1
-    )
-    body[0]["model"] = "minimax:m2.7@0"
-    assert (
-        main(
-            [
-                "validate",
-                "--spec",
-                str(SECOND_DOCUMENT),
-                write(tmp_path, "m.json", json.dumps(body)),
-            ]
-        )
-        == 0
-    )
+    body[0]["model"] = model
+    assert main(["validate", *options, write(tmp_path, "q.json", json.dumps(body))]) == status
 
 
 def test_bundled_examples() -> None:

@@ -18,6 +18,7 @@ import pytest
 from mockserver import main
 from mockserver._console import RequestFormatter
 from mockserver._journal import Entry
+from tests._support import run_mock_cli
 from tests.mockserver.conftest import AUTH, text_task
 
 ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
@@ -103,13 +104,7 @@ def test_a_taken_port_is_one_clear_line_and_exit_2() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = subprocess.run(
-            [sys.executable, "-m", "mockserver", "serve", "--port", str(port)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        run = run_mock_cli("serve", "--port", str(port))
     assert run.returncode == 2
     (line,) = run.stderr.strip().splitlines()
     assert f"cannot listen on http://127.0.0.1:{port}" in line

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from contracts import check_response
-from tests._support import free_port
-from tests.mockserver.conftest import AUTH, VALID_REQUEST, RunningServer, text_task
+from tests._support import run_mock_cli
+from tests.mockserver.conftest import AUTH, VALID_REQUEST, RunningServer, serve_cli, text_task
 
 
 def test_real_server_answers_over_http(live_server: RunningServer) -> None:
@@ -29,50 +25,26 @@ def test_real_server_answers_over_http(live_server: RunningServer) -> None:
 
 
 def test_cli_serve_starts_with_banner_and_serves(tmp_path: Path) -> None:
-    port = free_port()
     config = tmp_path / "mock.json"
     config.write_text(
         json.dumps({"api_keys": ["cli-key"], "replies": [{"match": "ping me", "text": "pong!"}]})
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            str(port),
-            "--config",
-            str(config),
-            "--seed",
-            "3",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"{url}/__mock/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, "the mock exited before it answered"
-                assert time.monotonic() < deadline, "the mock did not come up"
-                time.sleep(0.05)
-        assert health.json()["status"] == "ok"
+    banner = tmp_path / "stderr.txt"
+    unbuffered = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    options = ("--config", str(config), "--seed", "3")
+    with (
+        banner.open("w") as stderr,
+        serve_cli(*options, stderr=stderr, env=unbuffered) as (url, process),
+    ):
+        assert httpx.get(f"{url}/__mock/health").json()["status"] == "ok"
         task = text_task(messages=[{"role": "user", "content": "please ping me"}])
         ok = httpx.post(f"{url}/v1", json=[task], headers={"Authorization": "Bearer cli-key"})
         assert ok.json()["data"][0]["text"] == "pong!"
         denied = httpx.post(f"{url}/v1", json=[task], headers=AUTH)
         assert denied.status_code == 401
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=20)
+    err = banner.read_text()
     assert process.returncode == 0
-    assert f"http://127.0.0.1:{port}/v1" in err
+    assert f"{url}/v1" in err
     assert "alibaba:qwen@3.5-397b" in err
     assert "/__mock/requests" in err
 
@@ -80,12 +52,6 @@ def test_cli_serve_starts_with_banner_and_serves(tmp_path: Path) -> None:
 def test_cli_serve_refuses_a_bad_config(tmp_path: Path) -> None:
     config = tmp_path / "mock.json"
     config.write_text('{"apikeys": []}')
-    run = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    run = run_mock_cli("serve", "--config", str(config), timeout=30)
     assert run.returncode == 2
     assert "apikeys" in run.stderr

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from tests._support import run_downstream
+from tests._support import run_contract_suite, run_downstream
 from tests.mockserver.conftest import serve_cli
 
 
@@ -237,31 +236,7 @@ def test_b(runware_mock): _record("b", runware_mock)
 def test_contract_suite_against_the_cli_mock() -> None:
     """CI runs the packaged suite against the kit's own mock, started by the CLI."""
     with serve_cli("--processing-ms", "0") as (url, _):
-        suite = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-p",
-                "no:cacheprovider",
-                "--pyargs",
-                "contracts.suite",
-                "--runware-target",
-                f"{url}/v1",
-                "--runware-api-key",
-                "ci-key",
-                "--runware-examples",
-                "5",
-                "-q",
-                "-W",
-                "error",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-            cwd=os.path.dirname(os.path.dirname(__file__)) + "/..",
-        )
+        suite = run_contract_suite(url, "--runware-examples", "5", "-q")
     assert suite.returncode == 0, suite.stdout[-3000:]
     assert "5 passed" in suite.stdout
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import openapi
-from tests._support import SECOND_DOCUMENT, run_downstream, variant, write
+from tests._support import (
+    BUNDLED_PATH,
+    SECOND_DOCUMENT,
+    run_contract_suite,
+    run_downstream,
+    variant,
+    write,
+)
 from tests.mockserver.conftest import serve_cli
 
-BUNDLED = Path(openapi.__file__).parent / "data" / openapi.BUNDLED_DOCUMENT
 TASK = """
 import uuid
 def task(model, **changes):
@@ -57,7 +59,7 @@ def test_strategies_take_the_catalogue(data, runware_catalog):
     assert check_request(body, spec=runware_catalog) == []
 """,
         "--runware-spec",
-        str(BUNDLED),
+        str(BUNDLED_PATH),
         "--runware-spec",
         str(SECOND_DOCUMENT),
         helpers=TASK,
@@ -75,7 +77,7 @@ def test_ini_lines_and_marker_lists(pytester: pytest.Pytester, tmp_path: Path) -
     folder = tmp_path / "models"
     write(folder, "a.openapi.json", variant("acme:a@1"))
     write(folder, "b.openapi.json", variant("acme:b@1", base="second"))
-    pytester.makeini(f"[pytest]\nrunware_spec =\n    {BUNDLED}\n    {folder}\n")
+    pytester.makeini(f"[pytest]\nrunware_spec =\n    {BUNDLED_PATH}\n    {folder}\n")
     result = run_downstream(
         pytester,
         f"""
@@ -118,7 +120,7 @@ def test_send(runware_mock):
                headers=headers)
 """,
         "--runware-spec",
-        str(BUNDLED),
+        str(BUNDLED_PATH),
         "--runware-spec",
         str(SECOND_DOCUMENT),
         "--runware-coverage",
@@ -146,37 +148,18 @@ def test_send(runware_mock):
 
 def test_contract_suite_runs_every_models_checks() -> None:
     with serve_cli(
-        "--spec", str(BUNDLED), "--spec", str(SECOND_DOCUMENT), "--processing-ms", "0"
+        "--spec", str(BUNDLED_PATH), "--spec", str(SECOND_DOCUMENT), "--processing-ms", "0"
     ) as (url, _):
-        suite = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-p",
-                "no:cacheprovider",
-                "--pyargs",
-                "contracts.suite",
-                "--runware-target",
-                f"{url}/v1",
-                "--runware-api-key",
-                "ci-key",
-                "--runware-examples",
-                "3",
-                "--runware-spec",
-                str(BUNDLED),
-                "--runware-spec",
-                str(SECOND_DOCUMENT),
-                "-W",
-                "error",
-                "-rs",
-                "-v",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-            cwd=os.path.dirname(os.path.dirname(__file__)) + "/..",
+        suite = run_contract_suite(
+            url,
+            "--runware-examples",
+            "3",
+            "--runware-spec",
+            str(BUNDLED_PATH),
+            "--runware-spec",
+            str(SECOND_DOCUMENT),
+            "-rs",
+            "-v",
         )
     assert suite.returncode == 0, suite.stdout[-3000:]
     # Five tests per model (MiniMax documents no async delivery), and a mixed batch.

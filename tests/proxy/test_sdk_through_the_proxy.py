@@ -11,18 +11,14 @@ import pytest
 
 import openapi
 from mockserver import MockConfig, create_app, install_replay
+from tests._sdks import SCENARIOS as SDK_SCENARIOS
 from tests._sdks import Scenario, check_results, check_stream, run_client, summary
 from tests.mockserver.conftest import RunningServer
 from tests.proxy.conftest import clear, journal, posts, running_proxy
 
 MODEL = openapi.load().model_id
-SCENARIOS = [
-    Scenario("new", "rest-run-default", "async", polls=True),
-    Scenario("new", "rest-run-sync-2", "sync", results=2),
-    Scenario("new", "rest-stream", "stream"),
-    Scenario("new", "ws-run-default", "async", polls=True),
-    Scenario("new", "ws-run-sync-2", "sync", results=2),
-]
+# The scenarios of runware-sdk 1.8 (the new SDK), as tests/sdk runs them against the mock.
+SCENARIOS = [scenario for scenario in SDK_SCENARIOS if scenario.sdk == "new"]
 
 
 def _sdk(scenario: Scenario, url: str) -> dict[str, Any]:

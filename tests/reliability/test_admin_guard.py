@@ -6,15 +6,13 @@ test_browser_attacks.py."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import httpx
 import pytest
 
 from mockserver import ConfigError, MockConfig, create_app
-from tests._support import asgi_client
+from tests._support import asgi_client, run_mock_cli
 
 pytestmark = pytest.mark.anyio
 
@@ -110,24 +108,7 @@ def test_an_empty_admin_token_is_refused(token: str) -> None:
 
 
 def test_serve_refuses_an_empty_admin_token_at_start_up() -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            "1",
-            "--admin-token",
-            "",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    run = run_mock_cli("serve", "--host", "0.0.0.0", "--port", "1", "--admin-token", "")
     assert run.returncode == 2
     assert "admin_token is empty" in run.stderr
     assert "Traceback" not in run.stderr

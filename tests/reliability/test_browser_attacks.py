@@ -62,6 +62,20 @@ def _attacker(mock_url: str) -> Starlette:
     return Starlette(routes=[Route("/", page)])
 
 
+def _mock() -> RunningServer:
+    return RunningServer(create_app(config=MockConfig(processing_ms=0)))
+
+
+def _tell_a_secret(mock_url: str) -> None:
+    """One request in the journal, its prompt the secret no attack may read."""
+    secret = [{"role": "user", "content": SECRET_PROMPT}]
+    httpx.post(
+        f"{mock_url}/v1",
+        json=[text_task(taskUUID=str(uuid.uuid4()), messages=secret)],
+        headers=AUTH,
+    )
+
+
 def _admin_state(url: str) -> tuple[list[Any], list[dict[str, Any]]]:
     faults = httpx.get(f"{url}/__mock/faults").json()["queued"]
     journal = httpx.get(f"{url}/__mock/requests").json()["requests"]
@@ -70,19 +84,10 @@ def _admin_state(url: str) -> tuple[list[Any], list[dict[str, Any]]]:
 
 def test_a_page_on_another_origin_cannot_drive_the_mock(browser: Callable[..., Any]) -> None:
     with (
-        RunningServer(create_app(config=MockConfig(processing_ms=0))) as mock,
+        _mock() as mock,
         RunningServer(_attacker(mock.url)) as attacker,
     ):
-        httpx.post(
-            f"{mock.url}/v1",
-            json=[
-                text_task(
-                    taskUUID=str(uuid.uuid4()),
-                    messages=[{"role": "user", "content": SECRET_PROMPT}],
-                )
-            ],
-            headers=AUTH,
-        )
+        _tell_a_secret(mock.url)
         page = browser()
         answered: list[tuple[str, str, int]] = []  # what reached the mock, and its answer
         page.on(
@@ -112,17 +117,8 @@ def test_a_page_on_another_origin_cannot_drive_the_mock(browser: Callable[..., A
 
 
 def test_a_rebinding_page_cannot_read_or_drive_the_mock(browser: Callable[..., Any]) -> None:
-    with RunningServer(create_app(config=MockConfig(processing_ms=0))) as mock:
-        httpx.post(
-            f"{mock.url}/v1",
-            json=[
-                text_task(
-                    taskUUID=str(uuid.uuid4()),
-                    messages=[{"role": "user", "content": SECRET_PROMPT}],
-                )
-            ],
-            headers=AUTH,
-        )
+    with _mock() as mock:
+        _tell_a_secret(mock.url)
         page = browser(f"--host-resolver-rules=MAP {REBIND_NAME} 127.0.0.1")
         origin = f"http://{REBIND_NAME}:{mock.port}"
         # The page's origin is the attacker's name: to the browser, /__mock/* is same-origin.

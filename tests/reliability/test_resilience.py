@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
 import httpx
-import pytest
 
 from contracts import check_response
 from mockserver import MockConfig, create_app
 from tests._support import free_port, sse_payloads
-from tests.mockserver.conftest import AUTH, RunningServer, text_task
-
-
-def _wait_up(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            httpx.get(f"{url}/__mock/health", timeout=1)
-            return
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, f"{url} did not come up"
-            time.sleep(0.05)
+from tests.mockserver.conftest import AUTH, RunningServer, redis_server, serve_cli, text_task
 
 
 def _children(pid: int) -> list[int]:
@@ -66,27 +53,9 @@ def _alive(pid: int) -> bool:
 
 
 def test_killed_worker_loses_no_accepted_async_result(redis_url: str) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--store",
-            redis_url.replace("/0", "/2"),
-            "--processing-ms",
-            "2000",
-        ],
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_up(url)
+    with serve_cli(
+        "--workers", "2", "--store", redis_url.replace("/0", "/2"), "--processing-ms", "2000"
+    ) as (url, server):
         deadline = time.monotonic() + 60
         while len(_workers(server.pid)) < 2:
             assert time.monotonic() < deadline, f"workers: {_workers(server.pid)}"
@@ -133,62 +102,19 @@ def test_killed_worker_loses_no_accepted_async_result(redis_url: str) -> None:
                     break
                 assert time.monotonic() < deadline, f"{task_uuid} was lost"
                 time.sleep(0.1)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
 
 
-@pytest.fixture
-def private_redis(tmp_path: Path) -> tuple[int, Path]:
-    import shutil
-
-    if shutil.which("redis-server") is None:
-        if os.environ.get("RUNWARE_KIT_REQUIRE_REDIS"):
-            pytest.fail("redis-server is not installed (Debian package redis-server)")
-        pytest.skip("redis-server is not installed")
-    return free_port(), tmp_path
-
-
-def _start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import redis
-
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis(port=port).ping()
-            return process
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-
-
-def test_redis_restarted_gives_clear_errors_then_recovers(private_redis: tuple[int, Path]) -> None:
-    port, folder = private_redis
-    redis_process = _start_redis(port, folder)
-    app = create_app(config=MockConfig(store=f"redis://127.0.0.1:{port}/0", processing_ms=0))
-    try:
+def test_redis_restarted_gives_clear_errors_then_recovers(tmp_path: Path) -> None:
+    port = free_port()  # the restarted Redis listens where the first one did
+    # Both Redis servers stop after the mock has (an ExitStack: the second starts mid-test).
+    with contextlib.ExitStack() as redis_servers:
+        redis_url, first_redis = redis_servers.enter_context(redis_server(tmp_path, port=port))
+        app = create_app(config=MockConfig(store=redis_url, processing_ms=0))
         with RunningServer(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
             task = text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")
             assert http.post("/v1", json=[task], headers=AUTH).status_code == 200
-            redis_process.terminate()
-            redis_process.wait(timeout=10)
+            first_redis.terminate()
+            first_redis.wait(timeout=10)
             down = http.post(
                 "/v1",
                 json=[text_task(taskUUID=str(uuid.uuid4()), deliveryMethod="async")],
@@ -202,7 +128,7 @@ def test_redis_restarted_gives_clear_errors_then_recovers(private_redis: tuple[i
             assert "unreachable" in error["message"]
             assert health.status_code == 503
             assert health.json()["status"] == "degraded"
-            redis_process = _start_redis(port, folder)
+            redis_servers.enter_context(redis_server(tmp_path, port=port))
             deadline = time.monotonic() + 30
             while True:
                 again = http.post(
@@ -215,31 +141,12 @@ def test_redis_restarted_gives_clear_errors_then_recovers(private_redis: tuple[i
                 assert time.monotonic() < deadline, again.text
                 time.sleep(0.2)
             assert http.get("/__mock/health").json()["status"] == "ok"
-    finally:
-        redis_process.terminate()
-        redis_process.wait(timeout=10)
 
 
 def test_sigterm_lets_in_flight_streams_finish_and_exits_0() -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            str(port),
-            "--tokens-per-second",
-            "100",
-        ],
-        stderr=subprocess.DEVNULL,
-    )
     received: list[str] = []
     under_way = threading.Event()
-    try:
-        _wait_up(url)
+    with serve_cli("--tokens-per-second", "100") as (url, server):
 
         def read() -> None:
             with httpx.stream(
@@ -264,9 +171,6 @@ def test_sigterm_lets_in_flight_streams_finish_and_exits_0() -> None:
         server.send_signal(signal.SIGTERM)
         reader.join(timeout=60)
         code = server.wait(timeout=60)
-    finally:
-        if server.poll() is None:
-            server.kill()
     assert code == 0
     (text,) = received
     events = sse_payloads(text)
