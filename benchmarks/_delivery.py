@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import _cpu
 import _report
 import httpx
 
@@ -36,6 +37,7 @@ __all__ = [
     "data_lines",
     "drive",
     "header",
+    "measured",
     "new_client",
     "poll_payload",
     "require_contract",
@@ -150,6 +152,23 @@ async def drive(
         return time.perf_counter() - started
 
 
+def measured(
+    server_pid: int,
+    one: Callable[[httpx.AsyncClient], Awaitable[None]],
+    *,
+    clients: int,
+    seconds: float,
+) -> tuple[float, float | None, float | None]:
+    """:func:`drive` on the client's loop (:func:`run_async`), with the CPU use over it of the
+    server and of this process (the client), per cent of one core: (the time it took, the
+    server's, the client's)."""
+    return _cpu.measured(
+        server_pid,
+        _cpu.self_cpu_s,
+        lambda: run_async(drive(one, clients=clients, seconds=seconds)),
+    )
+
+
 def _cheap_sniffio() -> None:
     """httpcore runs ``import sniffio`` on every request; when sniffio is not installed each
     failed import scans sys.path again (a third of the client's time in a profile). A None
@@ -190,20 +209,12 @@ def header(*dists: str, model: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, measure: Callable[[str], dict[str, Any]], *dists: str) -> int:
     """A delivery benchmark's ``main`` once parsed: the header (``dists`` as for ``header``),
-    ``measure(model)``, then the end of the run (``_report.finish``); the exit status."""
+    ``measure(model)``, then the end of the run (``_report.end``); the exit status."""
     begun = time.perf_counter()
     model = openapi.load().model_id
     host = header(*dists, model=model)
     figures = measure(model)
-    return _report.finish(
-        errors=figures["errors"],
-        begun=begun,
-        json_path=args.json,
-        report={
-            "machine": host,
-            "seconds": args.seconds,
-            "rounds": args.rounds,
-            "warmup_seconds": WARMUP_S,
-            **figures,
-        },
+    errors = figures.pop("errors")
+    return _report.end(
+        args, host=host, begun=begun, errors=errors, warmup_seconds=WARMUP_S, **figures
     )

@@ -15,9 +15,7 @@ and can write its figures to a JSON file. A benchmark's ``main`` reads::
     print(f"mock req/s : {_report.Spread.of(rates).text(',.0f')}")
     ratio = _report.Ratio(mock / bare, target=0.8)
     print(f"ratio      : {ratio.value:.2f}x  {ratio.target_text}  {ratio.verdict}")
-    return _report.finish(
-        errors=failures, begun=begun, json_path=args.json, report={"machine": host, ...}
-    )
+    return _report.end(args, host=host, begun=begun, errors=failures, ratio=ratio.json())
 """
 
 from __future__ import annotations
@@ -39,6 +37,7 @@ __all__ = [
     "Ratio",
     "Spread",
     "cpu",
+    "end",
     "finish",
     "flag",
     "header",
@@ -265,6 +264,30 @@ def finish(
     print(f"\ntotal run time {total_s:.1f} s")
     write_json(json_path, {**report, "total_seconds": total_s})
     return 1 if errors else 0
+
+
+def end(
+    args: argparse.Namespace,
+    *,
+    host: Mapping[str, Any],
+    begun: float,
+    errors: Sequence[str] = (),
+    **figures: Any,
+) -> int:
+    """:func:`finish` for a benchmark whose options :func:`parse` read: the report holds the
+    machine, the shared options it took (``seconds``, ``rounds``, ``connections``), then
+    ``figures``, then ``errors`` (the failed runs); written to ``--json`` if given."""
+    options = {
+        name: getattr(args, name)
+        for name in ("seconds", "rounds", "connections")
+        if getattr(args, name, None) is not None
+    }
+    return finish(
+        errors=errors,
+        begun=begun,
+        json_path=args.json,
+        report={"machine": host, **options, **figures, "errors": list(errors)},
+    )
 
 
 def write_json(path: Path | None, report: Mapping[str, Any]) -> None:

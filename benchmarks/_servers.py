@@ -1,8 +1,9 @@
 """The servers the load benchmarks measure: spawned, probed until ready, stopped.
 
-``bench_mock.py`` and ``bench_delivery.py`` start the mock the way users do
-(``runware-kit serve``) and the bare reference app (``benchmarks/_bare_app.py``) on the same
-uvicorn, each in its own subprocess, and read wrk's latencies the same way.
+The load benchmarks start the mock the way users do (``runware-kit serve``, and
+``runware-kit proxy`` in front of it for ``bench_proxy.py``) and the bare reference app
+(``benchmarks/_bare_app.py``) on the same uvicorn, each in its own subprocess, and read
+wrk's latencies the same way.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ __all__ = [
     "bare_command",
     "free_port",
     "mock_command",
+    "proxy_command",
     "running",
+    "runware_kit",
     "stop",
     "tail",
+    "wrk_failures",
     "wrk_ms",
 ]
 
@@ -55,24 +59,27 @@ def free_port() -> int:
         return port
 
 
-def mock_command(port: int, *extra: str) -> list[str]:
-    """``runware-kit serve`` from this interpreter's environment (else ``-m mockserver``)."""
+def runware_kit(command: str) -> list[str]:
+    """``runware-kit COMMAND`` from this interpreter's environment (else ``-m mockserver``)."""
     script = shutil.which("runware-kit", path=str(Path(sys.executable).parent))
-    start = [script] if script else [sys.executable, "-m", "mockserver"]
+    return [*([script] if script else [sys.executable, "-m", "mockserver"]), command]
+
+
+def _listening(port: int) -> list[str]:
+    """Where every server under test listens, and how little it logs."""
+    return ["--host", HOST, "--port", str(port), "--log-level", "warning"]
+
+
+def mock_command(port: int, *extra: str) -> list[str]:
+    """``runware-kit serve`` on ``port``, as users start it, and ``extra``."""
     # --processing-ms 0: the emulated generation time would measure a sleep, not the mock.
-    return [
-        *start,
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--processing-ms",
-        "0",
-        *extra,
-    ]
+    return [*runware_kit("serve"), *_listening(port), "--processing-ms", "0", *extra]
+
+
+def proxy_command(port: int, upstream_port: int) -> list[str]:
+    """``runware-kit proxy`` on ``port`` in front of the mock on ``upstream_port``."""
+    target = f"http://{HOST}:{upstream_port}/v1"
+    return [*runware_kit("proxy"), "--target", target, *_listening(port)]
 
 
 def bare_command(port: int) -> list[str]:
@@ -81,14 +88,9 @@ def bare_command(port: int) -> list[str]:
         "-m",
         "uvicorn",
         "benchmarks._bare_app:app",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
+        *_listening(port),
         "--workers",
         "1",
-        "--log-level",
-        "warning",
         "--no-access-log",
     ]
 
@@ -119,6 +121,19 @@ def wrk_ms(text: str) -> float:
     if found is None:
         raise RuntimeError(f"cannot read wrk's latency {text!r}")
     return float(found.group(1)) * _UNITS_MS[found.group(2)]
+
+
+def wrk_failures(output: str) -> tuple[int, dict[str, int]]:
+    """The non-2xx answers and the socket errors (by kind) wrk's output reports."""
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    kinds = ("connect", "read", "write", "timeout")
+    return (
+        int(non_2xx.group(1)) if non_2xx else 0,
+        dict(zip(kinds, map(int, errors.groups()), strict=True)) if errors else {},
+    )
 
 
 @dataclass

@@ -142,10 +142,17 @@ def redis_version(binary: str) -> str:
 # Load
 
 
-async def _round_trips(
-    url: str, submit: Template, poll: Template, clients: int, seconds: float
-) -> dict[str, Any]:
-    counts: dict[str, Any] = {"ok": 0, "polls": 0, "failed": 0, "errors": 0}
+def async_run(
+    server: Server,
+    store: str,
+    submit: Template,
+    poll: Template,
+    seconds: float,
+    redis_pid: int | None,
+    round_: int,
+) -> AsyncRun:
+    url = server.url()
+    counts = {"ok": 0, "polls": 0, "failed": 0, "errors": 0}
     latencies: list[float] = []
 
     async def round_trip(client: httpx.AsyncClient) -> bool:
@@ -178,26 +185,10 @@ async def _round_trips(
         else:
             counts["failed"] += 1
 
-    counts["elapsed"] = await _delivery.drive(timed, clients=clients, seconds=seconds)
-    counts["latencies"] = latencies
-    return counts
-
-
-def async_run(
-    server: Server,
-    store: str,
-    submit: Template,
-    poll: Template,
-    seconds: float,
-    redis_pid: int | None,
-    round_: int,
-) -> AsyncRun:
     redis_before = None if redis_pid is None else _cpu.tree_cpu_s(redis_pid)
     started = time.perf_counter()
-    counts, server_cpu, client_cpu = _cpu.measured(
-        server.pid,
-        _cpu.self_cpu_s,
-        lambda: _delivery.run_async(_round_trips(server.url(), submit, poll, CLIENTS, seconds)),
+    elapsed, server_cpu, client_cpu = _delivery.measured(
+        server.pid, timed, clients=CLIENTS, seconds=seconds
     )
     redis_after = None if redis_pid is None else _cpu.tree_cpu_s(redis_pid)
     redis_cpu = _cpu.percent(
@@ -206,12 +197,12 @@ def async_run(
     )
     return AsyncRun(
         store=store,
-        round_trips_per_s=counts["ok"] / counts["elapsed"],
+        round_trips_per_s=counts["ok"] / elapsed,
         round_trips=counts["ok"],
         polls=counts["polls"],
-        seconds=counts["elapsed"],
-        p50_ms=_report.percentile_ms(counts["latencies"], 0.50),
-        p99_ms=_report.percentile_ms(counts["latencies"], 0.99),
+        seconds=elapsed,
+        p50_ms=_report.percentile_ms(latencies, 0.50),
+        p99_ms=_report.percentile_ms(latencies, 0.99),
         server_cpu_pct=server_cpu,
         client_cpu_pct=client_cpu,
         redis_cpu_pct=redis_cpu,

@@ -18,7 +18,7 @@ model, which both know. For each, alternately, ``--rounds`` times:
   1 loaded that is the single-document path, with 50 the routed one;
 * ``sync req/s``: ``wrk -t1 -c32`` (``--seconds`` each, after a 1 s warm-up) POSTing a valid
   one-task sync request for one of the loaded models to each server; without wrk, the httpx
-  fallback of ``bench_mock.py`` (client-bound: its figures only compare with each other).
+  fallback of ``_load.py`` (client-bound: its figures only compare with each other).
 
 It prints the machine, every round, then for each measure the median and range and the
 ratio of the medians, 50 / 1. A request must pay nothing for the size of the catalogue: the
@@ -32,12 +32,10 @@ Run it from the repository root, in the project's environment::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,10 +44,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import _machine  # benchmarks/_machine.py: run these as scripts from the repository root
+import _report  # benchmarks/_report.py: run these as scripts from the repository root
 import httpx
-from _servers import API_KEY, HEADERS, REPO, free_port, mock_command, running
-from bench_mock import LUA, httpx_run, request_payload, wrk_run
+from _load import Load
+from _payload import sync_request
+from _servers import HEADERS, REPO, free_port, mock_command, running
 
 import openapi
 from contracts import check_request
@@ -60,7 +59,6 @@ SOURCES = (
     REPO / "tests" / "data" / "runware-minimax-m2.7.openapi.json",
 )
 STARTUP_LIMIT_S = 20.0
-WARMUP_S = 1.0
 # What a fresh interpreter does before serve listens, minus uvicorn: import, load, compile.
 LOAD_PROBE = """
 import sys, time
@@ -100,10 +98,6 @@ def variants(folder: Path, count: int) -> list[str]:
         (folder / f"model-{index:02d}.openapi.json").write_text(json.dumps(doc), encoding="utf-8")
         models.append(model)
     return models
-
-
-def _spread(values: Sequence[float]) -> str:
-    return f"median {statistics.median(values):.4g}  range {min(values):.4g}-{max(values):.4g}"
 
 
 def load_once(folder: Path) -> float:
@@ -147,24 +141,19 @@ def check_us(catalog: openapi.Catalog, raw: bytes) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of each measure (5)")
-    parser.add_argument(
-        "--seconds", type=int, default=5, help="length of each load run, whole seconds (5)"
+    made = _report.parser(
+        __doc__,
+        seconds=5,
+        seconds_help="length of each load run",
+        rounds=5,
+        rounds_help="rounds of each measure, 1 and 50 loaded alternating",
+        connections=32,
+        loader=True,
     )
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
-    parser.add_argument("--loader", choices=("auto", "wrk", "httpx"), default="auto")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
-    args = parser.parse_args(argv)
-    if args.rounds < 1 or args.seconds < 1:
-        parser.error("--rounds and --seconds must be at least 1")
-
-    host = _machine.machine("uvicorn", "starlette", "uvloop", "httptools")
-    print(f"machine : {host['cpu']} | nproc {host['nproc']} | {host['platform']}")
-    print(f"python  : {host['python']} | uvicorn {host['uvicorn']} | starlette {host['starlette']}")
-    wrk = shutil.which("wrk") if args.loader != "httpx" else None
-    if args.loader == "wrk" and wrk is None:
-        parser.error("wrk is not on PATH")
+    args = _report.parse(made, argv)
+    wrk = _report.wrk(made, args)
+    begun = time.perf_counter()
+    host = _report.header("uvicorn", "starlette", uvicorn=True)
     loader = (
         f"{wrk} -t1 -c{args.connections} -d{args.seconds}s"
         if wrk
@@ -185,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         models = variants(many, DOCUMENTS - 1)
         chosen = openapi.load(SOURCES[0]).model_id
         assert chosen not in models
-        payload = request_payload(chosen)
+        payload = sync_request(chosen)
         payload[0]["settings"]["temperature"] = 0.5  # within every variant's limit
         payload[0]["deliveryMethod"] = "sync"
         body = json.dumps(payload).encode()
@@ -212,8 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     flush=True,
                 )
 
-        script = Path(temp) / "post.lua"
-        script.write_text(LUA.format(body=body.decode(), key=API_KEY), encoding="utf-8")
+        load = Load.prepare(wrk, body, Path(temp))
+        failed: list[str] = []
         with contextlib.ExitStack() as stack:
             servers = {}
             for size, folder in folders.items():
@@ -235,25 +224,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
             for round_ in range(1, args.rounds + 1):
                 for size, server in servers.items():
-                    url = server.url()
-                    if wrk is not None:
-                        wrk_run(wrk, script, url, args.connections, WARMUP_S, size, 0)
-                        run = wrk_run(
-                            wrk, script, url, args.connections, args.seconds, size, round_
-                        )
-                    else:
-                        httpx_run(url, body, args.connections, WARMUP_S, size, 0)
-                        run = httpx_run(url, body, args.connections, args.seconds, size, round_)
+                    run = load.run(
+                        server,
+                        connections=args.connections,
+                        seconds=args.seconds,
+                        round_=round_,
+                        name=f"{size} loaded",
+                    )
                     if run.failed:
-                        _machine.loud(
-                            f"{size} loaded, round {round_}: {run.non_2xx} non-2xx, "
-                            f"socket errors {run.socket_errors}"
-                        )
-                        return 1
+                        failed.append(run.problem)
                     figures["sync_rps"][size].append(run.requests_per_s)
                     print(
                         f"  round {round_} {size:>2} loaded: {run.requests_per_s:,.0f} req/s  "
-                        f"p50 {run.p50_ms:.2f} ms  p99 {run.p99_ms:.2f} ms",
+                        f"p50 {run.p50_ms:.2f} ms  p99 {run.p99_ms:.2f} ms"
+                        f"{_report.flag(run.failed)}",
                         flush=True,
                     )
 
@@ -266,32 +250,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     summary: dict[str, Any] = {}
     for name, label in labels.items():
-        one_m = statistics.median(figures[name]["1"])
-        many_m = statistics.median(figures[name]["50"])
-        summary[name] = {"1": one_m, "50": many_m, "ratio_50_to_1": many_m / one_m}
+        one_s, many_s = (_report.Spread.of(figures[name][size]) for size in ("1", "50"))
+        ratio = _report.Ratio(many_s.median / one_s.median)  # about 1 expected; no target
+        summary[name] = {"1": one_s.median, "50": many_s.median, "ratio_50_to_1": ratio.value}
         print(
-            f"{label:<20}  1: {_spread(figures[name]['1']):<34}  50: "
-            f"{_spread(figures[name]['50']):<34}  50/1 {many_m / one_m:.2f}x"
+            f"{label:<18}  1: {one_s.text('.4g'):<42}  50: {many_s.text('.4g'):<42}  "
+            f"50/1 {ratio.value:.2f}x  {ratio.target_text}"
         )
-    if args.json is not None:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "machine": host,
-                    "loader": "wrk" if wrk else "httpx",
-                    "rounds": args.rounds,
-                    "seconds": args.seconds,
-                    "documents": DOCUMENTS,
-                    "figures": figures,
-                    "summary": summary,
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
-        print(f"\nwrote {args.json}")
-    return 0
+    return _report.end(
+        args,
+        host=host,
+        begun=begun,
+        errors=failed,
+        loader=load.loader,
+        documents=DOCUMENTS,
+        figures=figures,
+        summary=summary,
+    )
 
 
 if __name__ == "__main__":

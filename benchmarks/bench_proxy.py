@@ -17,15 +17,19 @@ times (default 3); every round is printed, then per server the median and the ra
 (min-max) of req/s and p50 latency, and:
 
 * overhead per request = median p50 through the proxy - median p50 of the upstream, at C = 1;
-* throughput ratio = median req/s through the proxy / median req/s of the upstream, at C = 32.
+* throughput ratio = median req/s through the proxy / median req/s of the upstream, at C = 32;
+* CPU time per request of each process (user + system, ``/proc/<pid>/stat``, over each
+  measured run, divided by the requests wrk reports), at C = 32 the upstream's alone over the
+  proxy's: the throughput ratio a CPU-bound proxy would reach with a core of its own, a figure
+  a busy, shared machine moves far less than req/s. Printed beside the throughput ratio.
 
 No target: the figures are printed. The proxy and the upstream share the machine's cores
 with wrk (the proxy's own work and the upstream's both count against it), which the machine
 line shows. Before any load one POST through the proxy must answer 200 with a body that
 ``check_response`` accepts and a journal entry with no violation and no drift. Non-2xx
 answers or socket errors make the exit status 1. Without ``wrk`` on PATH the load comes from
-the bounded asyncio ``httpx`` loop of ``bench_mock.py``, which is usually the bottleneck
-itself: its figures are not comparable with wrk's, and the output says so.
+the bounded asyncio ``httpx`` loop of ``_load.py``, which is usually the bottleneck itself:
+its figures are not comparable with wrk's, and the output says so.
 
 Run it from the repository root, in the project's environment::
 
@@ -35,103 +39,107 @@ Run it from the repository root, in the project's environment::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
-import shutil
-import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import _machine  # benchmarks/_machine.py: run these as scripts from the repository root
+import _report  # benchmarks/_report.py: run these as scripts from the repository root
 import httpx
-from _servers import API_KEY, HEADERS, HOST, Server, free_port, mock_command, running
-from bench_mock import LUA, Run, httpx_run, request_payload, wrk_run
+from _load import FALLBACK, WARMUP_S, Load, Run
+from _payload import sync_request
+from _servers import HEADERS, Server, free_port, mock_command, proxy_command, running
 
 import openapi
 from contracts import check_response
 
 STARTUP_LIMIT_S = 15.0
-WARMUP_S = 1.0
 SERVERS = ("upstream", "proxy")
 CONCURRENCY = (1, 32)
+HEADINGS = ("req/s", "p50 ms", "cpu us/req")
 
 
-def proxy_command(port: int, upstream_port: int) -> list[str]:
-    """``runware-kit proxy`` from this interpreter's environment (else ``-m mockserver``)."""
-    script = shutil.which("runware-kit", path=str(Path(sys.executable).parent))
-    start = [script] if script else [sys.executable, "-m", "mockserver"]
-    return [
-        *start,
-        "proxy",
-        "--target",
-        f"http://{HOST}:{upstream_port}/v1",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+def check_through_the_proxy(proxy: Server, body: bytes, payload: Any) -> int:
+    """One POST through the proxy must answer 200 within the contract, journaled with no
+    violation and no drift; the reply's size."""
+    reply = httpx.post(proxy.url(), content=body, headers=HEADERS, timeout=10)
+    problems = check_response(reply.json(), request=payload) if reply.is_success else None
+    entries = httpx.get(proxy.url("/__mock/requests"), timeout=10).json()["requests"]
+    last = entries[-1] if entries else {}
+    if reply.status_code != 200 or problems or last.get("violations") or last.get("drift"):
+        sys.exit(
+            f"FAIL: through the proxy: {reply.status_code} {reply.text[:300]}; "
+            f"check_response: {problems}; journal: {json.dumps(last)[:500]}"
+        )
+    return len(reply.content)
 
 
-def median_range(values: Sequence[float]) -> tuple[float, float, float]:
-    return statistics.median(values), min(values), max(values)
+@dataclass(frozen=True)
+class Figures:
+    """One server's runs at one concurrency, over the rounds."""
+
+    rate: _report.Spread
+    p50: _report.Spread
+    cpu: _report.Spread | None  # CPU us per request; None without /proc
+
+    @classmethod
+    def of(cls, runs: Sequence[Run]) -> Figures:
+        cpu = [r.cpu_us_per_request for r in runs]
+        known = [value for value in cpu if value is not None]
+        return cls(
+            _report.Spread.of([r.requests_per_s for r in runs]),
+            _report.Spread.of([r.p50_ms for r in runs]),
+            _report.Spread.of(known) if len(known) == len(cpu) else None,
+        )
+
+    def row(self) -> str:
+        """Median and range of each figure, under ``HEADINGS``."""
+        cells = [(self.rate, ",.0f"), (self.p50, ".3f"), (self.cpu, ",.0f")]
+        return "".join(
+            f"{'n/a':>18}{'':>18}"
+            if spread is None
+            else f"{spread.median:>18{spec}}{f'{spread.low:{spec}}-{spread.high:{spec}}':>18}"
+            for spread, spec in cells
+        ).rstrip()
+
+    def json(self) -> dict[str, Any]:
+        """(median, min, max) of each figure."""
+        spreads = {"requests_per_s": self.rate, "p50_ms": self.p50, "cpu_us_per_request": self.cpu}
+        return {
+            key: None if spread is None else (spread.median, spread.low, spread.high)
+            for key, spread in spreads.items()
+        }
+
+
+def us(value: float | None) -> str:
+    """A CPU time per request in microseconds, 6 wide."""
+    return "   n/a" if value is None else f"{value:6.0f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--seconds",
-        type=int,
-        default=4,
-        help="length of each measured run, whole seconds (default 4)",
+    made = _report.parser(
+        __doc__, seconds=4, rounds=3, rounds_help="alternating rounds per concurrency", loader=True
     )
-    parser.add_argument(
-        "--rounds", type=int, default=3, help="alternating rounds per concurrency (default 3)"
-    )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
-    parser.add_argument(
-        "--loader",
-        choices=("auto", "wrk", "httpx"),
-        default="auto",
-        help="load generator: wrk when on PATH (auto), or the httpx fallback",
-    )
-    args = parser.parse_args(argv)
-    if args.seconds < 1 or args.rounds < 1:
-        parser.error("--seconds and --rounds must be at least 1")
-
-    host = _machine.machine("uvicorn", "starlette", "httpx", "websockets", "uvloop", "httptools")
-    print(f"machine : {host['cpu']} | nproc {host['nproc']} | {host['platform']}")
-    print(
-        f"python  : {host['python']} | uvicorn {host['uvicorn']} | starlette "
-        f"{host['starlette']} | httpx {host['httpx']}"
-    )
-    print(
-        f"uvicorn : loop {'uvloop ' + host['uvloop'] if host['uvloop'] else 'asyncio'}, http "
-        f"{'httptools ' + host['httptools'] if host['httptools'] else 'h11'} (auto-picked)"
-    )
-    wrk = shutil.which("wrk") if args.loader != "httpx" else None
-    if args.loader == "wrk" and wrk is None:
-        parser.error("wrk is not on PATH")
+    args = _report.parse(made, argv)
+    wrk = _report.wrk(made, args)
+    begun = time.perf_counter()
+    host = _report.header("uvicorn", "starlette", "httpx", "websockets", uvicorn=True)
     if wrk is None:
-        print(
-            "load    : httpx.AsyncClient fallback (wrk not used) -- the client is likely the "
-            "bottleneck; these figures are not comparable with wrk's"
-        )
+        print(f"load    : {FALLBACK}")
     else:
         print(
             f"load    : {wrk} -t1 -c{{{','.join(map(str, CONCURRENCY))}}} -d{args.seconds}s "
             f"--latency, {WARMUP_S:g} s warm-up before each run, {args.rounds} rounds "
-            "alternating upstream / proxy"
+            "alternating upstream / proxy; cpu time from /proc around each run"
         )
 
     spec = openapi.load()
-    payload = request_payload(spec.model_id)
+    payload = sync_request(spec.model_id)
     body = json.dumps(payload).encode()
     print(f"payload : 1 sync textInference task, model {spec.model_id}, {len(body)} bytes")
 
@@ -147,102 +155,92 @@ def main(argv: Sequence[str] | None = None) -> int:
             servers[name] = stack.enter_context(
                 running(name, commands[name], port, lambda: body, limit_s=STARTUP_LIMIT_S)
             )
-        reply = httpx.post(servers["proxy"].url(), content=body, headers=HEADERS, timeout=10)
-        problems = check_response(reply.json(), request=payload) if reply.is_success else None
-        entries = httpx.get(servers["proxy"].url("/__mock/requests"), timeout=10).json()["requests"]
-        last = entries[-1] if entries else {}
-        if reply.status_code != 200 or problems or last.get("violations") or last.get("drift"):
-            sys.exit(
-                f"FAIL: through the proxy: {reply.status_code} {reply.text[:300]}; "
-                f"check_response: {problems}; journal: {json.dumps(last)[:500]}"
-            )
+        size = check_through_the_proxy(servers["proxy"], body, payload)
         print(
-            f"check   : 200 through the proxy, {len(reply.content)} bytes, check_response ok, "
+            f"check   : 200 through the proxy, {size} bytes, check_response ok, "
             "journaled with no violation and no drift"
         )
         for name in SERVERS:
             print(f"{name:<8}: {' '.join(commands[name])}")
         print()
 
-        script_dir = stack.enter_context(tempfile.TemporaryDirectory())
-        script = Path(script_dir) / "post.lua"
-        script.write_text(LUA.format(body=body.decode(), key=API_KEY), encoding="utf-8")
+        load = Load.prepare(wrk, body, Path(stack.enter_context(tempfile.TemporaryDirectory())))
+        # Through the proxy the upstream works too: its CPU time is sampled over those runs.
+        behind = {"upstream": None, "proxy": servers["upstream"]}
         for connections in CONCURRENCY:
             for round_ in range(1, args.rounds + 1):
                 for name in SERVERS:
-                    url = servers[name].url()
-                    if wrk is not None:
-                        wrk_run(wrk, script, url, connections, WARMUP_S, name, 0)
-                        run = wrk_run(wrk, script, url, connections, args.seconds, name, round_)
-                    else:
-                        httpx_run(url, body, connections, WARMUP_S, name, 0)
-                        run = httpx_run(url, body, connections, args.seconds, name, round_)
+                    run = load.run(
+                        servers[name],
+                        connections=connections,
+                        seconds=args.seconds,
+                        round_=round_,
+                        upstream=behind[name],
+                    )
                     runs[connections].append(run)
-                    flag = "  <-- ERRORS" if run.failed else ""
+                    upstream_cpu = (
+                        f" (+ upstream {us(run.upstream_cpu_us_per_request).strip()})"
+                        if name == "proxy"
+                        else ""
+                    )
                     print(
                         f"  c={connections:<3} round {round_} {name:<8} "
                         f"{run.requests_per_s:>9,.0f} req/s  p50 {run.p50_ms:7.3f} ms  "
-                        f"p99 {run.p99_ms:7.3f} ms  ({run.requests} requests){flag}",
+                        f"p99 {run.p99_ms:7.3f} ms  cpu {us(run.cpu_us_per_request)} "
+                        f"us/request{upstream_cpu}  ({run.requests} requests)"
+                        f"{_report.flag(run.failed)}",
                         flush=True,
                     )
 
-    summary: dict[str, Any] = {}
+    figures: dict[str, Figures] = {}
     print()
-    print(f"{'':<14}{'req/s median':>14}{'(range)':>20}{'p50 ms median':>15}{'(range)':>18}")
+    print(f"{'':<14}" + "".join(f"{h + ' median':>18}{'(range)':>18}" for h in HEADINGS))
     for connections in CONCURRENCY:
         for name in SERVERS:
-            mine = [r for r in runs[connections] if r.server == name]
-            rate = median_range([r.requests_per_s for r in mine])
-            p50 = median_range([r.p50_ms for r in mine])
-            summary[f"c{connections}/{name}"] = {"requests_per_s": rate, "p50_ms": p50}
-            print(
-                f"c={connections:<3}{name:<9}{rate[0]:>14,.0f}{f'{rate[1]:,.0f}-{rate[2]:,.0f}':>20}"
-                f"{p50[0]:>15.3f}{f'{p50[1]:.3f}-{p50[2]:.3f}':>18}"
-            )
-    one_up, one_px = summary["c1/upstream"]["p50_ms"], summary["c1/proxy"]["p50_ms"]
-    overhead = one_px[0] - one_up[0]
+            key = f"c{connections}/{name}"
+            figures[key] = Figures.of([r for r in runs[connections] if r.server == name])
+            print(f"c={connections:<3}{name:<9}{figures[key].row()}")
     busy = CONCURRENCY[-1]
-    ratio = (
-        summary[f"c{busy}/proxy"]["requests_per_s"][0]
-        / summary[f"c{busy}/upstream"]["requests_per_s"][0]
+    one_up, one_px = figures["c1/upstream"], figures["c1/proxy"]
+    overhead = one_px.p50.median - one_up.p50.median
+    busy_up, busy_px = figures[f"c{busy}/upstream"], figures[f"c{busy}/proxy"]
+    ratio = _report.Ratio(busy_px.rate.median / busy_up.rate.median)
+    cpu_ratio = (
+        _report.Ratio(busy_up.cpu.median / busy_px.cpu.median)
+        if busy_up.cpu is not None and busy_px.cpu is not None
+        else None
     )
     print()
     print(
         f"overhead per request (c=1, p50 proxy - p50 upstream, medians): {overhead:.3f} ms "
-        f"(upstream p50 range {one_up[1]:.3f}-{one_up[2]:.3f} ms, proxy "
-        f"{one_px[1]:.3f}-{one_px[2]:.3f} ms)"
+        f"(upstream p50 range {one_up.p50.low:.3f}-{one_up.p50.high:.3f} ms, proxy "
+        f"{one_px.p50.low:.3f}-{one_px.p50.high:.3f} ms)"
     )
-    print(f"throughput through the proxy (c={busy}, medians): {ratio:.2f}x the upstream's")
+    print(
+        f"throughput through the proxy (c={busy}, medians): {ratio.value:.2f}x the upstream's"
+        f"   {ratio.target_text}"
+    )
+    if cpu_ratio is not None:
+        print(
+            f"cpu/request (c={busy}, medians): upstream alone over proxy {cpu_ratio.value:.2f}x"
+            "   (the throughput ratio if CPU-bound, each on a core of its own)"
+        )
     if wrk is None:
         print("note: httpx fallback -- the client likely sets these rates")
-    failed = [run for c in CONCURRENCY for run in runs[c] if run.failed]
-    for run in failed:
-        _machine.loud(
-            f"{run.server} round {run.round}: {run.non_2xx} non-2xx answers, socket "
-            f"errors {run.socket_errors} -- its figures are not valid"
-        )
-    if args.json is not None:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "machine": host,
-                    "loader": "wrk" if wrk is not None else "httpx",
-                    "seconds": args.seconds,
-                    "rounds": args.rounds,
-                    "commands": commands,
-                    "runs": {str(c): [asdict(r) for r in runs[c]] for c in CONCURRENCY},
-                    "summary": summary,
-                    "overhead_ms": overhead,
-                    "throughput_ratio": ratio,
-                    "errors": bool(failed),
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
-        print(f"\nwrote {args.json}")
-    return 1 if failed else 0
+    failed = [run.problem for c in CONCURRENCY for run in runs[c] if run.failed]
+    return _report.end(
+        args,
+        host=host,
+        begun=begun,
+        errors=failed,
+        loader=load.loader,
+        commands=commands,
+        runs={str(c): [asdict(r) for r in runs[c]] for c in CONCURRENCY},
+        summary={key: figure.json() for key, figure in figures.items()},
+        overhead_ms=overhead,
+        throughput_ratio=ratio.value,
+        cpu_ratio=None if cpu_ratio is None else cpu_ratio.value,
+    )
 
 
 if __name__ == "__main__":

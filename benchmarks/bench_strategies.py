@@ -1,11 +1,12 @@
 """Benchmark: drawing tasks with ``contracts.strategies.tasks()`` vs a hand-written strategy.
 
 Both run inside ``@given`` (which is where users pay for them), on the bundled document,
-with the same number of examples, the database off and the same seeds; the best of a few
-rounds counts. The hand-written reference is what a careful user would write for the same
-schema with ``st.fixed_dictionaries``: the same required and optional parameters, the same
-limits, exact two-place decimals, real uuids and URIs. Target: the kit's cost per task
-within 1.1x the reference's (issue 18).
+with the same number of examples, the database off and the same seeds, alternately for
+``--rounds`` rounds (each printed with its ratio, then each one's median and range); the
+best round of each counts. The hand-written reference is what a careful user would write
+for the same schema with ``st.fixed_dictionaries``: the same required and optional
+parameters, the same limits, exact two-place decimals, real uuids and URIs. Target: the
+kit's cost per task within 1.1x the reference's (issue 18), best rounds.
 
 Then the coverage phase of ``invalid_requests()``: for each model document (the bundled
 one and tests/data's second), how many examples of a ``@given`` test that draws nothing
@@ -13,19 +14,17 @@ else pass before every rule ``invalid_request_cases()`` lists has been drawn, on
 seed, each round printed, then the median and range. No target: the test suite holds the
 bound (twice as many examples as rules, tests/contracts/test_invalid_coverage.py).
 
-    python benchmarks/bench_strategies.py [--examples 400] [--rounds 3] [--seeds 5]
+    python benchmarks/bench_strategies.py [--examples 400] [--rounds 3] [--seeds 5] [--json PATH]
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import _report  # benchmarks/_report.py: run these as scripts from the repository root
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
@@ -93,11 +92,7 @@ def hand_written(spec: openapi.Spec) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-def per_task_seconds(strategy: st.SearchStrategy[Any], examples: int, rounds: int) -> float:
-    return min(_one_round(strategy, examples, round_) for round_ in range(rounds))
-
-
-def _one_round(strategy: st.SearchStrategy[Any], examples: int, round_: int) -> float:
+def per_task_seconds(strategy: st.SearchStrategy[Any], examples: int, round_: int) -> float:
     count = [0]
 
     @seed(round_)
@@ -151,8 +146,10 @@ def draws_to_every_rule(spec: openapi.Spec, round_: int, *, cap: int) -> int | N
     return None
 
 
-def coverage_report(seeds: int) -> None:
+def coverage_report(seeds: int) -> dict[str, Any]:
+    """Print every seed's count and each document's median and range; return them."""
     print("invalid_requests(): examples until every rule is drawn, one round per seed")
+    report: dict[str, Any] = {}
     for name, spec in (("bundled", openapi.load()), ("second", openapi.load(SECOND_DOCUMENT))):
         rules = len(invalid_request_cases(spec=spec))
         counts = []
@@ -160,40 +157,72 @@ def coverage_report(seeds: int) -> None:
             drawn = draws_to_every_rule(spec, round_, cap=10 * rules)
             print(f"  {name:<8} seed {round_}: {drawn if drawn is not None else 'not within cap'}")
             counts.append(drawn if drawn is not None else 10 * rules)
+        spread = _report.Spread.of(counts)
         print(
-            f"{name:<8} {rules} rules: median {statistics.median(counts):.0f} examples "
-            f"({statistics.median(counts) / rules:.2f}x the rules), "
-            f"range {min(counts)}-{max(counts)}"
+            f"{name:<8} {rules} rules: median {spread.median:.0f} examples "
+            f"({spread.median / rules:.2f}x the rules), {spread.range_text('.0f')} (no target)"
         )
+        report[name] = {"rules": rules, "examples": counts, "spread": spread.json()}
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--examples", type=int, default=400)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--seeds", type=int, default=5, help="coverage rounds per document (0: none)"
+    made = _report.parser(__doc__, rounds=3, rounds_help="alternating rounds, best kept")
+    made.add_argument(
+        "--examples", type=int, default=400, help="examples per round and strategy (default 400)"
     )
-    args = parser.parse_args(argv)
-    spec = openapi.load()
+    made.add_argument("--seeds", type=int, default=5, help="coverage rounds per document (0: none)")
+    args = _report.parse(made, argv)
+    if args.examples < 1:
+        made.error(f"--examples must be at least 1, not {args.examples}")
+    if args.seeds < 0:
+        made.error(f"--seeds must be at least 0, not {args.seeds}")
+    begun = time.perf_counter()
+    host = _report.header("hypothesis")
     print(
-        f"machine : {platform.processor() or platform.machine()} | nproc {os.cpu_count()} | "
-        f"CPython {platform.python_version()}"
+        f"budget  : {args.examples} examples per round and strategy, {args.rounds} rounds "
+        "alternating, best kept"
     )
-    kit, reference = tasks(spec=spec), hand_written(spec)
-    kit_s = per_task_seconds(kit, args.examples, args.rounds)
-    ref_s = per_task_seconds(reference, args.examples, args.rounds)
-    ratio = kit_s / ref_s
-    print(f"{'strategy':<34}{'tasks/s':>10}{'ms/task':>10}")
+    spec = openapi.load()
+    strategies = {"kit": tasks(spec=spec), "hand": hand_written(spec)}
+    seconds: dict[str, list[float]] = {name: [] for name in strategies}
+    for round_ in range(args.rounds):
+        for name, strategy in strategies.items():
+            seconds[name].append(per_task_seconds(strategy, args.examples, round_))
+        kit_s, ref_s = seconds["kit"][-1], seconds["hand"][-1]
+        print(
+            f"  round {round_ + 1} kit {1 / kit_s:>6.0f} tasks/s {kit_s * 1000:6.2f} ms/task  "
+            f"hand-written {1 / ref_s:>6.0f} tasks/s {ref_s * 1000:6.2f} ms/task  "
+            f"ratio {kit_s / ref_s:.2f}x",
+            flush=True,
+        )
+    kit_s, ref_s = min(seconds["kit"]), min(seconds["hand"])
+    ratio = _report.Ratio(kit_s / ref_s, target=TARGET, at_least=False)
+    print()
+    print(f"{'strategy':<34}{'tasks/s':>10}{'ms/task':>10}   (best rounds)")
     print(f"{'kit tasks()':<34}{1 / kit_s:>10.0f}{kit_s * 1000:>10.2f}")
     print(f"{'hand-written fixed_dictionaries':<34}{1 / ref_s:>10.0f}{ref_s * 1000:>10.2f}")
-    verdict = "PASS" if ratio <= TARGET else "MISS"
-    print(f"kit cost per task = {ratio:.2f}x the hand-written one (target <= {TARGET}x): {verdict}")
+    for name, label in (("kit", "kit"), ("hand", "hand-written")):
+        ms = _report.Spread.of([value * 1000 for value in seconds[name]])
+        print(f"  {label} ms/task {ms.text('.2f')}")
+    print(
+        f"kit cost per task = {ratio.value:.2f}x the hand-written one (best rounds; target "
+        f"{ratio.target_text}): {ratio.verdict}"
+    )
+    coverage = {}
     if args.seeds > 0:
         print()
-        coverage_report(args.seeds)
-    return 0
+        coverage = coverage_report(args.seeds)
+    return _report.end(
+        args,
+        host=host,
+        begun=begun,
+        examples=args.examples,
+        seconds_per_task=seconds,
+        ratio=ratio.json(),
+        coverage=coverage,
+    )
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

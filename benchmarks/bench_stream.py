@@ -65,6 +65,7 @@ from _servers import (
     free_port,
     mock_command,
     running,
+    wrk_failures,
     wrk_ms,
 )
 
@@ -181,10 +182,7 @@ def parse_wrk(output: str, server: str, clients: int, round_: int) -> StreamRun:
     seconds = duration_us / 1e6
     p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
     p99 = re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE)
-    errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    non_2xx, socket_errors = wrk_failures(output)
     return StreamRun(
         server=server,
         clients=clients,
@@ -196,12 +194,8 @@ def parse_wrk(output: str, server: str, clients: int, round_: int) -> StreamRun:
         p50_ms=wrk_ms(p50.group(1)) if p50 and streams else None,
         p99_ms=wrk_ms(p99.group(1)) if p99 and streams else None,
         incomplete=incomplete,
-        non_2xx=max(failed, int(non_2xx.group(1)) if non_2xx else 0),
-        socket_errors=dict(
-            zip(("connect", "read", "write", "timeout"), map(int, errors.groups()), strict=True)
-        )
-        if errors
-        else {},
+        non_2xx=max(failed, non_2xx),
+        socket_errors=socket_errors,
     )
 
 
@@ -256,10 +250,11 @@ def wrk_streams(
 # httpx fallback
 
 
-async def _httpx_streams(
-    url: str, template: Template, clients: int, seconds: float
-) -> dict[str, Any]:
-    counts: dict[str, Any] = {"events": 0, "streams": 0, "incomplete": 0, "non_2xx": 0, "errors": 0}
+def httpx_streams(
+    server: Server, path: str, template: Template, clients: int, seconds: int, round_: int
+) -> StreamRun:
+    url = server.url(path)
+    counts = {"events": 0, "streams": 0, "incomplete": 0, "non_2xx": 0, "errors": 0}
     latencies: list[float] = []
 
     async def stream(client: httpx.AsyncClient) -> None:
@@ -286,29 +281,19 @@ async def _httpx_streams(
         else:
             counts["incomplete"] += 1
 
-    counts["elapsed"] = await _delivery.drive(stream, clients=clients, seconds=seconds)
-    counts["latencies"] = latencies
-    return counts
-
-
-def httpx_streams(
-    server: Server, path: str, template: Template, clients: int, seconds: int, round_: int
-) -> StreamRun:
-    counts, server_cpu, client_cpu = _cpu.measured(
-        server.pid,
-        _cpu.self_cpu_s,
-        lambda: _delivery.run_async(_httpx_streams(server.url(path), template, clients, seconds)),
+    elapsed, server_cpu, client_cpu = _delivery.measured(
+        server.pid, stream, clients=clients, seconds=seconds
     )
     return StreamRun(
         server=server.name,
         clients=clients,
         round=round_,
-        events_per_s=counts["events"] / counts["elapsed"],
+        events_per_s=counts["events"] / elapsed,
         streams=counts["streams"],
         events=counts["events"],
-        seconds=counts["elapsed"],
-        p50_ms=_report.percentile_ms(counts["latencies"], 0.50),
-        p99_ms=_report.percentile_ms(counts["latencies"], 0.99),
+        seconds=elapsed,
+        p50_ms=_report.percentile_ms(latencies, 0.50),
+        p99_ms=_report.percentile_ms(latencies, 0.99),
         server_cpu_pct=server_cpu,
         client_cpu_pct=client_cpu,
         incomplete=counts["incomplete"],

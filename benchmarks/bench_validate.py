@@ -25,19 +25,17 @@ Run it from the repository root, in the project's environment::
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-import _machine  # benchmarks/_machine.py: run these as scripts from the repository root
+import _report  # benchmarks/_report.py: run these as scripts from the repository root
+from _payload import conversation
 from jsonschema import Draft202012Validator
 
 import openapi
@@ -65,7 +63,7 @@ COLUMNS = {
 
 
 @dataclass(frozen=True)
-class Ratio:
+class Derived:
     """One derived figure over the rounds, with its target (``None``: for information only)."""
 
     case: str
@@ -75,21 +73,13 @@ class Ratio:
     higher_is_better: bool
 
     @property
-    def median(self) -> float:
-        return statistics.median(self.values)
+    def spread(self) -> _report.Spread:
+        return _report.Spread.of(self.values)
 
     @property
-    def verdict(self) -> str:
-        if self.target is None:
-            return "info"
-        ok = self.median >= self.target if self.higher_is_better else self.median <= self.target
-        return "PASS" if ok else "MISS"
-
-    @property
-    def target_text(self) -> str:
-        if self.target is None:
-            return "-"
-        return f"{'>=' if self.higher_is_better else '<='} {self.target:g}x"
+    def ratio(self) -> _report.Ratio:
+        """The median of the rounds against the target."""
+        return _report.Ratio(self.spread.median, self.target, at_least=self.higher_is_better)
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,27 +88,14 @@ class Ratio:
 
 def valid_request(model: str) -> list[dict[str, Any]]:
     """A realistic, valid one-task text-inference request."""
-    return [
-        {
-            "taskType": "textInference",
-            "taskUUID": str(uuid.uuid4()),
-            "model": model,
-            "messages": [
-                {"role": "user", "content": "What is the capital of Australia?"},
-                {"role": "assistant", "content": "The capital of Australia is Canberra."},
-                {"role": "user", "content": "Why was Canberra chosen over Sydney or Melbourne?"},
-            ],
-            "settings": {
-                "systemPrompt": "You are a concise geography tutor. Answer in two sentences.",
-                "temperature": 0.57,
-                "topP": 0.9,
-                "maxTokens": 512,
-                "stopSequences": ["\n\n", "END"],
-            },
-            "deliveryMethod": "sync",
-            "includeUsage": True,
-        }
-    ]
+    settings = {
+        "systemPrompt": "You are a concise geography tutor. Answer in two sentences.",
+        "temperature": 0.57,
+        "topP": 0.9,
+        "maxTokens": 512,
+        "stopSequences": ["\n\n", "END"],
+    }
+    return conversation(model, settings=settings, deliveryMethod="sync", includeUsage=True)
 
 
 def invalid_request(model: str) -> list[dict[str, Any]]:
@@ -195,10 +172,6 @@ def best_rate(fn: Callable[[], object], batch: int, seconds: float) -> float:
 # Reporting
 
 
-def machine() -> dict[str, Any]:
-    return _machine.machine("jsonschema")
-
-
 # (name, numerator, denominator, higher is better); a rate ratio, or a time ratio written
 # as the inverse ratio of rates.
 FIGURES = (
@@ -218,9 +191,9 @@ def target(case: str, name: str) -> float | None:
     return None
 
 
-def ratios(case: str, rounds: list[dict[str, float]]) -> list[Ratio]:
+def ratios(case: str, rounds: list[dict[str, float]]) -> list[Derived]:
     return [
-        Ratio(
+        Derived(
             case,
             name,
             tuple(rates[top] / rates[bottom] for rates in rounds),
@@ -232,22 +205,16 @@ def ratios(case: str, rounds: list[dict[str, float]]) -> list[Ratio]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of every measure (5)")
-    parser.add_argument(
-        "--seconds",
-        type=float,
-        default=0.6,
-        help="time per measurement and round, split over 3 repeats (default 0.6)",
+    made = _report.parser(
+        __doc__,
+        seconds=0.6,
+        seconds_help=f"time per measurement and round, split over {REPEATS} repeats",
+        rounds=5,
+        rounds_help="rounds of every measure",
     )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
-    args = parser.parse_args(argv)
-    if args.seconds <= 0 or args.rounds < 1:
-        parser.error("--seconds must be positive and --rounds at least 1")
-
-    host = machine()
-    print(f"machine : {host['cpu']} | nproc {host['nproc']} | {host['platform']}")
-    print(f"python  : {host['python']} | jsonschema {host['jsonschema']}")
+    args = _report.parse(made, argv)
+    begun = time.perf_counter()
+    host = _report.header("jsonschema")
     print(
         f"budget  : {args.rounds} rounds; {args.seconds:g} s per measurement and round, "
         f"best of {REPEATS} repeats"
@@ -323,51 +290,46 @@ def main(argv: list[str] | None = None) -> int:
         f"{'  errors: jsonschema':<38}" + "".join(f"{counts[c]['jsonschema']:>14}" for c in cases)
     )
 
-    derived = [ratio for case in cases for ratio in ratios(case, rounds[case])]
+    derived = [figure for case in cases for figure in ratios(case, rounds[case])]
     print()
-    print(f"{'case':<9}{'ratio':<38}{'median':>8}  {'range':<13}  {'target':<9}verdict")
-    for ratio in derived:
-        spread = f"{min(ratio.values):.2f}-{max(ratio.values):.2f}"
-        print(
-            f"{ratio.case:<9}{ratio.name:<38}{ratio.median:>7.2f}x  {spread:<13}  "
-            f"{ratio.target_text:<9}{ratio.verdict}"
+    print(f"{'case':<9}{'ratio':<38}{'median':>8}  {'range':<13}  {'target':<11}verdict")
+    for figure in derived:
+        spread, ratio = figure.spread, figure.ratio
+        span = f"{spread.low:.2f}-{spread.high:.2f}"
+        line = (
+            f"{figure.case:<9}{figure.name:<38}{spread.median:>7.2f}x  {span:<13}  "
+            f"{ratio.target_text:<11}{ratio.verdict}"
         )
-    for ratio in derived:
+        print(line.rstrip())
+    for figure in derived:
         print(
-            f"  {ratio.case} {ratio.name}, by round: "
-            + ", ".join(f"{value:.2f}x" for value in ratio.values)
+            f"  {figure.case} {figure.name}, by round: "
+            + ", ".join(f"{value:.2f}x" for value in figure.values)
         )
 
-    if args.json is not None:
-        report = {
-            "machine": host,
-            "rounds": args.rounds,
-            "seconds_per_measurement": args.seconds,
-            "repeats": REPEATS,
-            "cases": {
-                case: {
-                    **counts[case],
-                    "checks_per_second_by_round": rounds[case],
-                }
-                for case in cases
-            },
-            "ratios": [
-                {
-                    "case": r.case,
-                    "name": r.name,
-                    "median": r.median,
-                    "range": [min(r.values), max(r.values)],
-                    "by_round": list(r.values),
-                    "target": r.target,
-                    "higher_is_better": r.higher_is_better,
-                    "verdict": r.verdict,
-                }
-                for r in derived
-            ],
-        }
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.json}")
-    return 0
+    return _report.end(
+        args,
+        host=host,
+        begun=begun,
+        seconds_per_measurement=args.seconds,
+        repeats=REPEATS,
+        cases={
+            case: {**counts[case], "checks_per_second_by_round": rounds[case]} for case in cases
+        },
+        ratios=[
+            {
+                "case": f.case,
+                "name": f.name,
+                "median": f.spread.median,
+                "range": [f.spread.low, f.spread.high],
+                "by_round": list(f.values),
+                "target": f.target,
+                "higher_is_better": f.higher_is_better,
+                "verdict": f.ratio.verdict or "info",
+            }
+            for f in derived
+        ],
+    )
 
 
 if __name__ == "__main__":
