@@ -9,8 +9,10 @@ wrong in the kit's words; it costs more than a ``json.loads``.
 Most bodies take orjson instead, at C speed. orjson refuses what the strict parser refuses
 -- invalid UTF-8, a byte order mark, NaN/Infinity, lone surrogate escapes, syntax errors,
 trailing data -- but not in the kit's words, so a body it refuses goes to the strict parser
-for the reason. What orjson *accepts* but would not hand back as the strict parser does is
-looked for in the bytes, and such a body is parsed strictly too:
+for the reason. A body orjson accepts is written back with orjson: when that gives the body
+again, whitespace aside (``_reads_back``), the value stands, with no key sent twice -- most
+clients' bodies end there. Otherwise what orjson *accepts* but would not hand back as the
+strict parser does is looked for in the bytes, and such a body is parsed strictly too:
 
 - a number literal of 16 characters or more, or one below the smallest normal double
   (``1e-999``): orjson makes a float of it (of an integer beyond 64 bits too), where the
@@ -19,9 +21,9 @@ looked for in the bytes, and such a body is parsed strictly too:
   does (at 1024 levels).
 
 orjson keeps the last of two values for one key without a word. With ``unique_keys`` (a
-server's parse, and ``check_request``'s) the colons of the body are counted against those of
-orjson's serialisation of what it kept: they agree exactly when no key was sent twice
-(``_may_repeat_a_key``), and otherwise the strict parser decides.
+server's parse, and ``check_request``'s) a body that did not read back has the colons of the
+body counted against those of orjson's serialisation of what it kept: they agree exactly
+when no key was sent twice (``_may_repeat_a_key``), and otherwise the strict parser decides.
 
 ``tests/contracts/test_fast_parse.py`` holds the two ways to the same answer, value for
 value and reason for reason, on arbitrary bodies.
@@ -121,35 +123,55 @@ def parse_json(body: bytes | bytearray | memoryview | str, *, unique_keys: bool 
     """
     raw = body if body.__class__ is bytes else _as_bytes(body)
     if raw is not None:
-        classes = raw.translate(_CLASSES)
-        if not _orjson_may_differ(raw, classes):
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # refused: the strict parser says why, in the kit's words
+        else:
             try:
-                value = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                pass  # refused: the strict parser says why, in the kit's words
-            else:
-                if not unique_keys or not _may_repeat_a_key(raw, value):
-                    return value
+                written: bytes | None = orjson.dumps(value)
+            except orjson.JSONEncodeError:  # nested past orjson's 255 levels
+                written = None
+            if written is not None and _reads_back(raw, written):
+                return value
+            if not _orjson_may_differ(raw) and (
+                not unique_keys or (written is not None and not _may_repeat_a_key(raw, written))
+            ):
+                return value
     return _parse_strictly(body, unique_keys=unique_keys)
 
 
-def _may_repeat_a_key(raw: bytes | bytearray, value: Any) -> bool:
-    """Whether ``raw`` may name a key twice in one object, ``value`` being orjson's parse.
+def _reads_back(raw: bytes | bytearray, written: bytes) -> bool:
+    """Whether ``raw`` is orjson's serialisation of its parse, ``written``, but for where it
+    puts whitespace (``json.dumps`` writes a space after each comma and colon by default).
+
+    Then the strict parser reads the same value, and no key came twice. Outside its spaces
+    (and the tabs and line breaks a JSON text may hold only between tokens) ``raw`` is
+    ``written`` byte for byte, and the spaces inside the strings of ``written`` are those of
+    the strings orjson read from ``raw``. So ``raw`` holds the same tokens: every number
+    literal is the shortest one for orjson's value (an int, or a float the strict parser
+    keeps: ``_exact_float`` of a shortest literal is that float), every escape is orjson's,
+    and a key sent twice would have been written once. Most clients' bodies pass; any
+    other goes to the scans (``_orjson_may_differ``, ``_may_repeat_a_key``).
+    """
+    return written == raw or raw.translate(None, _WHITESPACE) == written.translate(None, b" ")
+
+
+_WHITESPACE = b" \t\n\r"
+
+
+def _may_repeat_a_key(raw: bytes | bytearray, written: bytes) -> bool:
+    """Whether ``raw`` may name a key twice in one object, ``written`` being orjson's
+    serialisation of its parse.
 
     orjson keeps the last of two values for a key, silently. So the colons are counted: the
     body has one after each key it sends, plus those inside its strings; orjson's own
-    serialisation of ``value`` has one after each key kept, plus those inside the strings
-    kept. Neither escapes a colon, unless the body wrote one as ``\\u003a``, so the counts
-    agree exactly when every key and every string sent was kept: when no key came twice.
-    A body that escaped a colon, or nests past what orjson serialises, goes to the strict
-    parser, which decides.
+    serialisation has one after each key kept, plus those inside the strings kept. Neither
+    escapes a colon, unless the body wrote one as ``\\u003a``, so the counts agree exactly
+    when every key and every string sent was kept: when no key came twice. A body that
+    escaped a colon goes to the strict parser, which decides.
     """
-    if _may_escape_a_colon(raw):
-        return True
-    try:
-        return raw.count(b":") != orjson.dumps(value).count(b":")
-    except orjson.JSONEncodeError:  # nested past orjson's 255 levels
-        return True
+    return _may_escape_a_colon(raw) or raw.count(b":") != written.count(b":")
 
 
 _ESCAPES_READ = 8  # backslashes looked at one by one; past these, one search for "u003"

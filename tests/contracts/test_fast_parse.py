@@ -11,19 +11,21 @@ cut or patched at a random byte, and sent as bytes, str, bytearray and memoryvie
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 import openapi
 from contracts import JSONProblem, Violation, check_request, parse_json
-from contracts._json import _orjson_may_differ, _parse_strictly
+from contracts._json import _orjson_may_differ, _parse_strictly, _reads_back
 from contracts.strategies import invalid_requests, realistic_requests
 
 
@@ -250,6 +252,94 @@ def test_any_bytes_parse_as_the_strict_parser_does(body: bytes) -> None:
 def test_unique_keys_parse_is_the_strict_one(body: Any) -> None:
     reference = outcome(lambda b: _parse_strictly(b, unique_keys=True), body)
     assert outcome(lambda b: parse_json(b, unique_keys=True), body) == reference
+
+
+# Bodies as clients write them: a tree serialised with the separators, indentation and
+# escaping of json.dumps, JSON.stringify or orjson, objects sometimes naming a key twice.
+KEYS = ["a", "b", "a b", ": ", ", ", "é"]  # few: objects name one twice
+LEAVES = st.tuples(
+    st.just("value"),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+)
+TREES = st.recursive(
+    LEAVES,
+    lambda inner: (
+        st.tuples(st.just("array"), st.lists(inner, max_size=4))
+        | st.tuples(
+            st.just("object"),
+            st.lists(st.tuples(st.sampled_from(KEYS), inner), max_size=4),
+        )
+    ),
+    max_leaves=12,
+)
+
+
+def _written(tree: tuple[str, Any], comma: str, colon: str, ascii: bool) -> str:
+    kind, content = tree
+    if kind == "array":
+        return "[" + comma.join(_written(item, comma, colon, ascii) for item in content) + "]"
+    if kind == "object":
+        return (
+            "{"
+            + comma.join(
+                json.dumps(key, ensure_ascii=ascii) + colon + _written(item, comma, colon, ascii)
+                for key, item in content
+            )
+            + "}"
+        )
+    return json.dumps(content, ensure_ascii=ascii)
+
+
+@given(
+    TREES,
+    st.sampled_from([(", ", ": "), (",", ":"), (",", ": "), (" , ", " : "), (",\n  ", ":\t")]),
+    st.booleans(),
+)
+@example(("object", [("a", ("value", 1)), ("a", ("value", 2))]), (", ", ": "), False)
+@example(("object", [("a", ("value", 1)), ("a", ("value", ": "))]), (",", ":"), False)
+@example(("array", [("value", 0.57), ("value", 1e16), ("value", 2**64)]), (", ", ": "), True)
+def test_bodies_as_clients_write_them_parse_as_the_strict_parser(
+    tree: tuple[str, Any], separators: tuple[str, str], ascii: bool
+) -> None:
+    body = _written(tree, *separators, ascii).encode()
+    for unique in (False, True):
+        reference = outcome(functools.partial(_parse_strictly, unique_keys=unique), body)
+        assert outcome(functools.partial(parse_json, unique_keys=unique), body) == reference
+
+
+READ_BACK = [
+    pytest.param(
+        b'[{"taskType": "textInference", "n": 0.57, "s": ["\\n", "a, b: c"]}]', id="json.dumps"
+    ),
+    pytest.param(b'[{"taskType":"textInference","n":0.57,"s":["\\n","a, b: c"]}]', id="compact"),
+    pytest.param(b'[\n  {\n    "a": [1, 2.5, true, null]\n  }\n]', id="indented"),
+    pytest.param('["é ü", {"k": -0.0}]'.encode(), id="utf-8"),
+]
+NOT_READ_BACK = [
+    pytest.param(b'{"a": 1, "a": 2}', id="duplicate-key"),
+    pytest.param(b'{"a": 1, "a": 1}', id="duplicate-key-same-value"),
+    pytest.param(b"[0.57000000000000001]", id="long-literal"),
+    pytest.param(b"[1e-999]", id="underflow"),
+    pytest.param(b"[1E5, 1e+16, 1.50]", id="not-shortest"),
+    pytest.param(b"[18446744073709551616]", id="beyond-64-bits"),
+    pytest.param(b'["\\u00e9", "\\/"]', id="escapes-orjson-does-not-write"),
+    pytest.param(b'["a\\u0020b"]', id="escaped-space"),
+    pytest.param(b"[-0]", id="minus-zero-int"),
+]
+
+
+@pytest.mark.parametrize("body", READ_BACK)
+def test_bodies_orjson_writes_back_skip_the_scans(body: bytes) -> None:
+    assert _reads_back(body, orjson.dumps(orjson.loads(body)))
+
+
+@pytest.mark.parametrize("body", NOT_READ_BACK)
+def test_bodies_orjson_would_write_otherwise_get_the_scans(body: bytes) -> None:
+    assert not _reads_back(body, orjson.dumps(orjson.loads(body)))
 
 
 def judged_strictly(body: bytes, spec: openapi.Spec) -> list[Violation]:
