@@ -10,9 +10,9 @@ from ._app import create_app
 from ._cli import main
 from ._config import ConfigError, MockConfig, ReplyRule, load_config
 from ._faults import FaultError
+from ._mock import MockServer
 from ._proxy import create_proxy_app
 from ._replay import install_replay
-from ._server import MockServer
 from ._store import StoreUnavailable
 
 __all__ = [

@@ -1,11 +1,16 @@
-"""``create_app()``: the mock as a Starlette application (an app factory, no subclassing)."""
+"""``create_app()``: the mock as a Starlette application (an app factory, no subclassing).
+
+The factory wires named pieces together: the routes (``POST /v1`` and its WebSocket, the
+served documents, the ``/__mock/*`` endpoints, the inspector), the middleware
+(``RestFirst``, then the admin guard), the exception handlers and the lifespan.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -14,7 +19,16 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import (
+    ASGIApp,
+    ExceptionHandler,
+    Receive,
+    Scope,
+    Send,
+    StatelessLifespan,
+)
+from starlette.websockets import WebSocket
 
 import openapi
 from contracts import JSONProblem, parse_json, precompile
@@ -22,17 +36,20 @@ from openapi import Catalog, Spec
 
 from . import _exactjson as exactjson
 from ._config import MockConfig
-from ._errors import crash_body, error_body
+from ._error_bodies import crash_body, error_body
 from ._faults import FaultError, fault_from_mapping
 from ._inspector import inspector_routes
 from ._journal import mask_key, parse_cursor
+from ._mock import MockServer
 from ._openapi import combined_document, model_index, served_document
-from ._rest import RestEndpoint, RestFirst
-from ._server import MockServer
+from ._rest_endpoint import RestEndpoint, RestFirst
 from ._store import Store, StoreUnavailable
 from ._websocket import websocket_endpoint
 
 __all__ = ["create_app"]
+
+# Where the Runware API is served: POSTs and the WebSocket alike.
+_API_PATHS = ("/v1", "/", "/v1/")
 
 
 def create_app(
@@ -59,6 +76,38 @@ def create_app(
         spec = openapi.load_catalog(*config.specs)
     mock = MockServer(spec=spec, config=config, store=store)
     precompile(mock.catalog)  # compile the validators now, not on the first request
+    rest = RestEndpoint(mock)
+    app = Starlette(
+        routes=_routes(mock, rest),
+        lifespan=_lifespan(mock),
+        middleware=_middleware(mock, rest),
+        exception_handlers=_exception_handlers(mock),
+    )
+    app.state.mock = mock
+    return app
+
+
+def _routes(mock: MockServer, rest: RestEndpoint) -> list[BaseRoute]:
+    """Every route, ``/v1`` first: routes are tried in order, and it is the one every
+    request uses (``RestFirst`` even takes its POSTs before routing; the routes stay for
+    405s and ``root_path``)."""
+
+    async def ws(websocket: WebSocket) -> None:
+        await websocket_endpoint(websocket, mock)
+
+    return [
+        *(Route(path, rest, methods=["POST"]) for path in _API_PATHS),
+        *(WebSocketRoute(path, ws) for path in _API_PATHS),
+        *_document_routes(mock),
+        _journal_route(mock),
+        _health_route(mock),
+        _faults_route(mock),
+        *inspector_routes(mock),
+    ]
+
+
+def _document_routes(mock: MockServer) -> list[BaseRoute]:
+    """The documents the mock serves: all of them combined, the index, one per model."""
 
     async def document(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
@@ -81,6 +130,17 @@ def create_app(
     async def models(request: Request) -> Response:
         return JSONResponse(model_index(mock.catalog, base_url=str(request.base_url).rstrip("/")))
 
+    return [
+        Route("/openapi.json", document, methods=["GET"]),
+        Route("/openapi/models", models, methods=["GET"]),
+        Route("/openapi/{model:path}.json", model_document, methods=["GET"]),
+    ]
+
+
+def _journal_route(mock: MockServer) -> Route:
+    """``/__mock/requests``: the journal (``?since=CURSOR`` for what came after), or
+    ``DELETE`` to clear it."""
+
     async def requests(request: Request) -> Response:
         if request.method == "DELETE":
             await mock.journal.clear()
@@ -100,6 +160,13 @@ def create_app(
             )
         page = await mock.journal.entries(since=since)
         return Response(exactjson.dumps(page.to_dict()), media_type="application/json")
+
+    return Route("/__mock/requests", requests, methods=["GET", "DELETE"])
+
+
+def _faults_route(mock: MockServer) -> Route:
+    """``/__mock/faults``: what is queued and configured; ``POST`` queues, ``DELETE``
+    clears."""
 
     async def faults(request: Request) -> Response:
         if request.method == "DELETE":
@@ -123,6 +190,12 @@ def create_app(
             }
         )
 
+    return Route("/__mock/faults", faults, methods=["GET", "POST", "DELETE"])
+
+
+def _health_route(mock: MockServer) -> Route:
+    """``/__mock/health``: the documents, the store and whether it answers (503 if not)."""
+
     async def health(request: Request) -> Response:
         store_ok = await mock.store.ping()
         return JSONResponse(
@@ -139,18 +212,35 @@ def create_app(
             status_code=200 if store_ok else 503,
         )
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        code = {404: "notFound", 405: "methodNotAllowed"}.get(exc.status_code, "invalidRequest")
-        hint = (
-            "POST a JSON array of tasks to /v1"
-            if exc.status_code in (404, 405)
-            else str(exc.detail)
-        )
-        return JSONResponse(
-            error_body(code, f"{request.method} {request.url.path}: {hint}."),
-            status_code=exc.status_code,
-        )
+    return Route("/__mock/health", health, methods=["GET"])
+
+
+def _middleware(mock: MockServer, rest: RestEndpoint) -> list[Middleware]:
+    """``POST /v1`` before any routing, then the guard of ``/__mock/*``."""
+    return [
+        Middleware(RestFirst, endpoint=rest, paths=frozenset(_API_PATHS)),
+        Middleware(
+            _AdminGuard,
+            token=mock.config.admin_token,
+            locked=not mock.config.admin_open,
+            hosts=mock.config.allowed_hosts,
+        ),
+    ]
+
+
+def _lifespan(mock: MockServer) -> StatelessLifespan[Starlette]:
+    """At shutdown: stop the webhook sender, close the store."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await mock.close()
+
+    return lifespan
+
+
+def _exception_handlers(mock: MockServer) -> Mapping[Any, ExceptionHandler]:
+    """Runware-style error bodies for routing errors, store outages and the mock's crashes."""
 
     async def store_down(request: Request, exc: Exception) -> Response:
         return JSONResponse(
@@ -159,57 +249,22 @@ def create_app(
             headers=mock.config.retry_after_headers(),
         )
 
-    async def crash(request: Request, exc: Exception) -> Response:
-        # Never a traceback to the client: the mock's own bug is still a Runware-style 500.
-        return JSONResponse(crash_body(exc), status_code=500)
+    return {HTTPException: _http_error, StoreUnavailable: store_down, Exception: _crash}
 
-    async def ws(websocket: Any) -> None:
-        await websocket_endpoint(websocket, mock)
 
-    # /v1 first: routes are tried in order, and it is the one every request uses (RestFirst
-    # below even takes its POSTs before routing; the routes stay for 405s and root_path).
-    rest = RestEndpoint(mock)
-    rest_paths = ("/v1", "/", "/v1/")
-    routes = (
-        [Route(path, rest, methods=["POST"]) for path in rest_paths]
-        + [WebSocketRoute(path, ws) for path in ("/v1", "/", "/v1/")]
-        + [
-            Route("/openapi.json", document, methods=["GET"]),
-            Route("/openapi/models", models, methods=["GET"]),
-            Route("/openapi/{model:path}.json", model_document, methods=["GET"]),
-            Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
-            Route("/__mock/health", health, methods=["GET"]),
-            Route("/__mock/faults", faults, methods=["GET", "POST", "DELETE"]),
-        ]
-        + inspector_routes(mock)
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "notFound", 405: "methodNotAllowed"}.get(exc.status_code, "invalidRequest")
+    hint = "POST a JSON array of tasks to /v1" if exc.status_code in (404, 405) else str(exc.detail)
+    return JSONResponse(
+        error_body(code, f"{request.method} {request.url.path}: {hint}."),
+        status_code=exc.status_code,
     )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await mock.close()
 
-    middleware = [
-        Middleware(RestFirst, endpoint=rest, paths=frozenset(rest_paths)),
-        Middleware(
-            _AdminGuard,
-            token=mock.config.admin_token,
-            locked=not mock.config.admin_open,
-            hosts=mock.config.allowed_hosts,
-        ),
-    ]
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        middleware=middleware,
-        exception_handlers={
-            HTTPException: http_error,
-            StoreUnavailable: store_down,
-            Exception: crash,
-        },
-    )
-    app.state.mock = mock
-    return app
+async def _crash(request: Request, exc: Exception) -> Response:
+    # Never a traceback to the client: the mock's own bug is still a Runware-style 500.
+    return JSONResponse(crash_body(exc), status_code=500)
 
 
 # Loopback names a browser may put in Host. A DNS-rebinding page reaches the mock under a
@@ -257,7 +312,7 @@ class _AdminGuard:
     Health, the inspector page and its static files stay open: they hold no data."""
 
     def __init__(
-        self, app: Any, *, token: str | None, locked: bool, hosts: tuple[str, ...]
+        self, app: ASGIApp, *, token: str | None, locked: bool, hosts: tuple[str, ...]
     ) -> None:
         self.app = app
         self.token = None if token is None else token.encode("utf-8")
@@ -265,7 +320,7 @@ class _AdminGuard:
         self.any_host = "*" in hosts
         self.hosts = frozenset(h.lower() for h in hosts)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] in ("http", "websocket") and path.startswith("/__mock"):
             refusal = self._refusal(scope, path)
@@ -280,7 +335,7 @@ class _AdminGuard:
                 return
         await self.app(scope, receive, send)
 
-    def _refusal(self, scope: Any, path: str) -> tuple[int, str, str] | None:
+    def _refusal(self, scope: Scope, path: str) -> tuple[int, str, str] | None:
         headers = dict(scope.get("headers") or [])
         host = _host_name(headers.get(b"host", b"").decode("latin-1"))
         if not (self.any_host or _local_name(host) or host in self.hosts):
@@ -331,7 +386,7 @@ class _AdminGuard:
                 )
         return None
 
-    def _has_token(self, scope: Any, headers: dict[bytes, bytes]) -> bool:
+    def _has_token(self, scope: Scope, headers: dict[bytes, bytes]) -> bool:
         assert self.token is not None
         # Header bytes as sent: a token in UTF-8 matches as written.
         given = headers.get(b"x-runware-mock-token", b"")

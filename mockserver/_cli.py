@@ -278,7 +278,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from ._config import ConfigError
-    from ._serve import serve
+    from ._uvicorn import serve
 
     try:
         overrides = {

@@ -183,7 +183,7 @@ class MockConfig:
     admin_token: str | None = None  # required on /__mock/* when set
     admin_open: bool = True  # False: /__mock/* refused (non-loopback, no token)
     api_key_profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    # Transport limits (mockserver/_protocol.py, the uvicorn options in _serve.py); WebSocket
+    # Transport limits (mockserver/_protocol.py, the uvicorn options in _uvicorn.py); WebSocket
     # frames are bounded by max_body_bytes, like REST bodies.
     max_header_bytes: int = 64 * 1024
     header_timeout_s: float = 10

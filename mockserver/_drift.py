@@ -56,8 +56,9 @@ def judge_request(raw: bytes | str, *, spec: Spec | Catalog) -> tuple[Any, list[
     return payload, [v.to_error() for v in found]
 
 
-def request_key(headers: Mapping[bytes, bytes], payload: Any) -> str | None:
-    """The API key a request carries: its Bearer header, else an authentication task's."""
+def request_key(headers: Mapping[bytes, bytes], payload: Any, *, auth_type: str) -> str | None:
+    """The API key a request carries: its Bearer header, else an authentication task's
+    (a task of ``auth_type``, the document's ``Spec.authentication_task_type``)."""
     scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
     if scheme.lower() == "bearer" and key.strip():
         return key.strip()
@@ -65,7 +66,7 @@ def request_key(headers: Mapping[bytes, bytes], payload: Any) -> str | None:
         for task in payload:
             if (
                 isinstance(task, dict)
-                and task.get("taskType") == "authentication"
+                and task.get("taskType") == auth_type
                 and isinstance(task.get("apiKey"), str)
             ):
                 return str(task["apiKey"])

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from openapi import KitError
 
-from ._errors import error_item
+from ._error_bodies import error_item
 from ._journal import mask_key
 from ._pattern import Pattern, PatternError
 

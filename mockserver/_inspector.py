@@ -31,7 +31,7 @@ from ._journal import mask_key
 from ._store import hide_password
 
 if TYPE_CHECKING:
-    from ._server import MockServer
+    from ._mock import MockServer
 
 __all__ = ["config_view", "inspector_routes"]
 

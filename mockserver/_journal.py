@@ -13,13 +13,13 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from contracts import parse_json
 
 from . import _exactjson as exactjson
 from ._console import log_request
-from ._store import MemoryStore, Store
+from ._store import SharedJournal, Store
 
 __all__ = ["Entry", "Journal", "JournalPage", "RawJSON", "mask_key", "parse_cursor"]
 
@@ -272,7 +272,8 @@ class Journal:
         self._entry_bytes = entry_bytes
         self._bytes = 0
         self._entries: deque[Entry] = deque()
-        self._shared = None if isinstance(store, MemoryStore) else store
+        # A shared store keeps the journal of every worker; else it is this deque's.
+        self._shared = cast(SharedJournal, store) if store.shared else None
         # Ids unique across workers sharing a store: process id, then a counter shared by
         # every journal of the process (two apps in one process may share a store too):
         # see _PID and _NUMBERS.

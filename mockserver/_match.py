@@ -44,12 +44,14 @@ def _drop(task: dict[str, Any], dotted: str) -> None:
 def normalized(
     payload: Any,
     *,
+    poll_type: str,
     ignore: Sequence[str] = DEFAULT_IGNORE,
     aliases: Mapping[str, str] | None = None,
 ) -> Any:
     """The request as matching compares it: each task without the ``ignore``d fields
-    (dotted paths reach into objects: ``settings.seed``), a getResponse's taskUUID as the
-    recorded task it polls (``aliases``: new taskUUID → recorded one)."""
+    (dotted paths reach into objects: ``settings.seed``), a poll's taskUUID (a task of
+    ``poll_type``, the document's ``Spec.poll_task_type``) as the recorded task it polls
+    (``aliases``: new taskUUID → recorded one)."""
     if not isinstance(payload, list):
         return payload
     out: list[Any] = []
@@ -60,7 +62,7 @@ def normalized(
         kept = dict(task)
         for name in (*_ALWAYS, *ignore):
             _drop(kept, name)
-        if task.get("taskType") == "getResponse" and isinstance(task.get("taskUUID"), str):
+        if task.get("taskType") == poll_type and isinstance(task.get("taskUUID"), str):
             uuid = task["taskUUID"]
             kept["taskUUID"] = aliases.get(uuid, uuid) if aliases else uuid
         out.append(kept)

@@ -69,7 +69,8 @@ def served_document(spec: Spec, *, base_url: str) -> dict[str, Any]:
         "required": ["data"],
         "additionalProperties": False,
         "description": "What the mock answers with 200: result items (sync), acknowledgements "
-        "(async, webhook), getResponse items, authentication and ping replies. "
+        f"(async, webhook), {spec.poll_task_type} items, {spec.authentication_task_type} and "
+        f"{spec.ping_task_type} replies. "
         "Derived from the protocol reference, not vendor-published.",
         "properties": {
             "data": {

@@ -35,7 +35,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from ._errors import error_body
+from ._error_bodies import error_body
 
 __all__ = ["HeadLimits", "LimitedH11Protocol", "LimitedHttpToolsProtocol", "head_limited_protocol"]
 

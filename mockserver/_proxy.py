@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import orjson
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import openapi
 from contracts import JSONProblem, parse_json
@@ -44,7 +45,7 @@ from ._app import create_app
 from ._cassette import Recorder, kept_headers, load_cassette
 from ._config import ConfigError, MockConfig
 from ._drift import SSEParser, judge_reply, judge_request, request_key
-from ._errors import error_body
+from ._error_bodies import error_body
 from ._journal import Journal, RawJSON
 
 __all__ = ["Proxy", "ProxyFirst", "create_proxy_app", "target_urls"]
@@ -189,6 +190,8 @@ class Proxy:
     ) -> None:
         self.rest_url, self.ws_url = target_urls(target, ws_target)
         self.spec = spec
+        # The task a WebSocket or a REST body authenticates with, as the document names it.
+        self.auth_type = Catalog.of(spec).first.authentication_task_type
         self.journal = journal
         self.config = config
         self.recorder = recorder
@@ -203,7 +206,7 @@ class Proxy:
 
     # -- REST ----------------------------------------------------------------------------
 
-    async def rest(self, scope: Any, receive: Any, send: Any) -> None:
+    async def rest(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         at = self.recorder.elapsed_ms() if self.recorder is not None else 0.0
         headers = dict(scope["headers"])
@@ -221,7 +224,7 @@ class Proxy:
             await _answer(send, status, body)
             return
         payload, violations = judge_request(raw, spec=self.spec)
-        key = request_key(headers, payload)
+        key = request_key(headers, payload, auth_type=self.auth_type)
         request_shown: Any = (
             RawJSON(raw) if payload is not None else raw[:2048].decode("utf-8", "replace")
         )
@@ -343,7 +346,7 @@ class Proxy:
         self,
         upstream: httpx.Response,
         headers: list[tuple[bytes, bytes]],
-        send: Any,
+        send: Send,
         payload: Any,
         started: float,
     ) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
@@ -412,7 +415,7 @@ class Proxy:
 
     # -- WebSocket -----------------------------------------------------------------------
 
-    async def websocket(self, scope: Any, receive: Any, send: Any) -> None:
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         from ._proxy_ws import relay
 
         await relay(self, scope, receive, send)
@@ -421,7 +424,7 @@ class Proxy:
 _TOO_LARGE = b"\x00(over the limit)"  # a sentinel: compared by identity
 
 
-async def _body(receive: Any, limit: int) -> bytes | None:
+async def _body(receive: Receive, limit: int) -> bytes | None:
     """The request's body; None if the client left; ``_TOO_LARGE`` past ``limit`` (read
     no further)."""
     chunks, size = [], 0
@@ -439,7 +442,7 @@ async def _body(receive: Any, limit: int) -> bytes | None:
 
 
 async def _answer(
-    send: Any, status: int, body: bytes, headers: Iterable[tuple[bytes, bytes]] | None = None
+    send: Send, status: int, body: bytes, headers: Iterable[tuple[bytes, bytes]] | None = None
 ) -> None:
     raw = list(headers) if headers is not None else [(b"content-type", b"application/json")]
     raw.append((b"content-length", str(len(body)).encode()))
@@ -452,11 +455,11 @@ class ProxyFirst:
     mock's own routes (everything under ``/__mock`` stays the mock's); at shutdown it
     closes the proxy's upstream client and its cassette."""
 
-    def __init__(self, app: Any, *, proxy: Proxy) -> None:
+    def __init__(self, app: ASGIApp, *, proxy: Proxy) -> None:
         self.app = app
         self.proxy = proxy
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http" and scope["method"] == "POST" and scope["path"] in REST_PATHS:
             await self.proxy.rest(scope, receive, send)
@@ -464,7 +467,7 @@ class ProxyFirst:
             await self.proxy.websocket(scope, receive, send)
         elif kind == "lifespan":
 
-            async def closing_send(message: Any) -> None:
+            async def closing_send(message: Message) -> None:
                 if message["type"] == "lifespan.shutdown.complete":
                     await self.proxy.close()
                 await send(message)

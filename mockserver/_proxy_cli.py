@@ -11,7 +11,10 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 __all__ = [
     "ReplayOptions",
@@ -31,7 +34,7 @@ class ReplayOptions:
     ignore: tuple[str, ...] = ()
     pacing: str = "fast"
 
-    def install(self, app: Any) -> str:
+    def install(self, app: Starlette) -> str:
         """Put the replay layer in front of ``app``; the banner's line about it."""
         from ._replay import install_replay
 
@@ -206,7 +209,7 @@ def serve_proxy(
     from ._config import MockConfig, load_config
     from ._logging import log_config
     from ._proxy import create_proxy_app, target_urls
-    from ._serve import _ignore, _is_loopback, _limits, _listen, _url
+    from ._uvicorn import _ignore, _is_loopback, _limits, _listen, _url
 
     rest_url, ws_url = target_urls(target, ws_target)
     spec = openapi.load_catalog(*spec_paths) if spec_paths else openapi.load()

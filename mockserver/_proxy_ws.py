@@ -26,6 +26,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -34,7 +35,7 @@ from contracts import JSONProblem, parse_json
 
 from ._cassette import kept_headers
 from ._drift import judge_reply, judge_request
-from ._errors import error_item
+from ._error_bodies import error_item
 from ._journal import RawJSON
 
 if TYPE_CHECKING:
@@ -126,7 +127,9 @@ class _Relay:
                 continue
             payload, violations = judge_request(text, spec=self.proxy.spec)
             for task in _tasks_of(payload):
-                if task.get("taskType") == "authentication" and isinstance(task.get("apiKey"), str):
+                if task.get("taskType") == self.proxy.auth_type and isinstance(
+                    task.get("apiKey"), str
+                ):
                     self.key = task["apiKey"]
             shown: Any = payload if payload is not None else text[:2048]
             if self.proxy.strict and violations:
@@ -228,7 +231,7 @@ class _Relay:
             )
 
 
-async def relay(proxy: Proxy, scope: Any, receive: Any, send: Any) -> None:
+async def relay(proxy: Proxy, scope: Scope, receive: Receive, send: Send) -> None:
     """Serve one client socket by relaying it to the proxy's WebSocket target."""
     websocket = WebSocket(scope, receive, send)
     query = scope.get("query_string", b"").decode("latin-1")

@@ -30,19 +30,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import JSONProblem, parse_json
 
 from . import _exactjson as exactjson
 from ._cassette import Cassette, load_cassettes
 from ._config import ConfigError
-from ._errors import error_body, error_item
+from ._error_bodies import error_body, error_item
 from ._match import DEFAULT_IGNORE, closest, first_difference, normalized
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from ._server import MockServer
+    from openapi import Spec
+
+    from ._mock import MockServer
 
 __all__ = ["Hit", "Miss", "ReplayFirst", "Replayer", "install_replay"]
 
@@ -128,9 +131,11 @@ def rewrite(value: Any, rename: Mapping[str, str]) -> Any:
 
 
 def _ws_recordings(
-    cassette: Cassette, interaction: Mapping[str, Any], ignore: Sequence[str]
+    cassette: Cassette, interaction: Mapping[str, Any], ignore: Sequence[str], spec: Spec
 ) -> list[_Recording]:
-    """Each task a client sent on a recorded socket, with the frames that answered it."""
+    """Each task a client sent on a recorded socket, with the frames that answered it
+    (authentication and pings are the mock's, never a recording's)."""
+    unrecorded = (spec.authentication_task_type, spec.ping_task_type)
     frames = [f for f in interaction.get("frames") or () if isinstance(f, Mapping)]
     found = []
     for index, frame in enumerate(frames):
@@ -138,7 +143,7 @@ def _ws_recordings(
             continue
         body = frame.get("body")
         for task in body if isinstance(body, list) else [body]:
-            if not isinstance(task, dict) or task.get("taskType") in ("authentication", "ping"):
+            if not isinstance(task, dict) or task.get("taskType") in unrecorded:
                 continue
             uuid = task.get("taskUUID")
             replies = []
@@ -160,7 +165,7 @@ def _ws_recordings(
                     cassette,
                     interaction,
                     task,
-                    normalized([task], ignore=ignore)[0],
+                    normalized([task], poll_type=spec.poll_task_type, ignore=ignore)[0],
                     tuple(replies),
                 )
             )
@@ -176,6 +181,8 @@ class Replayer:
         ignore: task fields matching leaves out (dotted paths reach into objects);
             ``taskUUID`` is always among them.
         pacing: ``"fast"``, or ``"recorded"`` to wait as long as the server took.
+        spec: the document whose utility task types (the poll, authentication, ping) the
+            recordings are read with.
     """
 
     cassettes: Sequence[Cassette]
@@ -183,6 +190,7 @@ class Replayer:
     pacing: Pacing = "fast"
     misses: list[str] = field(default_factory=list)  # every miss's message, in order
     hits: int = 0
+    spec: Spec = field(kw_only=True, repr=False)
 
     def __post_init__(self) -> None:
         if self.pacing not in ("fast", "recorded"):
@@ -197,13 +205,12 @@ class Replayer:
                 kind = interaction.get("kind")
                 body = (interaction.get("request") or {}).get("body")
                 if kind in ("rest", "stream") and isinstance(body, list):
-                    self.rest.append(
-                        _Recording(
-                            cassette, interaction, body, normalized(body, ignore=self.ignore)
-                        )
+                    compared = normalized(
+                        body, poll_type=self.spec.poll_task_type, ignore=self.ignore
                     )
+                    self.rest.append(_Recording(cassette, interaction, body, compared))
                 elif kind == "websocket":
-                    self.ws.extend(_ws_recordings(cassette, interaction, self.ignore))
+                    self.ws.extend(_ws_recordings(cassette, interaction, self.ignore, self.spec))
         self._index = {
             kind: self._by_key(recordings)
             for kind, recordings in (("rest", self.rest), ("ws", self.ws))
@@ -233,7 +240,10 @@ class Replayer:
 
     def _match(self, kind: str, payload: Any, uuids: list[str | None]) -> Hit | Miss:
         compared = normalized(
-            payload if kind == "rest" else [payload], ignore=self.ignore, aliases=self.aliases
+            payload if kind == "rest" else [payload],
+            poll_type=self.spec.poll_task_type,
+            ignore=self.ignore,
+            aliases=self.aliases,
         )
         if kind == "ws":
             compared = compared[0]
@@ -305,14 +315,17 @@ class ReplayFirst:
     they match; everything else (and, with ``miss="pass"``, every miss) goes to the app."""
 
     def __init__(
-        self, app: Any, *, replayer: Replayer, mock: MockServer, miss: MissMode = "error"
+        self, app: ASGIApp, *, replayer: Replayer, mock: MockServer, miss: MissMode = "error"
     ) -> None:
         self.app = app
         self.replayer = replayer
         self.mock = mock
         self.miss = miss
+        # The tasks a socket's session is made of: the mock answers them, never a recording.
+        self._auth_type = mock.spec.authentication_task_type
+        self._session_types = (self._auth_type, mock.spec.ping_task_type)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in REST_PATHS:
             await self._rest(scope, receive, send)
         elif scope["type"] == "websocket" and scope["path"] in REST_PATHS:
@@ -328,7 +341,7 @@ class ReplayFirst:
 
     # -- REST ----------------------------------------------------------------------------
 
-    async def _rest(self, scope: Any, receive: Any, send: Any) -> None:
+    async def _rest(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         chunks, size, limit = [], 0, self.mock.config.max_body_bytes
         while True:
@@ -342,7 +355,7 @@ class ReplayFirst:
         raw: bytes | None = b"".join(chunks)
         more = size > limit
 
-        async def again() -> Any:  # the app behind reads the body as it came
+        async def again() -> Message:  # the app behind reads the body as it came
             nonlocal raw
             if raw is not None:
                 body, raw = raw, None
@@ -438,12 +451,12 @@ class ReplayFirst:
 
     # -- WebSocket -----------------------------------------------------------------------
 
-    async def _websocket(self, scope: Any, receive: Any, send: Any) -> None:
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         lock = asyncio.Lock()
         jobs: set[asyncio.Task[None]] = set()
         state: dict[str, Any] = {"authenticated": False, "key": None, "open": True}
 
-        async def locked_send(message: Any) -> None:
+        async def locked_send(message: Message) -> None:
             text = message.get("text") if message["type"] == "websocket.send" else None
             if text and not state["authenticated"] and '"connectionSessionUUID"' in text:
                 state["authenticated"] = True  # the mock accepted the key
@@ -452,7 +465,7 @@ class ReplayFirst:
             async with lock:
                 await send(message)
 
-        async def filtered_receive() -> Any:
+        async def filtered_receive() -> Message:
             while True:
                 message = await receive()
                 if message["type"] == "websocket.disconnect":
@@ -471,11 +484,11 @@ class ReplayFirst:
                     if (
                         not isinstance(task, dict)
                         or not state["authenticated"]
-                        or task.get("taskType") in ("authentication", "ping")
+                        or task.get("taskType") in self._session_types
                     ):
                         if (
                             isinstance(task, dict)
-                            and task.get("taskType") == "authentication"
+                            and task.get("taskType") == self._auth_type
                             and isinstance(task.get("apiKey"), str)
                         ):
                             state["key"] = task["apiKey"]
@@ -510,7 +523,7 @@ class ReplayFirst:
         path: str,
         task: dict[str, Any],
         found: Hit | Miss,
-        send: Any,
+        send: Send,
         state: dict[str, Any],
         started: float,
     ) -> None:
@@ -588,7 +601,8 @@ def install_replay(
     loaded = (
         load_cassettes(cassettes) if isinstance(cassettes, str | os.PathLike) else tuple(cassettes)
     )
-    replayer = Replayer(loaded, ignore=tuple(ignore), pacing=pacing)
-    app.add_middleware(ReplayFirst, replayer=replayer, mock=app.state.mock, miss=miss)
+    mock = app.state.mock
+    replayer = Replayer(loaded, ignore=tuple(ignore), pacing=pacing, spec=mock.spec)
+    app.add_middleware(ReplayFirst, replayer=replayer, mock=mock, miss=miss)
     app.state.replayer = replayer
     return replayer

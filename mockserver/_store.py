@@ -1,10 +1,12 @@
 """Where the mock keeps what must outlive one request: async results, WebSocket session
-buffers, claimed taskUUIDs and the journal.
+buffers, claimed taskUUIDs — and, in a shared store, the journal.
 
-``MemoryStore`` (the default) keeps them in this process, bounded and with TTLs.
-``RedisStore`` (``--store redis://HOST:PORT/DB``) shares them between worker processes and
-hosts, so an async task accepted by one worker can be polled from another. Both speak the
-same small async interface, and values are plain JSON-able dicts.
+``MemoryStore`` (the default) keeps them in this process, bounded and with TTLs (the
+journal then keeps its entries itself). ``RedisStore`` (``--store redis://HOST:PORT/DB``)
+shares them between worker processes and hosts, so an async task accepted by one worker
+can be polled from another, and every worker's requests show in one journal. Both speak
+the same small async interface (``Store``; a shared one also ``SharedJournal``), and
+values are plain JSON-able dicts.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ from openapi import KitError
 
 from . import _exactjson as exactjson
 
-__all__ = ["JournalSlice", "MemoryStore", "SessionWatch", "Store", "StoreUnavailable", "open_store"]
+__all__ = [
+    "JournalSlice",
+    "MemoryStore",
+    "SessionWatch",
+    "SharedJournal",
+    "Store",
+    "StoreUnavailable",
+    "open_store",
+]
 
 
 class StoreUnavailable(KitError):
@@ -67,8 +77,9 @@ class SessionWatch:
 
 class Store(Protocol):
     """The store interface (all coroutines; TTLs in seconds). A ``shared`` store also keeps
-    the queued faults and token buckets, so every worker and host sees the same (the
-    ``faults_*``, ``count`` and ``bucket_take`` methods of RedisStore)."""
+    the journal (:class:`SharedJournal`), the queued faults and token buckets, so every
+    worker and host sees the same (the ``journal_*``, ``faults_*``, ``count`` and
+    ``bucket_take`` methods of RedisStore)."""
 
     shared: bool
 
@@ -103,6 +114,16 @@ class Store(Protocol):
     async def unwatch(self, watch: SessionWatch) -> None:
         """Let a hold go (its socket closed); frames for the session are then kept."""
 
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        """Is the store reachable?"""
+
+
+class SharedJournal(Protocol):
+    """Where a shared store keeps the journal every worker writes (``RedisStore``); an
+    in-memory journal keeps its entries itself (``_journal.Journal``)."""
+
     async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
         """Add an entry, numbered one more than the last (the newest ``cap`` are kept)."""
 
@@ -112,11 +133,6 @@ class Store(Protocol):
 
     async def journal_clear(self) -> None:
         """Drop every entry, and start a new epoch."""
-
-    async def close(self) -> None: ...
-
-    async def ping(self) -> bool:
-        """Is the store reachable?"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,15 +149,6 @@ class JournalSlice:
     last: int
     size: int
     entries: list[dict[str, Any]]  # oldest first
-
-
-def _tail_length(after: tuple[str, int] | None, epoch: str, last: int, size: int) -> int:
-    """How many of the newest entries come after ``after``: all, when it is of another epoch,
-    unknown (0, or above ``last``) or older than every entry held. RedisStore's
-    ``_JOURNAL_READ`` does the same in Lua."""
-    if after is not None and after[0] == epoch and 0 < after[1] <= last:
-        return min(size, last - after[1])
-    return size
 
 
 _SECRET_PARAMS = {"password", "pass", "token", "secret"}
@@ -246,8 +253,6 @@ class MemoryStore:
         self._results = _Expiring(cap)
         self._buffers = _Expiring(cap)
         self._watches: dict[str, list[SessionWatch]] = {}
-        self._journal: deque[dict[str, Any]] = deque()
-        self._journal_epoch, self._journal_last = _epoch(), 0  # see JournalSlice
 
     async def claim(self, task_uuid: str, ttl: float, *, owner: str) -> bool:
         held = self._claims.get(task_uuid)
@@ -292,21 +297,6 @@ class MemoryStore:
             holders.remove(watch)
         if not holders:
             self._watches.pop(watch.session, None)
-
-    async def journal_append(self, entry: dict[str, Any], cap: int) -> None:
-        self._journal.append(entry)
-        self._journal_last += 1
-        while len(self._journal) > cap:
-            self._journal.popleft()
-
-    async def journal_list(self, *, after: tuple[str, int] | None = None) -> JournalSlice:
-        epoch, last, size = self._journal_epoch, self._journal_last, len(self._journal)
-        take = _tail_length(after, epoch, last, size)
-        return JournalSlice(epoch, last, size, list(self._journal)[size - take :])
-
-    async def journal_clear(self) -> None:
-        self._journal.clear()
-        self._journal_epoch = _epoch()
 
     async def close(self) -> None:
         return None

@@ -30,7 +30,6 @@ __all__ = [
     "candidates",
     "count_tokens",
     "lead_count",
-    "reasoning_for",
     "reply_bank",
     "reply_for",
     "take_tokens",
@@ -325,7 +324,7 @@ class Bank:
         return _first_pick(seed, _REPLY_OFFSET) % len(self.replies)
 
     def reasoning(self, seed: int) -> tuple[str, int]:
-        """``reasoning_for``'s pick."""
+        """The seed's visible reasoning (for thinking settings), and its token count."""
         return self.thoughts[_first_pick(seed, _THOUGHT_OFFSET) % len(self.thoughts)]
 
 
@@ -354,11 +353,6 @@ def reply_for(prompt: str, seed: int, *, salt: int = 0) -> Reply:
     ``salt`` gives a different reply for the same seed (for distinct numberResults)."""
     replies = reply_bank(prompt).replies
     return replies[(_first_pick(seed, _REPLY_OFFSET) + salt) % len(replies)]
-
-
-def reasoning_for(prompt: str, seed: int) -> tuple[str, int]:
-    """The model's visible reasoning (for thinking settings), and its token count."""
-    return reply_bank(prompt).reasoning(seed)
 
 
 def _lead(number: int) -> tuple[str, int]:

@@ -33,12 +33,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from contracts import JSONProblem, parse_json
 
-from ._errors import error_body, error_item
-from ._server import account_of
+from ._error_bodies import error_body, error_item
+from ._mock import WEBSOCKET, account_of
 from ._store import SessionWatch, StoreUnavailable
 
 if TYPE_CHECKING:
-    from ._server import MockServer, TaskReply
+    from ._mock import MockServer, TaskReply
 
 __all__ = ["websocket_endpoint"]
 
@@ -60,6 +60,9 @@ class _Connection:
     def __init__(self, websocket: WebSocket, mock: MockServer) -> None:
         self.websocket = websocket
         self.mock = mock
+        # The session's own tasks, as the document names them.
+        self.auth_type = mock.spec.authentication_task_type
+        self.ping_type = mock.spec.ping_task_type
         self.session: str | None = None
         self.watch: SessionWatch | None = None  # this socket's hold on its session
         self.key: str | None = None
@@ -107,7 +110,7 @@ class _Connection:
         try:
             watch = await self.mock.store.watch(kept_as)
         except StoreUnavailable as exc:
-            down = error_body("serviceUnavailable", f"{exc}.", task_type="authentication")
+            down = error_body("serviceUnavailable", f"{exc}.", task_type=self.auth_type)
             await self.send(down, session_frame=False)
             return list(down["errors"])
         previous, self.watch = self.watch, watch
@@ -115,7 +118,7 @@ class _Connection:
             previous.ring()  # authenticated again: the earlier hold's listener ends
         self.key, self.session = key, kept_as
         await self.send(
-            {"data": [{"taskType": "authentication", "connectionSessionUUID": session}]},
+            {"data": [{"taskType": self.auth_type, "connectionSessionUUID": session}]},
             session_frame=False,
         )
         # What was kept while no socket held the session comes right after the auth reply,
@@ -183,7 +186,7 @@ class _Connection:
         reply = await self.mock.answer(
             task,
             key=self.key,
-            websocket=True,
+            channel=WEBSOCKET,
             failure=await self.mock.processing_fault(task, self.key),
         )
         if reply.ready_at is not None and reply.ready_at - time.time() <= _HOLD_POLL_S:
@@ -204,7 +207,8 @@ class _Connection:
                 await self.send({"data": [item]})
         else:  # an ack, a getResponse reply (every item in one frame) or a pong
             # A pong is about this socket, not the session: never handed to another one.
-            await self.send({"data": reply.items}, session_frame=task.get("taskType") != "ping")
+            pong = task.get("taskType") == self.ping_type
+            await self.send({"data": reply.items}, session_frame=not pong)
         if reply.ready_at is not None:
             # The legacy SDK drops "processing" items and then waits 30 s for another frame
             # about the task: push the results on this socket as soon as they are ready.
@@ -218,7 +222,7 @@ class _Connection:
             if reply.ready_at is None:
                 break
             await asyncio.sleep(max(0.0, reply.ready_at - time.time()) + 0.002)
-            reply = await self.mock.answer(task, key=self.key, websocket=True)
+            reply = await self.mock.answer(task, key=self.key, channel=WEBSOCKET)
         return reply
 
 
@@ -299,7 +303,7 @@ async def _judge_frame(conn: _Connection, raw: str) -> None:
     for task in payload if isinstance(payload, list) else ():
         task_uuid = task.get("taskUUID") if isinstance(task, dict) else None
         task_type = task.get("taskType") if isinstance(task, dict) else None
-        if task_type == "authentication":
+        if task_type == conn.auth_type:
             found = list(mock.violations([task]))
             violations += found
             if found:
@@ -307,11 +311,11 @@ async def _judge_frame(conn: _Connection, raw: str) -> None:
             else:
                 violations += await conn.authenticate(task)
             continue
-        if task_type != "ping" and conn.key is None:
+        if task_type != conn.ping_type and conn.key is None:
             refusal = [
                 error_item(
                     "missingApiKey",
-                    'Authenticate first: send [{"taskType": "authentication", '
+                    f'Authenticate first: send [{{"taskType": "{conn.auth_type}", '
                     '"apiKey": "<key>"}] on this socket before any task.',
                     parameter="apiKey",
                     task_type=str(task_type) if task_type else None,

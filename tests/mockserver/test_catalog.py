@@ -18,7 +18,7 @@ import websockets
 import openapi
 from contracts import check_response
 from mockserver import MockConfig, create_app, load_config, main
-from mockserver._serve import banner
+from mockserver._uvicorn import banner
 from tests._support import (
     SECOND_DOCUMENT,
     asgi_client,

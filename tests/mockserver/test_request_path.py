@@ -11,7 +11,7 @@ import pytest
 
 import openapi
 from mockserver import MockConfig, create_app
-from mockserver._rest import RestFirst, hoisted
+from mockserver._rest_endpoint import RestFirst, hoisted
 from mockserver._store import StoreUnavailable
 from tests._support import asgi_client
 from tests.mockserver.conftest import AUTH, text_task

@@ -37,7 +37,12 @@ def test_normalized_leaves_out_volatile_fields_but_keeps_what_a_poll_refers_to()
         {"taskType": "textInference", "taskUUID": UUID_B, "settings": {"seed": 3, "topK": 4}},
         {"taskType": "getResponse", "taskUUID": UUID_B},
     ]
-    assert normalized(body, ignore=("taskUUID", "settings.seed"), aliases={UUID_B: UUID_A}) == [
+    assert normalized(
+        body,
+        poll_type=load().poll_task_type,
+        ignore=("taskUUID", "settings.seed"),
+        aliases={UUID_B: UUID_A},
+    ) == [
         {"taskType": "authentication"},
         {"taskType": "textInference", "settings": {"topK": 4}},
         {"taskType": "getResponse", "taskUUID": UUID_A},

@@ -324,7 +324,7 @@ def _uvicorn(
             host="127.0.0.1",
             port=port,
             log_level="critical",
-            # uvicorn only calls `http` to build a protocol: a factory, as mockserver._serve
+            # uvicorn only calls `http` to build a protocol: a factory, as mockserver._uvicorn
             # passes it, though uvicorn annotates a class.
             http=head_limited_protocol(max_bytes=max_bytes, timeout_s=timeout_s, http=http),  # type: ignore[arg-type]
         )

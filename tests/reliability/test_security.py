@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from mockserver import MockConfig, create_app
-from mockserver._serve import _is_loopback
+from mockserver._uvicorn import _is_loopback
 from tests._support import asgi_client
 from tests.mockserver.conftest import AUTH, serve_cli, text_task
 

@@ -1,5 +1,8 @@
 """Runware-style error bodies: ``{"errors": [{code, message, parameter?, taskType?, …}]}``.
 
+What the mock *answers* with, as JSON-able dicts — not exceptions (the kit's exceptions
+are ``openapi.KitError`` and its subclasses).
+
 Every item carries ``documentation``, one of the six fields Runware's errors page lists
 (protocol reference, section 8): a client that shows or logs it works here as against
 Runware. The link is only a string in a body; the mock never fetches it.

@@ -1,4 +1,5 @@
-"""Run the mock on uvicorn: one process, or several workers built from the environment."""
+"""``runware-kit serve``: run the mock on uvicorn, in one process or in several workers
+built from the environment (``app_from_environment``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
+from starlette.types import ASGIApp
 from uvicorn.supervisors import Multiprocess
 
 import openapi
@@ -21,7 +23,7 @@ from ._app import create_app
 from ._config import ConfigError, MockConfig, load_config
 from ._logging import log_config
 from ._protocol import head_limited_protocol
-from ._rest import hoisted
+from ._rest_endpoint import hoisted
 from ._store import hide_password
 
 if TYPE_CHECKING:
@@ -42,9 +44,9 @@ def _config(config_path: str | None, overrides: dict[str, Any]) -> MockConfig:
     return config.replace(**overrides) if overrides else config
 
 
-def app_from_environment() -> Any:
+def app_from_environment() -> ASGIApp:
     """The app factory uvicorn's workers call (``RUNWARE_KIT_*`` variables): the mock's
-    Starlette app, with ``POST /v1`` in front of it (``_rest.hoisted``)."""
+    Starlette app, with ``POST /v1`` in front of it (``_rest_endpoint.hoisted``)."""
     overrides = json.loads(os.environ.get(ENV_OVERRIDES) or "{}")
     if "allowed_hosts" in overrides:  # JSON has no tuples
         overrides["allowed_hosts"] = tuple(overrides["allowed_hosts"])
@@ -240,7 +242,7 @@ def serve(
         os.environ[ENV_CONFIG] = config_path or ""
         os.environ[ENV_OVERRIDES] = json.dumps(overrides)
         worker_config = uvicorn.Config(
-            "mockserver._serve:app_from_environment", factory=True, workers=workers, **options
+            "mockserver._uvicorn:app_from_environment", factory=True, workers=workers, **options
         )
         Multiprocess(worker_config, sockets=[sock]).run()
         return

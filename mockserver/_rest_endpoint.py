@@ -15,14 +15,15 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts import JSONProblem, parse_json
 
 from ._delivery import StreamDropped
-from ._errors import crash_body, error_body
+from ._error_bodies import crash_body, error_body
 from ._journal import RawJSON
 from ._logging import DROPPED_ON_PURPOSE
-from ._server import MockServer, Outcome
+from ._mock import MockServer, Outcome
 from ._store import StoreUnavailable
 
 __all__ = ["RestEndpoint", "RestFirst", "hoisted"]
@@ -42,7 +43,7 @@ class RestEndpoint:
     def __init__(self, mock: MockServer) -> None:
         self.mock = mock
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         answered = False  # is the response under way? (then a crash cannot answer 500)
         try:
@@ -105,7 +106,7 @@ class RestEndpoint:
                 await JSONResponse(crash_body(exc), status_code=500)(scope, receive, send)
             raise
 
-    async def _body(self, headers: dict[bytes, bytes], receive: Any) -> bytes | None:
+    async def _body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes | None:
         """The body, or None when it is over the limit (read no further than that)."""
         limit = self.mock.config.max_body_bytes
         declared = headers.get(b"content-length", b"")
@@ -132,7 +133,7 @@ class RestEndpoint:
         return None
 
     async def _handle(
-        self, headers: dict[bytes, bytes], receive: Any
+        self, headers: dict[bytes, bytes], receive: Receive
     ) -> tuple[Outcome, Any, str | None]:
         mock = self.mock
         media = headers.get(b"content-type", b"")
@@ -210,12 +211,12 @@ class RestFirst:
     methods, WebSockets, a ``root_path``) takes the normal way; the endpoint answers its
     own errors and crashes."""
 
-    def __init__(self, app: Any, *, endpoint: RestEndpoint, paths: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, *, endpoint: RestEndpoint, paths: frozenset[str]) -> None:
         self.app = app
         self.endpoint = endpoint
         self.paths = paths
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
             and scope["method"] == "POST"
@@ -227,12 +228,13 @@ class RestFirst:
             await self.app(scope, receive, send)
 
 
-def hoisted(app: Starlette) -> Any:
+def hoisted(app: Starlette) -> ASGIApp:
     """``app`` as a server should call it: its ``RestFirst`` moved in front of Starlette
     itself, so ``POST /v1`` skips the app's call and its error middleware too (a few
     percent of the mock's throughput; the endpoint answers its crashes the same way).
     Only while ``RestFirst`` is the outermost middleware: one added later (``--replay``'s)
     must still see every request first, so then ``app`` is returned as it is."""
+    # (Any: mypy types a Middleware's cls and kwargs as a factory's, which RestFirst is not)
     first: Any = app.user_middleware[0] if app.user_middleware else None
     if first is None or first.cls is not RestFirst:
         return app
@@ -250,7 +252,9 @@ def _event_stream(outcome: Outcome) -> StreamingResponse:
     )
 
 
-async def _send_stream(stream: StreamingResponse, scope: Any, receive: Any, send: Any) -> None:
+async def _send_stream(
+    stream: StreamingResponse, scope: Scope, receive: Receive, send: Send
+) -> None:
     try:
         await stream(scope, receive, send)
     except StreamDropped:

@@ -1,8 +1,9 @@
 """The mock's behaviour, apart from transport: authenticate, validate, answer each task.
 
-``MockServer`` is what ``app.state.mock`` holds. The HTTP layer (``_app``) and the
-WebSocket layer (``_websocket``) only move bytes; tests and the pytest plugin drive this
-object directly (``reply()``, ``journal``, ``reset()``).
+``MockServer`` is what ``app.state.mock`` holds. The HTTP layer (``_app``,
+``_rest_endpoint``) and the WebSocket layer (``_websocket``) only move bytes, and say which
+:class:`Channel` a task's answer travels on; tests and the pytest plugin drive this object
+directly (``reply()``, ``journal``, ``reset()``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from contracts import check_request
 from openapi import Catalog, Spec
@@ -22,7 +23,7 @@ from openapi import Catalog, Spec
 from . import _exactjson as exactjson
 from ._config import MockConfig, ReplyRule
 from ._delivery import ack_item, broken_stream, new_record, poll_items, stream_events, timing
-from ._errors import error_body, error_item
+from ._error_bodies import error_body, error_item
 from ._faults import (
     Fault,
     FaultBook,
@@ -38,7 +39,31 @@ from ._json_output import JsonOutputError
 from ._store import Store, open_store
 from ._webhook import WebhookSender
 
-__all__ = ["MockServer", "Outcome", "TaskReply"]
+__all__ = ["REST", "REST_BATCH", "WEBSOCKET", "Channel", "MockServer", "Outcome", "TaskReply"]
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """How a task's answer travels back, as far as :meth:`MockServer.answer` must know it.
+
+    ``streams`` says what becomes of a ``deliveryMethod: "stream"`` task: ``"stream"``, an
+    event stream (a REST request of that one task); ``"sync"``, answered as a sync task
+    (one reply body cannot be both an event stream and JSON: a task of a REST batch; the
+    protocol reference is silent here, and refusing a request the document allows would be
+    worse); ``"refuse"``, an error (streams are REST's, not the WebSocket's).
+
+    ``defer``: an accepted async task's results are left in ``TaskReply.pending`` for the
+    caller to keep (``run`` keeps them only once no other task of the request is refused).
+    """
+
+    name: str
+    streams: Literal["stream", "sync", "refuse"]
+    defer: bool
+
+
+REST = Channel("REST", streams="stream", defer=True)  # a POST of one task
+REST_BATCH = Channel("REST batch", streams="sync", defer=True)  # a task of a POST of several
+WEBSOCKET = Channel("WebSocket", streams="refuse", defer=False)  # a task of a frame
 
 
 @dataclass(slots=True)  # not frozen: one is built per request, and frozen init is slower
@@ -338,7 +363,7 @@ class MockServer:
                 error_body(
                     "missingApiKey",
                     "No API key: send 'Authorization: Bearer <key>' or an "
-                    "authentication task first in the array.",
+                    f"{self._auth_type} task first in the array.",
                     parameter="apiKey",
                     task_type=self._auth_type,
                 ),
@@ -371,17 +396,13 @@ class MockServer:
             if task.get("taskType") == self._auth_type:
                 tasks = [t for t in payload if t.get("taskType") != self._auth_type]
                 break
-        # One reply body cannot be both an event stream and JSON: a stream task sent with
-        # other tasks is answered like a sync one (the protocol reference is silent here;
-        # refusing a request the document allows would be worse).
-        streamable = len(tasks) == 1
+        # A stream task sent with other tasks is answered like a sync one (see Channel).
+        channel = REST if len(tasks) == 1 else REST_BATCH
         replies = []
         for task in tasks:
             # (processing_fault says None at once when no fault could fire, but not for free)
             failure = await self.processing_fault(task, key) if self.faults.active else None
-            replies.append(
-                await self.answer(task, key=key, streamable=streamable, defer=True, failure=failure)
-            )
+            replies.append(await self.answer(task, key=key, channel=channel, failure=failure))
         if (
             len(replies) == 1
             and not replies[0].errors
@@ -465,14 +486,12 @@ class MockServer:
         task: Mapping[str, Any],
         *,
         key: str | None = None,
-        websocket: bool = False,
-        streamable: bool = True,
-        defer: bool = False,
+        channel: Channel,
         failure: Fault | None = None,
     ) -> TaskReply:
-        """One valid task's reply (the caller has validated it). ``defer``: an accepted async
-        task's results are left in ``pending`` for the caller to keep (``run`` keeps them
-        only if no other task of the request is refused)."""
+        """One valid task's reply (the caller has validated it), shaped for the ``channel``
+        it travels on (``REST``, ``REST_BATCH`` or ``WEBSOCKET``); ``failure``: the
+        processing-phase fault that fails it."""
         task_type = task.get("taskType")
         if task_type == self._ping_type:
             return TaskReply(items=[{"taskType": task_type, "pong": True}])
@@ -516,9 +535,7 @@ class MockServer:
                     )
                 ]
             )
-        reply = await self._deliver(
-            task, generations, delivery, webhook, key, websocket, streamable, defer, failure
-        )
+        reply = await self._deliver(task, generations, delivery, webhook, key, channel, failure)
         for generation in generations:
             if generation.problem is not None:
                 reply.problems = [g.problem for g in generations if g.problem is not None]
@@ -532,15 +549,13 @@ class MockServer:
         delivery: str,
         webhook: Any,
         key: str | None,
-        websocket: bool,
-        streamable: bool,
-        defer: bool,
+        channel: Channel,
         failure: Fault | None,
     ) -> TaskReply:
         """One accepted inference task's generations, shaped for its delivery method."""
         task_type = task.get("taskType")
-        if delivery == "stream" and not webhook and streamable:
-            if websocket:
+        if delivery == "stream" and not webhook and channel.streams != "sync":
+            if channel.streams == "refuse":
                 return TaskReply(
                     errors=[
                         error_item(
@@ -561,7 +576,7 @@ class MockServer:
             return TaskReply(stream=(task, generations))
         if delivery == "async" or webhook:
             reply = await self._accept(
-                task, generations, account=account_of(key), defer=defer, failure=failure
+                task, generations, account=account_of(key), defer=channel.defer, failure=failure
             )
             reply.failure = failure
             return reply
@@ -594,7 +609,8 @@ class MockServer:
                     error_item(
                         "conflictTaskUUID",
                         f"taskUUID {uuid} was already used for another task; "
-                        "send a new UUID v4 per task (poll the earlier one with getResponse).",
+                        "send a new UUID v4 per task (poll the earlier one with "
+                        f"{self._poll_type}).",
                         parameter="taskUUID",
                         task_type=str(task["taskType"]),
                         task_uuid=uuid,
