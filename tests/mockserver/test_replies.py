@@ -24,7 +24,7 @@ import openapi
 from contracts import check_request, check_response
 from contracts.strategies import tasks
 from mockserver import MockConfig, create_app
-from tests._support import asgi_client, sse_payloads
+from tests._support import SECOND_DOCUMENT, asgi_client, sse_payloads
 from tests.mockserver.conftest import AUTH, Receiver, RunningServer
 
 pytestmark = pytest.mark.anyio
@@ -191,6 +191,15 @@ async def deliver_by_websocket(app: Any, task: dict[str, Any]) -> list[dict[str,
 # -- what every reply promises ---------------------------------------------------------------
 
 
+def _cut_json(item: dict[str, Any]) -> bool:
+    """Whether a JSON-mode reply was cut short: its text is no longer a whole JSON text."""
+    try:
+        json.loads(item["text"])
+    except ValueError:
+        return True
+    return False
+
+
 def assert_kept_promises(task: dict[str, Any], items: list[dict[str, Any]]) -> None:
     count = task.get("numberResults", 1)
     settings_ = task.get("settings") or {}
@@ -199,9 +208,11 @@ def assert_kept_promises(task: dict[str, Any], items: list[dict[str, Any]]) -> N
     texts = [i["text"] for i in items]
     assert [i["resultIndex"] for i in items] == list(range(count))
     # JSON output (a document's outputFormat "JSON"): every JSON text starts alike, so texts
-    # cut to a few tokens may coincide; uncut ones are drawn for distinct seeds.
+    # cut short (by maxTokens, or by a stop sequence such as '"' that every one holds early)
+    # may coincide, and the cut is never bent to make them differ; uncut ones are drawn
+    # for distinct seeds.
     json_mode = any(str(v).lower() == "json" for v in task.values() if isinstance(v, str))
-    if not (json_mode and any(i["finishReason"] == "length" for i in items)):
+    if not (json_mode and any(i["finishReason"] == "length" or _cut_json(i) for i in items)):
         assert len(set(texts)) == count, f"duplicate texts: {texts}"
     for item in items:
         text, usage = item["text"], item["usage"]
@@ -268,6 +279,27 @@ def test_drawn_replies_are_distinct_and_counted(any_spec: openapi.Spec) -> None:
 
 
 # -- edge cases ------------------------------------------------------------------------------
+
+
+def test_json_replies_a_stop_sequence_cuts_alike_stay_cut_alike() -> None:
+    # Every JSON reply opens with '{"': a stop sequence '"' cuts each one to "{". The mock
+    # does not bend the cut to make the texts differ, and says "stop" (found by Hypothesis).
+    spec = openapi.load(SECOND_DOCUMENT)
+    task = {
+        "taskType": "textInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": spec.model_id,
+        "messages": [{"role": "user", "content": "What is the capital of Australia?"}],
+        "outputFormat": "JSON",
+        "numberResults": 2,
+        "seed": 5,
+        "includeUsage": True,
+        "settings": {"stopSequences": ['"']},
+    }
+    assert check_request([task], spec=spec) == []
+    items = asyncio.run(deliver(_app(spec), task))
+    assert [(i["text"], i["finishReason"]) for i in items] == [("{", "stop"), ("{", "stop")]
+    assert_kept_promises(task, items)
 
 
 @dataclass(frozen=True)
