@@ -242,19 +242,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
 
     print()
-    labels = {
-        "load_s": "load + compile, s",
-        "startup_s": "serve start-up, s",
-        "check_us": "check_request, us",
-        "sync_rps": "sync req/s",
+    labels = {  # and how each is written
+        "load_s": ("load + compile, s", ".3f"),
+        "startup_s": ("serve start-up, s", ".3f"),
+        "check_us": ("check_request, us", ".2f"),
+        "sync_rps": ("sync req/s", ",.0f"),
     }
     summary: dict[str, Any] = {}
-    for name, label in labels.items():
+    for name, (label, shown) in labels.items():
         one_s, many_s = (_report.Spread.of(figures[name][size]) for size in ("1", "50"))
         ratio = _report.Ratio(many_s.median / one_s.median)  # about 1 expected; no target
         summary[name] = {"1": one_s.median, "50": many_s.median, "ratio_50_to_1": ratio.value}
         print(
-            f"{label:<18}  1: {one_s.text('.4g'):<42}  50: {many_s.text('.4g'):<42}  "
+            f"{label:<18}  1: {one_s.text(shown):<42}  50: {many_s.text(shown):<42}  "
             f"50/1 {ratio.value:.2f}x  {ratio.target_text}"
         )
     return _report.end(
