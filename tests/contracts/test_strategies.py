@@ -15,6 +15,7 @@ from hypothesis.errors import InvalidArgument
 import openapi
 from contracts import check_request, check_response
 from contracts._schema._equality import json_unique
+from contracts._schema._formats import FORMATS
 from contracts.strategies import (
     RESPONSE_KINDS,
     InvalidCase,
@@ -23,6 +24,7 @@ from contracts.strategies import (
     responses,
     tasks,
 )
+from contracts.strategies._from_schema import _FORMAT_STRATEGIES, VALID_BY_CONSTRUCTION
 from contracts.strategies._invalid import _case, sites
 from contracts.strategies._valid import schema_strategies
 from tests._support import SECOND_DOCUMENT
@@ -140,6 +142,17 @@ def _keywords(schema: Any, spec: openapi.Spec) -> set[str]:
         "required",
         "additionalProperties",
     }
+
+
+@pytest.mark.parametrize("fmt", sorted(VALID_BY_CONSTRUCTION))
+def test_formats_drawn_without_a_recheck_are_valid(fmt: str) -> None:
+    # A schema of only a format takes these strategies unfiltered: each value must pass.
+    @settings(max_examples=300, database=None, deadline=None)
+    @given(_FORMAT_STRATEGIES[fmt])
+    def check(value: str) -> None:
+        assert FORMATS[fmt](value), value
+
+    check()
 
 
 def test_multiple_of_values_are_exact_decimals() -> None:
