@@ -64,6 +64,7 @@ class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, stream: Any = None) -> None:
         super().__init__(stream)
         self._pending: list[str] = []
+        self._timer_loop: asyncio.AbstractEventLoop | None = None  # whose timer will write
         self._formatter = RequestFormatter()
         global _SINK
         _SINK = self
@@ -80,13 +81,22 @@ class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
             text = redact(text)
         pending.append(text)
-        if len(pending) == 1:
-            try:
-                asyncio.get_running_loop().call_later(FLUSH_S, self.flush_lines)
-            except RuntimeError:  # no loop: write at once
-                self.flush_lines()
-        elif len(pending) >= _PENDING_MAX:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop: write at once
+            self.flush_lines()
+            return
+        if len(pending) >= _PENDING_MAX:
             self.flush_lines()  # (the timer then finds nothing to write)
+        elif self._timer_loop is not loop:
+            # No timer is waiting on this loop: none yet, it fired, or it was set on a loop
+            # that has ended since (a server run before this one in the same process).
+            self._timer_loop = loop
+            loop.call_later(FLUSH_S, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        self._timer_loop = None
+        self.flush_lines()
 
     def flush_lines(self) -> None:
         lines, self._pending = self._pending, []

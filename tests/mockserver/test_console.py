@@ -243,3 +243,24 @@ def test_pending_lines_are_written_by_flush_close_and_a_full_batch(console: Any)
     asyncio.run(lines())
     assert len(stream.writes) == 3
     assert stream.writes[2].count("\n") == 1
+
+
+def test_lines_left_by_a_loop_that_ended_are_written_in_the_next(console: Any) -> None:
+    import asyncio
+
+    from mockserver import _console
+
+    handler, stream = console
+
+    async def ends_before_its_timer() -> None:
+        handler.line(_entry(id="1"))
+
+    async def serves_again() -> None:
+        handler.line(_entry(id="2"))
+        await asyncio.sleep(_console.FLUSH_S * 4)
+
+    asyncio.run(ends_before_its_timer())  # a server run before this one, in this process
+    assert stream.writes == []
+    asyncio.run(serves_again())
+    assert len(stream.writes) == 1
+    assert stream.writes[0].count("\n") == 2
