@@ -118,8 +118,8 @@ def parse_json(body: bytes | bytearray | memoryview | str, *, unique_keys: bool 
     """Parse one JSON text strictly; raise :class:`JSONProblem` with an actionable reason.
 
     ``unique_keys``: refuse an object that names a key twice (which ``json`` would silently
-    resolve to the last value). Servers want it; it costs a search of the bytes and a count
-    of the keys.
+    resolve to the last value). Servers want it; for a body that does not read back
+    (``_reads_back``) it costs a search of the bytes and a count of the keys.
     """
     raw = body if body.__class__ is bytes else _as_bytes(body)
     if raw is not None:
@@ -132,7 +132,13 @@ def parse_json(body: bytes | bytearray | memoryview | str, *, unique_keys: bool 
                 written: bytes | None = orjson.dumps(value)
             except orjson.JSONEncodeError:  # nested past orjson's 255 levels
                 written = None
-            if written is not None and _reads_back(raw, written):
+            # (orjson writes at most 255 levels; with the default recursion limit, the
+            # strict parser reads as deep, so the read-back needs no depth check.)
+            if (
+                written is not None
+                and sys.getrecursionlimit() >= _DEFAULT_RECURSION_LIMIT
+                and _reads_back(raw, written)
+            ):
                 return value
             if not _orjson_may_differ(raw) and (
                 not unique_keys or (written is not None and not _may_repeat_a_key(raw, written))
@@ -158,6 +164,7 @@ def _reads_back(raw: bytes | bytearray, written: bytes) -> bool:
 
 
 _WHITESPACE = b" \t\n\r"
+_DEFAULT_RECURSION_LIMIT = 1000  # below it, a deep body takes the scans' depth check
 
 
 def _may_repeat_a_key(raw: bytes | bytearray, written: bytes) -> bool:

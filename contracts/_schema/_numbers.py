@@ -128,8 +128,8 @@ def scaled_multiple(v: str, places: int) -> str:
 
     Why it is sound: with ``|v| < 2**40 / 10**places``, if ``v`` is the double nearest to some
     ``k / 10**places`` then ``v * 10**places`` is within ``2**-12`` of ``k``, so ``round``
-    gives ``k``; and ``k / 10**places`` (two ints below ``2**53``: a correctly rounded
-    division) is the double nearest ``k / 10**places``. So the test holds exactly when ``v``
+    gives ``k``; and ``k / 10**places`` (Python divides ints correctly rounded, whatever
+    their size) is the double nearest ``k / 10**places``. So the test holds exactly when ``v``
     is the double of a decimal with at most ``places`` places, which is when ``round(v,
     places)`` (correctly rounded, on the shortest decimal) gives ``v`` back.
     """

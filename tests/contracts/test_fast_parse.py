@@ -416,3 +416,19 @@ def test_deep_nesting_is_left_to_the_strict_parser() -> None:
     assert _orjson_may_differ(deep)
     assert outcome(parse_json, deep) == outcome(strictly, deep)
     assert outcome(parse_json, shallow) == outcome(strictly, shallow)
+
+
+def test_a_low_recursion_limit_sends_deep_bodies_to_the_strict_parser() -> None:
+    import inspect
+
+    depth = len(inspect.stack())
+    body = b"[" * 250 + b"]" * 250  # orjson reads and writes it; the strict parser may not
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 200)
+    try:
+        reference = outcome(strictly, body)
+        assert outcome(parse_json, body) == reference
+        assert outcome(lambda b: parse_json(b, unique_keys=True), body) == reference
+    finally:
+        sys.setrecursionlimit(limit)
+    assert reference[0] == "problem"  # the case this test is for
