@@ -212,7 +212,11 @@ def assert_kept_promises(task: dict[str, Any], items: list[dict[str, Any]]) -> N
     # may coincide, and the cut is never bent to make them differ; uncut ones are drawn
     # for distinct seeds.
     json_mode = any(str(v).lower() == "json" for v in task.values() if isinstance(v, str))
-    if not (json_mode and any(i["finishReason"] == "length" or _cut_json(i) for i in items)):
+    if json_mode and not stops:  # nothing but maxTokens can cut a JSON reply short
+        for item in items:
+            assert item["finishReason"] == "length" or not _cut_json(item), item
+    cut = any(i["finishReason"] == "length" or (stops and _cut_json(i)) for i in items)
+    if not (json_mode and cut):
         assert len(set(texts)) == count, f"duplicate texts: {texts}"
     for item in items:
         text, usage = item["text"], item["usage"]
