@@ -303,91 +303,16 @@ def _latency(value: Any) -> Latency:
 
 def fault_from_mapping(data: Mapping[str, Any], *, label: str) -> Fault:
     """A fault from the admin API's JSON or a config table, every field checked."""
-    if not isinstance(data, Mapping):
-        raise FaultError(f"a fault is a JSON object, not {data!r}")
-    fields = {_ALIASES.get(k, k): v for k, v in data.items()}
-    unknown = set(fields) - _FIELDS
-    if unknown:
-        raise FaultError(
-            f"unknown fault field(s) {sorted(unknown)}; known: status, code, "
-            "message, delayMs, latency, fault, afterChunks, stallMs, "
-            "retryAfterS, times, probability, match, regex, taskType, model, "
-            "deliveryMethod, phase, envelope"
-        )
-    status = fields.get("status")
-    if status is not None and (
-        not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599
-    ):
-        raise FaultError(f"status is {status!r}; give an HTTP error status from 400 to 599")
-    kind = fields.get("kind")
-    if kind is not None and kind not in STREAM_FAULTS:
-        raise FaultError(f"fault is {kind!r}; stream faults are {', '.join(STREAM_FAULTS)}")
-    if (
-        status is None
-        and kind is None
-        and fields.get("code") is None
-        and "delay_ms" not in fields
-        and "latency" not in fields
-    ):
-        raise FaultError(
-            "a fault needs a status (or an error code), a stream fault ('fault') "
-            "or a delay ('delayMs' or 'latency')"
-        )
-    phase = fields.get("phase", "request")
-    if phase not in PHASES:
-        raise FaultError(
-            f"phase is {phase!r}; give 'request' (the call fails) or "
-            "'processing' (the task is accepted, then fails)"
-        )
-    if phase == "processing" and (
-        kind is not None or (status is None and fields.get("code") is None)
-    ):
-        raise FaultError(
-            "a fault with phase 'processing' fails the task with an error: give "
-            "it a status or a code (a stream fault is already mid-processing)"
-        )
-    envelope = fields.get("envelope", "errors")
-    if envelope not in ENVELOPES:
-        raise FaultError(
-            f"envelope is {envelope!r}; give 'errors' ({{\"errors\": [...]}}) or "
-            "'error' (the singular pre-stream form)"
-        )
-    retry_after = fields.get("retry_after_s")
-    if retry_after is not None and (
-        not isinstance(retry_after, int | float) or isinstance(retry_after, bool) or retry_after < 0
-    ):
-        raise FaultError(
-            f"retryAfterS is {retry_after!r}; give seconds (or leave it out for "
-            "no Retry-After header, as Runware sends none)"
-        )
-    code = fields.get("code")
-    if code is not None and not isinstance(code, str):
-        raise FaultError(
-            f"code is {code!r}; give a Runware error code such as 'serviceUnavailable'"
-        )
-    times = fields.get("times")
-    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
-        raise FaultError(
-            f"times is {times!r}; give a positive whole number (or leave it out "
-            "for every matching request)"
-        )
-    probability = fields.get("probability", 1.0)
-    if not isinstance(probability, int | float) or not 0 <= probability <= 1:
-        raise FaultError(f"probability is {probability!r}; give a number from 0 to 1")
-    for name in ("message", "match", "regex", "task_type", "model", "delivery_method"):
-        if fields.get(name) is not None and not isinstance(fields[name], str):
-            raise FaultError(f"{name} is {fields[name]!r}; give a string (or leave it out)")
-    latency = None
-    if "latency" in fields:
-        latency = _latency(fields["latency"])
-    elif "delay_ms" in fields:
-        latency = _latency(fields["delay_ms"])
-    pattern = None
-    if fields.get("regex") is not None:
-        try:
-            pattern = Pattern(fields["regex"], field="regex")
-        except PatternError as exc:
-            raise FaultError(str(exc)) from exc
+    fields = _fault_fields(data)
+    status, kind = _checked_effect(fields)
+    phase, envelope = _checked_phase_and_envelope(fields, status=status, kind=kind)
+    retry_after = _checked_retry_after(fields)
+    code = _checked_code(fields)
+    times = _checked_times(fields)
+    probability = _checked_probability(fields)
+    _check_strings(fields)
+    latency = _fault_latency(fields)
+    pattern = _fault_pattern(fields)
     try:
         return Fault(
             status=status,
@@ -412,6 +337,132 @@ def fault_from_mapping(data: Mapping[str, Any], *, label: str) -> Fault:
         )
     except (TypeError, ValueError) as exc:
         raise FaultError(f"a fault field has the wrong type: {exc}") from exc
+
+
+def _fault_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A fault's fields under their Python names, none unknown."""
+    if not isinstance(data, Mapping):
+        raise FaultError(f"a fault is a JSON object, not {data!r}")
+    fields = {_ALIASES.get(k, k): v for k, v in data.items()}
+    unknown = set(fields) - _FIELDS
+    if unknown:
+        raise FaultError(
+            f"unknown fault field(s) {sorted(unknown)}; known: status, code, "
+            "message, delayMs, latency, fault, afterChunks, stallMs, "
+            "retryAfterS, times, probability, match, regex, taskType, model, "
+            "deliveryMethod, phase, envelope"
+        )
+    return fields
+
+
+def _checked_effect(fields: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    """(status, stream fault) of a fault that does something: fails, breaks a stream or waits."""
+    status: int | None = fields.get("status")
+    if status is not None and (
+        not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599
+    ):
+        raise FaultError(f"status is {status!r}; give an HTTP error status from 400 to 599")
+    kind: str | None = fields.get("kind")
+    if kind is not None and kind not in STREAM_FAULTS:
+        raise FaultError(f"fault is {kind!r}; stream faults are {', '.join(STREAM_FAULTS)}")
+    if (
+        status is None
+        and kind is None
+        and fields.get("code") is None
+        and "delay_ms" not in fields
+        and "latency" not in fields
+    ):
+        raise FaultError(
+            "a fault needs a status (or an error code), a stream fault ('fault') "
+            "or a delay ('delayMs' or 'latency')"
+        )
+    return status, kind
+
+
+def _checked_phase_and_envelope(
+    fields: Mapping[str, Any], *, status: int | None, kind: str | None
+) -> tuple[str, str]:
+    phase: str = fields.get("phase", "request")
+    if phase not in PHASES:
+        raise FaultError(
+            f"phase is {phase!r}; give 'request' (the call fails) or "
+            "'processing' (the task is accepted, then fails)"
+        )
+    if phase == "processing" and (
+        kind is not None or (status is None and fields.get("code") is None)
+    ):
+        raise FaultError(
+            "a fault with phase 'processing' fails the task with an error: give "
+            "it a status or a code (a stream fault is already mid-processing)"
+        )
+    envelope: str = fields.get("envelope", "errors")
+    if envelope not in ENVELOPES:
+        raise FaultError(
+            f"envelope is {envelope!r}; give 'errors' ({{\"errors\": [...]}}) or "
+            "'error' (the singular pre-stream form)"
+        )
+    return phase, envelope
+
+
+def _checked_retry_after(fields: Mapping[str, Any]) -> float | None:
+    retry_after: float | None = fields.get("retry_after_s")
+    if retry_after is not None and (
+        not isinstance(retry_after, int | float) or isinstance(retry_after, bool) or retry_after < 0
+    ):
+        raise FaultError(
+            f"retryAfterS is {retry_after!r}; give seconds (or leave it out for "
+            "no Retry-After header, as Runware sends none)"
+        )
+    return retry_after
+
+
+def _checked_code(fields: Mapping[str, Any]) -> str | None:
+    code: str | None = fields.get("code")
+    if code is not None and not isinstance(code, str):
+        raise FaultError(
+            f"code is {code!r}; give a Runware error code such as 'serviceUnavailable'"
+        )
+    return code
+
+
+def _checked_times(fields: Mapping[str, Any]) -> int | None:
+    times: int | None = fields.get("times")
+    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+        raise FaultError(
+            f"times is {times!r}; give a positive whole number (or leave it out "
+            "for every matching request)"
+        )
+    return times
+
+
+def _checked_probability(fields: Mapping[str, Any]) -> float:
+    probability: float = fields.get("probability", 1.0)
+    if not isinstance(probability, int | float) or not 0 <= probability <= 1:
+        raise FaultError(f"probability is {probability!r}; give a number from 0 to 1")
+    return probability
+
+
+def _check_strings(fields: Mapping[str, Any]) -> None:
+    for name in ("message", "match", "regex", "task_type", "model", "delivery_method"):
+        if fields.get(name) is not None and not isinstance(fields[name], str):
+            raise FaultError(f"{name} is {fields[name]!r}; give a string (or leave it out)")
+
+
+def _fault_latency(fields: Mapping[str, Any]) -> Latency | None:
+    if "latency" in fields:
+        return _latency(fields["latency"])
+    if "delay_ms" in fields:
+        return _latency(fields["delay_ms"])
+    return None
+
+
+def _fault_pattern(fields: Mapping[str, Any]) -> Pattern | None:
+    if fields.get("regex") is None:
+        return None
+    try:
+        return Pattern(fields["regex"], field="regex")
+    except PatternError as exc:
+        raise FaultError(str(exc)) from exc
 
 
 def header_fault(value: str) -> Fault:

@@ -283,6 +283,160 @@ def generate(
     base_seed = _as_int(task.get("seed"), -1)
     if base_seed < 0:
         base_seed = seeds()
+    prompt, topics, prompt_tokens = _prompt_accounting(task, given, defaults)
+    rule = _matching_rule(rules, task, prompt, delivery=document.delivery) if rules else None
+    thinks, off = _thinking(given, defaults)
+    stops, max_tokens = _cut_settings(given, defaults)
+    option = document.json
+    schema = option.schema(task) if option is not None and option.wanted(task) else None
+    if rule is not None:
+        return _scripted_results(
+            rule,
+            count,
+            base_seed,
+            schema=schema,
+            stops=stops,
+            max_tokens=max_tokens,
+            off=off,
+            prompt_tokens=prompt_tokens,
+        )
+    return _generated_results(
+        count,
+        base_seed,
+        topics=topics,
+        schema=schema,
+        stops=stops,
+        max_tokens=max_tokens,
+        thinks=thinks,
+        prompt_tokens=prompt_tokens,
+    )
+
+
+def _generated_results(
+    count: int,
+    base_seed: int,
+    *,
+    topics: str,
+    schema: Mapping[str, Any] | None,
+    stops: Sequence[str],
+    max_tokens: int | None,
+    thinks: bool,
+    prompt_tokens: int,
+) -> list[Generation]:
+    """The results no reply rule scripts: replies about ``topics``, or in JSON mode values
+    drawn from the request's ``schema``; reasoning when a thinking setting is on."""
+    # The replies (and reasonings) a seed picks from: built only for the branches below
+    # that use them, as before, and looked up once per task.
+    bank = reply_bank(topics) if schema is None or thinks else None
+    results: list[Generation] = []
+    seen: set[str] = set()
+    for index in range(count):
+        seed = base_seed + index
+        if seed >= UINT32:
+            seed %= UINT32
+        reasoning: str | None = None
+        thinking_tokens = 0
+        if schema is not None:
+            text, tokens, finish = _json_text(schema, seed, topics, stops, max_tokens)
+        else:
+            assert bank is not None
+            text, tokens, finish = _cut_reply(bank, seed, stops, max_tokens)
+            # Texts distinct after the cut, which can shorten two replies to one prefix.
+            # Result 0 is always the seed's own reply, as with numberResults 1; the search
+            # runs only on a collision, so a task with one result never pays for it.
+            if index and text in seen:
+                other = _distinct(topics, seed, stops, max_tokens, seen, count)
+                if other is not None:
+                    text, tokens, finish = other
+            seen.add(text)
+        if thinks:
+            assert bank is not None
+            reasoning, thinking_tokens = bank.reasoning(seed)
+        results.append(
+            # positionally, in field order: keywords cost 5% of generate()
+            Generation(index, seed, text, reasoning, finish, prompt_tokens, tokens, thinking_tokens)
+        )
+    return results
+
+
+def _scripted_results(
+    rule: ReplyRule,
+    count: int,
+    base_seed: int,
+    *,
+    schema: Mapping[str, Any] | None,
+    stops: Sequence[str],
+    max_tokens: int | None,
+    off: bool,
+    prompt_tokens: int,
+) -> list[Generation]:
+    """A reply rule's results: its text or JSON sent as written, also for numberResults > 1
+    (the user chose it), with its reasoning, finishReason and usage if it sets them."""
+    results: list[Generation] = []
+    for index in range(count):
+        seed = base_seed + index
+        if seed >= UINT32:
+            seed %= UINT32
+        text, tokens, finish = _scripted_text(rule, stops, max_tokens)
+        problem = None
+        # A scripted JSON reply is sent as written, and checked against the request's schema.
+        if rule.json is not None and schema is not None and not _fits(schema, rule.json):
+            problem = _scripted_mismatch()
+        reasoning: str | None = None
+        thinking_tokens = 0
+        if not off and rule.reasoning is not None:
+            reasoning = rule.reasoning
+            thinking_tokens = count_tokens(reasoning)
+        prompted = prompt_tokens
+        if rule.finish_reason is not None:
+            finish = rule.finish_reason
+        if rule.usage:  # the rule's counts stand in for the computed ones
+            usage = rule.usage
+            prompted = usage.get("promptTokens", prompted)
+            tokens = usage.get("completionTokens", tokens)
+            thinking_tokens = usage.get("thinkingTokens", thinking_tokens)
+        # Thinking off: no reasoning and no thinking tokens, whatever a rule's usage says.
+        thinking_tokens = 0 if off else thinking_tokens
+        results.append(
+            Generation(
+                index,
+                seed,
+                text,
+                reasoning,
+                finish,
+                prompted,
+                tokens,
+                thinking_tokens,
+                rule,
+                problem,
+            )
+        )
+    return results
+
+
+def _scripted_text(
+    rule: ReplyRule, stops: Sequence[str], max_tokens: int | None
+) -> tuple[str, int, str]:
+    """A rule's text, or its JSON, as written: (text, its tokens, finishReason) once cut."""
+    written = rule.text if rule.json is None else dumps_json(rule.json)
+    return _cut(Reply(written, count_tokens(written), ()), stops, max_tokens)
+
+
+def _scripted_mismatch() -> dict[str, Any]:
+    """The journal's violation about a scripted JSON reply that does not fit the schema."""
+    return {
+        "code": "scriptedReplyMismatch",
+        "parameter": "jsonSchema",
+        "message": "The scripted reply's JSON does not fit the request's "
+        "jsonSchema: fix the reply rule (json = …) or the "
+        "schema the client sends.",
+    }
+
+
+def _prompt_accounting(
+    task: Mapping[str, Any], given: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> tuple[str, str, int]:
+    """(the prompt rules match, the topics replies are about, the prompt's tokens)."""
     messages = task.get("messages") or []
     system = given["systemPrompt"] if "systemPrompt" in given else defaults.get("systemPrompt")
     prompt_tokens = cached_count(system) if isinstance(system, str) else 0
@@ -305,111 +459,54 @@ def generate(
         prompt_tokens += IMAGE_PROMPT_TOKENS * _image_count(task, messages)
     # Replies are about the last user message first, then the rest of the conversation.
     contents.reverse()
-    topics = prompt + " " + " ".join(contents)
-    rule = None
-    if rules:
-        delivery = str(task["deliveryMethod"]) if "deliveryMethod" in task else document.delivery
-        model = task.get("model")
-        for candidate in rules:
-            if candidate.matches(prompt, model=model, delivery_method=delivery):
-                rule = candidate
-                break
-    # Generated reasoning needs a thinking setting that is on; a rule's reasoning is the
-    # user's and goes unless the task turns thinking off (or the document has no setting).
-    thinks = off = False
+    return prompt, prompt + " " + " ".join(contents), prompt_tokens
+
+
+def _matching_rule(
+    rules: Sequence[ReplyRule], task: Mapping[str, Any], prompt: str, *, delivery: str
+) -> ReplyRule | None:
+    """The first reply rule for this prompt, model and delivery method, if any."""
+    if "deliveryMethod" in task:  # else the document's default
+        delivery = str(task["deliveryMethod"])
+    model = task.get("model")
+    for candidate in rules:
+        if candidate.matches(prompt, model=model, delivery_method=delivery):
+            return candidate
+    return None
+
+
+def _thinking(given: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[bool, bool]:
+    """(thinks, off): whether the first thinking setting there is is on, or turned off.
+
+    Generated reasoning needs a thinking setting that is on; a rule's reasoning is the
+    user's and goes unless the task turns thinking off (or the document has no setting)."""
     for name in _THINKING_SETTINGS:
         if name in given or name in defaults:
             off = (given[name] if name in given else defaults[name]) in _THINKING_OFF
-            thinks = not off
-            break
+            return not off, off
+    return False, False
+
+
+def _cut_settings(
+    given: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> tuple[Sequence[str], int | None]:
+    """(stopSequences, maxTokens): what cuts a completion."""
     cap = given["maxTokens"] if "maxTokens" in given else defaults.get("maxTokens")
     max_tokens = None if cap is None else int(cap)
     stops = (
         given["stopSequences"] if "stopSequences" in given else defaults.get("stopSequences")
     ) or ()
-    option = document.json
-    schema = option.schema(task) if option is not None and option.wanted(task) else None
-    # The replies (and reasonings) a seed picks from: built only for the branches below
-    # that use them, as before, and looked up once per task.
-    bank = reply_bank(topics) if rule is None and (schema is None or thinks) else None
-    results: list[Generation] = []
-    seen: set[str] = set()
-    for index in range(count):
-        seed = base_seed + index
-        if seed >= UINT32:
-            seed %= UINT32
-        reasoning: str | None = None
-        thinking_tokens = 0
-        problem = None
-        if rule is not None and rule.json is not None:
-            # A scripted JSON reply, sent as written; checked against the request's schema.
-            written = dumps_json(rule.json)
-            text, tokens, finish = _cut(
-                Reply(written, count_tokens(written), ()), stops, max_tokens
-            )
-            if schema is not None and not _fits(schema, rule.json):
-                problem = {
-                    "code": "scriptedReplyMismatch",
-                    "parameter": "jsonSchema",
-                    "message": "The scripted reply's JSON does not fit the request's "
-                    "jsonSchema: fix the reply rule (json = …) or the "
-                    "schema the client sends.",
-                }
-            if not off and rule.reasoning is not None:
-                reasoning = rule.reasoning
-                thinking_tokens = count_tokens(reasoning)
-        elif schema is not None and rule is None:
-            # JSON mode: a value drawn from the request's own schema, as text; maxTokens
-            # may cut it mid-value (finishReason "length"), as a real model's is.
-            written = dumps_json(draw_json(schema, seed=seed, words=topic_words(topics)))
-            text, tokens, finish = _cut(
-                Reply(written, count_tokens(written), ()), stops, max_tokens
-            )
-            if thinks:
-                assert bank is not None
-                reasoning, thinking_tokens = bank.reasoning(seed)
-        elif rule is not None:
-            # Sent as written, also for numberResults > 1: the user chose the text.
-            reply = Reply(rule.text, count_tokens(rule.text), ())
-            text, tokens, finish = _cut(reply, stops, max_tokens)
-            if not off and rule.reasoning is not None:
-                reasoning = rule.reasoning
-                thinking_tokens = count_tokens(reasoning)
-        else:
-            assert bank is not None
-            text, tokens, finish = _cut_reply(bank, seed, stops, max_tokens)
-            # Texts distinct after the cut, which can shorten two replies to one prefix.
-            # Result 0 is always the seed's own reply, as with numberResults 1; the search
-            # runs only on a collision, so a task with one result never pays for it.
-            if index and text in seen:
-                other = _distinct(topics, seed, stops, max_tokens, seen, count)
-                if other is not None:
-                    text, tokens, finish = other
-            seen.add(text)
-            if thinks:
-                reasoning, thinking_tokens = bank.reasoning(seed)
-        prompted = prompt_tokens
-        if rule is not None:
-            if rule.finish_reason is not None:
-                finish = rule.finish_reason
-            if rule.usage:  # the rule's counts stand in for the computed ones
-                usage = rule.usage
-                prompted = usage.get("promptTokens", prompted)
-                tokens = usage.get("completionTokens", tokens)
-                thinking_tokens = usage.get("thinkingTokens", thinking_tokens)
-        results.append(
-            Generation(  # positionally, in field order: keywords cost 5% of generate()
-                index,
-                seed,
-                text,
-                reasoning,
-                finish,
-                prompted,
-                tokens,
-                # Thinking off: no reasoning and no thinking tokens, whatever a rule's usage says.
-                0 if off else thinking_tokens,
-                rule,
-                problem,
-            )
-        )
-    return results
+    return stops, max_tokens
+
+
+def _json_text(
+    schema: Mapping[str, Any],
+    seed: int,
+    topics: str,
+    stops: Sequence[str],
+    max_tokens: int | None,
+) -> tuple[str, int, str]:
+    """JSON mode: a value drawn from the request's own schema, as text; maxTokens may cut
+    it mid-value (finishReason "length"), as a real model's is."""
+    written = dumps_json(draw_json(schema, seed=seed, words=topic_words(topics)))
+    return _cut(Reply(written, count_tokens(written), ()), stops, max_tokens)

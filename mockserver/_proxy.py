@@ -28,6 +28,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -173,6 +174,37 @@ def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
     return status, orjson.dumps(error_body(code, message))
 
 
+@dataclass(frozen=True, slots=True)
+class _Exchange:
+    """What the journal keeps of one REST request, whatever becomes of it."""
+
+    path: str
+    api_key: str | None
+    request: Any
+    violations: list[dict[str, Any]]
+    started: float
+
+
+def _cassette_request(scope: Scope, raw: bytes, payload: Any) -> dict[str, Any]:
+    return {
+        "method": "POST",
+        "path": scope["path"],
+        "headers": kept_headers(scope["headers"]),
+        **({"body": payload} if payload is not None else {"text": raw.decode("utf-8", "replace")}),
+    }
+
+
+def _cassette_response(
+    upstream: httpx.Response, recorded: dict[str, Any], *, started: float
+) -> dict[str, Any]:
+    return {
+        "status": upstream.status_code,
+        "headers": kept_headers(upstream.headers.multi_items()),
+        "durationMs": round((time.perf_counter() - started) * 1000, 3),
+        **recorded,
+    }
+
+
 class Proxy:
     """Forwarding, judging, journaling and recording; one per proxy app."""
 
@@ -214,35 +246,88 @@ class Proxy:
         if raw is None:  # the client left
             return
         if raw is _TOO_LARGE:
-            status, body = _error(
-                413,
-                "payloadTooLarge",
-                f"The body is over the proxy's "
-                f"limit of {self.config.max_body_bytes} bytes (the mock's "
-                "max_body_bytes); raise it in the config (--config).",
-            )
-            await _answer(send, status, body)
+            await self._refuse_too_large(send)
             return
         payload, violations = judge_request(raw, spec=self.spec)
-        key = request_key(headers, payload, auth_type=self.auth_type)
-        request_shown: Any = (
-            RawJSON(raw) if payload is not None else raw[:2048].decode("utf-8", "replace")
+        exchange = _Exchange(
+            path=scope["path"],
+            api_key=request_key(headers, payload, auth_type=self.auth_type),
+            request=(
+                RawJSON(raw) if payload is not None else raw[:2048].decode("utf-8", "replace")
+            ),
+            violations=violations,
+            started=started,
         )
         if self.strict and violations:
-            body = orjson.dumps({"errors": violations})
-            await _answer(send, 400, body)
-            await self.journal.record(
-                method="POST",
-                path=scope["path"],
-                api_key=key,
-                request=request_shown,
-                violations=violations,
-                status=400,
-                response=RawJSON(body),
-                started=started,
-                origin=_STRICT,
-            )
+            await self._refuse_strict(send, exchange)
             return
+        relayed = await self._relay(scope, raw, send, payload=payload, exchange=exchange)
+        if relayed is None:  # the target was unreachable; the client had a 502
+            return
+        upstream, response, drift, recorded = relayed
+        await self._journal(
+            exchange,
+            status=upstream.status_code,
+            response=response,
+            drift=drift,
+            origin=f"upstream {self.rest_url}",
+        )
+        if self.recorder is not None:
+            key = exchange.api_key
+            self.recorder.add(
+                {
+                    "kind": "stream" if "events" in recorded else "rest",
+                    "startedMs": at,
+                    "request": _cassette_request(scope, raw, payload),
+                    "response": _cassette_response(upstream, recorded, started=started),
+                    **({"drift": drift} if drift else {}),
+                },
+                secrets=[key] if key else [],
+            )
+
+    async def _journal(
+        self,
+        exchange: _Exchange,
+        *,
+        status: int,
+        response: Any,
+        origin: str,
+        drift: list[dict[str, Any]] | None = None,
+    ) -> None:
+        await self.journal.record(
+            method="POST",
+            path=exchange.path,
+            api_key=exchange.api_key,
+            request=exchange.request,
+            violations=exchange.violations,
+            status=status,
+            response=response,
+            started=exchange.started,
+            drift=drift,
+            origin=origin,
+        )
+
+    async def _refuse_too_large(self, send: Send) -> None:
+        status, body = _error(
+            413,
+            "payloadTooLarge",
+            f"The body is over the proxy's "
+            f"limit of {self.config.max_body_bytes} bytes (the mock's "
+            "max_body_bytes); raise it in the config (--config).",
+        )
+        await _answer(send, status, body)
+
+    async def _refuse_strict(self, send: Send, exchange: _Exchange) -> None:
+        """``--strict``: answer an invalid request with the mock's 400, never forwarding it."""
+        body = orjson.dumps({"errors": exchange.violations})
+        await _answer(send, 400, body)
+        await self._journal(exchange, status=400, response=RawJSON(body), origin=_STRICT)
+
+    async def _relay(
+        self, scope: Scope, raw: bytes, send: Send, *, payload: Any, exchange: _Exchange
+    ) -> tuple[httpx.Response, Any, list[dict[str, Any]], dict[str, Any]] | None:
+        """Forward the request and pass the reply on: (the target's reply, the journal's
+        response, the drift, the cassette's body fields), or None if it was unreachable."""
         query = scope.get("query_string", b"")
         url = self.rest_url + (f"?{query.decode('latin-1')}" if query else "")
         forwarded = [(k, v) for k, v in scope["headers"] if k not in _HOP]
@@ -253,82 +338,53 @@ class Proxy:
             )
         except httpx.HTTPError as exc:
             await self.clients.release(client)
-            status, body = _error(
-                502,
-                "upstreamUnavailable",
-                f"The proxy could not reach {self.rest_url}: "
-                f"{type(exc).__name__}: {exc or 'no detail'}. Is the target "
-                "running, and is --target its REST endpoint?",
-            )
-            await _answer(send, status, body)
-            await self.journal.record(
-                method="POST",
-                path=scope["path"],
-                api_key=key,
-                request=request_shown,
-                violations=violations,
-                status=status,
-                response=RawJSON(body),
-                started=started,
-                origin=f"upstream unreachable: {type(exc).__name__}",
-            )
-            return
+            await self._unreachable(send, exc, exchange)
+            return None
         try:
-            out_headers = [
-                (k.encode("latin-1"), v.encode("latin-1"))
-                for k, v in upstream.headers.multi_items()
-                if k not in _HOP_OUT
-            ]
-            media = upstream.headers.get("content-type", "").split(";")[0].strip().lower()
-            if media == "text/event-stream":
-                response, drift, events = await self._stream(
-                    upstream, out_headers, send, payload, started
-                )
-                recorded: dict[str, Any] = {"events": events}
-            else:
-                data = await upstream.aread()
-                await _answer(send, upstream.status_code, data, out_headers)
-                response, drift, recorded = self._judge_body(data, payload)
+            response, drift, recorded = await self._pass_reply(
+                upstream, send, payload=payload, started=exchange.started
+            )
         finally:
             await upstream.aclose()
             await self.clients.release(client)
-        await self.journal.record(
-            method="POST",
-            path=scope["path"],
-            api_key=key,
-            request=request_shown,
-            violations=violations,
-            status=upstream.status_code,
-            response=response,
-            started=started,
-            drift=drift,
-            origin=f"upstream {self.rest_url}",
+        return upstream, response, drift, recorded
+
+    async def _unreachable(self, send: Send, exc: httpx.HTTPError, exchange: _Exchange) -> None:
+        """Answer and journal a target the proxy could not reach with a 502."""
+        status, body = _error(
+            502,
+            "upstreamUnavailable",
+            f"The proxy could not reach {self.rest_url}: "
+            f"{type(exc).__name__}: {exc or 'no detail'}. Is the target "
+            "running, and is --target its REST endpoint?",
         )
-        if self.recorder is not None:
-            self.recorder.add(
-                {
-                    "kind": "stream" if "events" in recorded else "rest",
-                    "startedMs": at,
-                    "request": {
-                        "method": "POST",
-                        "path": scope["path"],
-                        "headers": kept_headers(scope["headers"]),
-                        **(
-                            {"body": payload}
-                            if payload is not None
-                            else {"text": raw.decode("utf-8", "replace")}
-                        ),
-                    },
-                    "response": {
-                        "status": upstream.status_code,
-                        "headers": kept_headers(upstream.headers.multi_items()),
-                        "durationMs": round((time.perf_counter() - started) * 1000, 3),
-                        **recorded,
-                    },
-                    **({"drift": drift} if drift else {}),
-                },
-                secrets=[key] if key else [],
+        await _answer(send, status, body)
+        await self._journal(
+            exchange,
+            status=status,
+            response=RawJSON(body),
+            origin=f"upstream unreachable: {type(exc).__name__}",
+        )
+
+    async def _pass_reply(
+        self, upstream: httpx.Response, send: Send, *, payload: Any, started: float
+    ) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
+        """Send the target's reply on (a stream as it arrives) and judge it: (the journal's
+        response, the drift, the cassette's body fields)."""
+        out_headers = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in upstream.headers.multi_items()
+            if k not in _HOP_OUT
+        ]
+        media = upstream.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media == "text/event-stream":
+            response, drift, events = await self._stream(
+                upstream, out_headers, send, payload, started
             )
+            return response, drift, {"events": events}
+        data = await upstream.aread()
+        await _answer(send, upstream.status_code, data, out_headers)
+        return self._judge_body(data, payload)
 
     def _judge_body(
         self, data: bytes, payload: Any

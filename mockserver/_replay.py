@@ -310,6 +310,61 @@ def _event_bytes(event: Mapping[str, Any], rename: Mapping[str, str]) -> bytes:
     return f"{raw}\n\n".encode()
 
 
+async def _read_body(receive: Receive, *, limit: int) -> tuple[bytes, bool] | None:
+    """The body as far as ``limit`` and whether more came, or None if the client left."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit or not message.get("more_body", False):
+            break
+    return b"".join(chunks), size > limit
+
+
+def _body_again(raw: bytes, *, more: bool, receive: Receive) -> Receive:
+    """A ``receive`` for the app behind: the body as it came, then the client's own."""
+    kept: bytes | None = raw
+
+    async def again() -> Message:
+        nonlocal kept
+        if kept is not None:
+            body, kept = kept, None
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return again
+
+
+def _bearer(headers: Mapping[bytes, bytes]) -> str | None:
+    scheme, _, bearer = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    return bearer.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _is_json(headers: Mapping[bytes, bytes]) -> bool:
+    media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    return media in (b"application/json", b"") or media.endswith(b"+json")
+
+
+async def _answer_miss(send: Send, miss: Miss) -> Any:
+    """Answer with a 404 ``noRecordingMatched``; what to journal of it."""
+    body = orjson.dumps(error_body("noRecordingMatched", miss.message))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+    return parse_json(body)
+
+
 class ReplayFirst:
     """Middleware that answers ``POST /v1`` and the WebSocket's tasks from recordings when
     they match; everything else (and, with ``miss="pass"``, every miss) goes to the app."""
@@ -343,37 +398,18 @@ class ReplayFirst:
 
     async def _rest(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        chunks, size, limit = [], 0, self.mock.config.max_body_bytes
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > limit or not message.get("more_body", False):
-                break
-        raw: bytes | None = b"".join(chunks)
-        more = size > limit
-
-        async def again() -> Message:  # the app behind reads the body as it came
-            nonlocal raw
-            if raw is not None:
-                body, raw = raw, None
-                return {"type": "http.request", "body": body, "more_body": more}
-            return await receive()
-
+        read = await _read_body(receive, limit=self.mock.config.max_body_bytes)
+        if read is None:  # the client left
+            return
+        raw, more = read
+        again = _body_again(raw, more=more, receive=receive)
         try:
-            payload = parse_json(raw or b"")
+            payload = parse_json(raw)
         except JSONProblem:
             payload = None
         headers = dict(scope["headers"])
-        scheme, _, bearer = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        key, refused = self.mock.authenticate(
-            bearer.strip() or None if scheme.lower() == "bearer" else None, payload
-        )
-        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        json_body = media in (b"application/json", b"") or media.endswith(b"+json")
-        if more or not json_body or not isinstance(payload, list) or refused is not None:
+        key, refused = self.mock.authenticate(_bearer(headers), payload)
+        if more or not _is_json(headers) or not isinstance(payload, list) or refused is not None:
             # Not a request a recording could answer: the mock refuses it as it would.
             await self.app(scope, again, send)
             return
@@ -383,31 +419,27 @@ class ReplayFirst:
             return
         violations = list(self.mock.violations(payload))
         if isinstance(found, Miss):
-            body = orjson.dumps(error_body("noRecordingMatched", found.message))
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 404,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            await self.mock.journal.record(
-                method="POST",
-                path=scope["path"],
-                api_key=key,
-                request=payload,
-                violations=violations,
-                status=404,
-                response=parse_json(body),
-                started=started,
-                fault="replay: no recording matched",
-                origin=f"replay miss (closest: {found.closest or 'none'})",
-            )
-            return
+            status, journaled = 404, await _answer_miss(send, found)
+            fault: str | None = "replay: no recording matched"
+            origin = f"replay miss (closest: {found.closest or 'none'})"
+        else:
+            status, journaled = await self._answer_hit(send, found, started=started)
+            fault, origin = None, f"replayed {found.label}"
+        await self.mock.journal.record(
+            method="POST",
+            path=scope["path"],
+            api_key=key,
+            request=payload,
+            violations=violations,
+            status=status,
+            response=journaled,
+            started=started,
+            fault=fault,
+            origin=origin,
+        )
+
+    async def _answer_hit(self, send: Send, found: Hit, *, started: float) -> tuple[int, Any]:
+        """Answer with the recorded reply, taskUUIDs rewritten: (its status, what to journal)."""
         response = found.recording.interaction.get("response") or {}
         status = int(response.get("status", 200))
         kept = response.get("headers") or {}
@@ -425,29 +457,19 @@ class ReplayFirst:
                 shown.append(rewrite(event.get("data", event.get("raw")), found.rename))
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            journaled: Any = {"events": shown}
+            return status, {"events": shown}
+        journaled: Any
+        if "body" in response:
+            journaled = rewrite(response["body"], found.rename)
+            body = exactjson.dumps(journaled)
         else:
-            if "body" in response:
-                journaled = rewrite(response["body"], found.rename)
-                body = exactjson.dumps(journaled)
-            else:
-                journaled = rewrite(str(response.get("text", "")), found.rename)
-                body = journaled.encode()
-            await self._sleep_until(started, response.get("durationMs"))
-            out.append((b"content-length", str(len(body)).encode()))
-            await send({"type": "http.response.start", "status": status, "headers": out})
-            await send({"type": "http.response.body", "body": body})
-        await self.mock.journal.record(
-            method="POST",
-            path=scope["path"],
-            api_key=key,
-            request=payload,
-            violations=violations,
-            status=status,
-            response=journaled,
-            started=started,
-            origin=f"replayed {found.label}",
-        )
+            journaled = rewrite(str(response.get("text", "")), found.rename)
+            body = journaled.encode()
+        await self._sleep_until(started, response.get("durationMs"))
+        out.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": body})
+        return status, journaled
 
     # -- WebSocket -----------------------------------------------------------------------
 

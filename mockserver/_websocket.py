@@ -273,26 +273,9 @@ async def _handle_frame(conn: _Connection, raw: str | None) -> None:
 async def _judge_frame(conn: _Connection, raw: str) -> None:
     started = time.perf_counter()
     mock = conn.mock
-    try:
-        payload = parse_json(raw)
-    except JSONProblem as problem:
-        await _refuse_frame(conn, raw, [error_item("invalidRequestBody", problem.reason)], started)
-        return
-    if isinstance(payload, list) and len(payload) > mock.config.max_tasks:
-        # The REST limit holds for frames too: one frame of 50,000 pings is refused whole.
-        await _refuse_frame(
-            conn,
-            raw,
-            [
-                error_item(
-                    "payloadTooLarge",
-                    f"{len(payload)} tasks in one frame, over the limit of "
-                    f"{mock.config.max_tasks}; send them in several frames "
-                    "(or raise max_tasks in the mock's config).",
-                )
-            ],
-            started,
-        )
+    payload, refusal = _parsed_frame(raw, max_tasks=mock.config.max_tasks)
+    if refusal:
+        await _refuse_frame(conn, raw, refusal, started)
         return
     if isinstance(payload, dict):
         payload = [payload]  # be lenient: a lone task object is still one task
@@ -301,36 +284,7 @@ async def _judge_frame(conn: _Connection, raw: str) -> None:
         violations = list(mock.violations(payload))
         await conn.send({"errors": violations})
     for task in payload if isinstance(payload, list) else ():
-        task_uuid = task.get("taskUUID") if isinstance(task, dict) else None
-        task_type = task.get("taskType") if isinstance(task, dict) else None
-        if task_type == conn.auth_type:
-            found = list(mock.violations([task]))
-            violations += found
-            if found:
-                await conn.send({"errors": found})
-            else:
-                violations += await conn.authenticate(task)
-            continue
-        if task_type != conn.ping_type and conn.key is None:
-            refusal = [
-                error_item(
-                    "missingApiKey",
-                    f'Authenticate first: send [{{"taskType": "{conn.auth_type}", '
-                    '"apiKey": "<key>"}] on this socket before any task.',
-                    parameter="apiKey",
-                    task_type=str(task_type) if task_type else None,
-                    task_uuid=task_uuid if isinstance(task_uuid, str) else None,
-                )
-            ]
-            violations += refusal
-            await conn.send({"errors": refusal})
-            continue
-        found = list(mock.violations([task]))
-        if found:
-            violations += found
-            await conn.send({"errors": found})
-            continue
-        _spawn(conn.run_task(task))
+        violations += await _judge_task(conn, task)
     await mock.journal.record(
         method="WS",
         path=conn.websocket.url.path,
@@ -340,6 +294,58 @@ async def _judge_frame(conn: _Connection, raw: str) -> None:
         status=400 if violations else 200,
         response=None,
         started=started,
+    )
+
+
+def _parsed_frame(raw: str, *, max_tasks: int) -> tuple[Any, list[dict[str, Any]]]:
+    """(the frame's JSON, the errors it is refused whole with: not JSON, or too many tasks)."""
+    try:
+        payload = parse_json(raw)
+    except JSONProblem as problem:
+        return None, [error_item("invalidRequestBody", problem.reason)]
+    if isinstance(payload, list) and len(payload) > max_tasks:
+        # The REST limit holds for frames too: one frame of 50,000 pings is refused whole.
+        return payload, [
+            error_item(
+                "payloadTooLarge",
+                f"{len(payload)} tasks in one frame, over the limit of "
+                f"{max_tasks}; send them in several frames "
+                "(or raise max_tasks in the mock's config).",
+            )
+        ]
+    return payload, []
+
+
+async def _judge_task(conn: _Connection, task: Any) -> list[dict[str, Any]]:
+    """Authenticate with, refuse or start one task of a frame; the errors it was refused with."""
+    task_type = task.get("taskType") if isinstance(task, dict) else None
+    if task_type == conn.auth_type:
+        found = list(conn.mock.violations([task]))
+        if found:
+            await conn.send({"errors": found})
+            return found
+        return await conn.authenticate(task)
+    if task_type != conn.ping_type and conn.key is None:
+        refusal = [_missing_key(conn, task, task_type=task_type)]
+        await conn.send({"errors": refusal})
+        return refusal
+    found = list(conn.mock.violations([task]))
+    if found:
+        await conn.send({"errors": found})
+        return found
+    _spawn(conn.run_task(task))
+    return []
+
+
+def _missing_key(conn: _Connection, task: Any, *, task_type: Any) -> dict[str, Any]:
+    task_uuid = task.get("taskUUID") if isinstance(task, dict) else None
+    return error_item(
+        "missingApiKey",
+        f'Authenticate first: send [{{"taskType": "{conn.auth_type}", '
+        '"apiKey": "<key>"}] on this socket before any task.',
+        parameter="apiKey",
+        task_type=str(task_type) if task_type else None,
+        task_uuid=task_uuid if isinstance(task_uuid, str) else None,
     )
 
 
