@@ -39,6 +39,7 @@ from ._cassette import Cassette, load_cassettes
 from ._config import ConfigError
 from ._error_bodies import error_body, error_item
 from ._match import DEFAULT_IGNORE, closest, first_difference, normalized
+from ._rest_endpoint import bearer, is_json, media_type
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -338,16 +339,6 @@ def _body_again(raw: bytes, *, more: bool, receive: Receive) -> Receive:
     return again
 
 
-def _bearer(headers: Mapping[bytes, bytes]) -> str | None:
-    scheme, _, bearer = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-    return bearer.strip() or None if scheme.lower() == "bearer" else None
-
-
-def _is_json(headers: Mapping[bytes, bytes]) -> bool:
-    media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-    return media in (b"application/json", b"") or media.endswith(b"+json")
-
-
 async def _answer_miss(send: Send, miss: Miss) -> Any:
     """Answer with a 404 ``noRecordingMatched``; what to journal of it."""
     body = orjson.dumps(error_body("noRecordingMatched", miss.message))
@@ -408,8 +399,9 @@ class ReplayFirst:
         except JSONProblem:
             payload = None
         headers = dict(scope["headers"])
-        key, refused = self.mock.authenticate(_bearer(headers), payload)
-        if more or not _is_json(headers) or not isinstance(payload, list) or refused is not None:
+        key, refused = self.mock.authenticate(bearer(headers), payload)
+        answerable = is_json(media_type(headers)) and isinstance(payload, list)
+        if more or not answerable or refused is not None:
             # Not a request a recording could answer: the mock refuses it as it would.
             await self.app(scope, again, send)
             return

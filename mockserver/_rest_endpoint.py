@@ -10,6 +10,7 @@ the app's handler), so ``serve`` can put it in front of the whole Starlette app
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -136,10 +137,8 @@ class RestEndpoint:
         self, headers: dict[bytes, bytes], receive: Receive
     ) -> tuple[Outcome, Any, str | None]:
         mock = self.mock
-        media = headers.get(b"content-type", b"")
-        if media != b"application/json":  # as every SDK sends it; else read it
-            media = media.split(b";")[0].strip().lower()
-        if media not in _JSON_TYPES and not media.endswith(b"+json"):
+        media = media_type(headers)
+        if not is_json(media):
             shown = media.decode("latin-1")
             return (
                 _refused(
@@ -169,7 +168,7 @@ class RestEndpoint:
         except JSONProblem as problem:
             text = raw[:2048].decode("utf-8", "replace")
             # The header's key goes with the entry, so the journal can mask it in the text.
-            return _refused(400, "invalidRequestBody", problem.reason), text, _bearer(headers)
+            return _refused(400, "invalidRequestBody", problem.reason), text, bearer(headers)
         if isinstance(payload, list) and len(payload) > mock.config.max_tasks:
             return (
                 _refused(
@@ -182,7 +181,7 @@ class RestEndpoint:
                 None,
                 None,
             )
-        key = _bearer(headers)
+        key = bearer(headers)
         keys = mock.config.api_keys
         # A bearer key the config accepts needs nothing more (authenticate() would say so).
         refused = None
@@ -270,7 +269,21 @@ def _refused(status: int, code: str, message: str, **fields: Any) -> Outcome:
     return Outcome(status, body, violations=tuple(body["errors"]))
 
 
-def _bearer(headers: dict[bytes, bytes]) -> str | None:
+def media_type(headers: Mapping[bytes, bytes]) -> bytes:
+    """The request's media type, lower-cased, without parameters."""
+    media = headers.get(b"content-type", b"")
+    if media != b"application/json":  # as every SDK sends it; else read it
+        media = media.split(b";")[0].strip().lower()
+    return media
+
+
+def is_json(media: bytes) -> bool:
+    """Whether the mock reads a body of this media type (none given counts as JSON)."""
+    return media in _JSON_TYPES or media.endswith(b"+json")
+
+
+def bearer(headers: Mapping[bytes, bytes]) -> str | None:
+    """The key of an ``Authorization: Bearer`` header, if one came."""
     value = headers.get(b"authorization", b"")
     if value[:7] == b"Bearer ":  # as every SDK sends it
         return value[7:].decode("latin-1").strip() or None
