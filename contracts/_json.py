@@ -237,7 +237,7 @@ _CLASSES = bytes(
 _MANTISSA = re.compile(rb"-?0+")
 
 
-def _orjson_may_differ(raw: bytes | bytearray, classes: bytes | bytearray | None = None) -> bool:
+def _orjson_may_differ(raw: bytes | bytearray) -> bool:
     """Whether orjson's value for ``raw`` might not be the strict parser's.
 
     orjson reads every float the strict parser would keep a float as the same float (both
@@ -247,8 +247,7 @@ def _orjson_may_differ(raw: bytes | bytearray, classes: bytes | bytearray | None
     characters only a negative exponent of three digits gets there: 15 significant digits
     round-trip through a double). A literal too large for a double orjson refuses.
     """
-    if classes is None:
-        classes = raw.translate(_CLASSES)
+    classes = raw.translate(_CLASSES)
     # 15: a literal of 16 may carry its sign. (rfind: here the fastest of find, rfind, in.)
     if classes.rfind(b"000000000000000") >= 0:
         return True
