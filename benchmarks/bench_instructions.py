@@ -26,12 +26,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import _machine  # benchmarks/_machine.py: run these as scripts from the repository root
 import _payload
-from _servers import bare_command, free_port, mock_command
+from _servers import HEADERS, Server, bare_command, free_port, mock_command, running
 
 WARM_UP = 300
 CONNECTIONS = 4
@@ -40,10 +39,9 @@ _TOTAL = re.compile(r"^([\d,]+)\s+\(100\.0+%\)\s+PROGRAM TOTALS", re.MULTILINE)
 
 def _send(port: int, count: int, body: bytes) -> None:
     connections = [http.client.HTTPConnection("127.0.0.1", port) for _ in range(CONNECTIONS)]
-    headers = {"Content-Type": "application/json", "Authorization": "Bearer bench-key"}
     for number in range(count):
         connection = connections[number % CONNECTIONS]
-        connection.request("POST", "/v1", body, headers)
+        connection.request("POST", "/v1", body, HEADERS)
         reply = connection.getresponse()
         reply.read()
         if reply.status != 200:
@@ -52,45 +50,28 @@ def _send(port: int, count: int, body: bytes) -> None:
         connection.close()
 
 
-def _wait(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120  # valgrind starts a server about 30x slower
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited ({process.returncode})")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/")
-            connection.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("the server did not answer within 120 s")
+def _control(server: Server, *args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(server.pid)], check=True, capture_output=True)
 
 
-def _control(process: subprocess.Popen[bytes], *args: str) -> None:
-    subprocess.run(["callgrind_control", *args, str(process.pid)], check=True, capture_output=True)
-
-
-def instructions(command: list[str], port: int, requests: int, body: bytes) -> float:
+def instructions(name: str, command: list[str], port: int, requests: int, body: bytes) -> float:
     """Instructions per request of the server ``command`` starts, listening on ``port``."""
     with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "callgrind.out"
         valgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
-        process = subprocess.Popen(
+        out = Path(folder) / "callgrind.out"
+        # valgrind starts a server about 30 times slower than it starts by itself
+        with running(
+            name,
             [*valgrind, f"--callgrind-out-file={out}", *command],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait(port, process)
+            port,
+            lambda: body,
+            limit_s=180,
+        ) as server:
             _send(port, WARM_UP, body)
-            _control(process, "-i", "on")
+            _control(server, "-i", "on")
             _send(port, requests, body)
-            _control(process, "-i", "off")
-            _control(process, "-d")
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
+            _control(server, "-i", "off")
+            _control(server, "-d")
         dumps = sorted(Path(folder).glob("callgrind.out.*"))
         if not dumps:
             raise RuntimeError("callgrind wrote no dump")
@@ -122,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     counted: dict[str, float] = {}
     for name, command in servers.items():
         port = free_port()
-        counted[name] = instructions(command(port), port, args.requests, body)
+        counted[name] = instructions(name, command(port), port, args.requests, body)
         print(f"{name:<6}: {counted[name] / 1000:8.1f} k instructions/request", flush=True)
     for name in ("mock", "quiet"):
         print(f"ratio bare/{name:<5}: {counted['bare'] / counted[name]:.2f}x")
