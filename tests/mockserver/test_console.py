@@ -264,3 +264,31 @@ def test_lines_left_by_a_loop_that_ended_are_written_in_the_next(console: Any) -
     asyncio.run(serves_again())
     assert len(stream.writes) == 1
     assert stream.writes[0].count("\n") == 2
+
+
+def test_a_batch_masks_each_webhook_token_and_keeps_the_other_lines(console: Any) -> None:
+    import asyncio
+
+    handler, stream = console
+    hook = "http://127.0.0.1:9000/hook?token=s3cret"
+    lines = [
+        _entry(id="1"),
+        _entry(id="2", method="WEBHOOK", path=hook, status=0, fault="not attempted"),
+        _entry(id="3", method="WEBHOOK", path=f"{hook}&x=1", status=200),
+        _entry(id="4"),
+    ]
+
+    async def burst() -> None:  # in a loop, as the server's: the lines wait as one batch
+        for entry in lines:
+            handler.line(entry)
+        handler.flush()
+
+    asyncio.run(burst())
+    (written,) = stream.writes
+    shown = written.splitlines()
+    assert len(shown) == 4
+    assert "s3cret" not in written
+    assert shown[1].endswith("?token=*** 0 · not attempted 1.2 ms")
+    assert "?token=***&x=1 200" in shown[2]
+    assert shown[0].endswith(" 200 valid 1.2 ms")
+    assert shown[3].endswith(" 200 valid 1.2 ms")
