@@ -17,6 +17,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from contracts import JSONProblem, parse_json
 
@@ -227,17 +228,28 @@ class RestFirst:
             await self.app(scope, receive, send)
 
 
-def hoisted(app: Starlette) -> ASGIApp:
+def hoisted(app: Starlette, *, forwarded_allow_ips: str | list[str] | None = None) -> ASGIApp:
     """``app`` as a server should call it: its ``RestFirst`` moved in front of Starlette
     itself, so ``POST /v1`` skips the app's call and its error middleware too (a few
     percent of the mock's throughput; the endpoint answers its crashes the same way).
     Only while ``RestFirst`` is the outermost middleware: one added later (``--replay``'s)
-    must still see every request first, so then ``app`` is returned as it is."""
+    must still see every request first, so then ``app`` is returned as it is.
+
+    ``forwarded_allow_ips``: when given, the server's ``X-Forwarded-*`` handling (uvicorn's
+    ``ProxyHeadersMiddleware``, trusting these addresses) is applied here instead of by the
+    server, which must then run with ``proxy_headers=False``: behind ``RestFirst``, so the
+    endpoint, which reads neither the client's address nor the scheme, does not pay for it
+    (2% of a request, ``benchmarks/bench_instructions.py``). Every other request, the
+    documents' ``servers`` URLs among them, sees the forwarded scheme and client as before."""
     # (Any: mypy types a Middleware's cls and kwargs as a factory's, which RestFirst is not)
     first: Any = app.user_middleware[0] if app.user_middleware else None
-    if first is None or first.cls is not RestFirst:
-        return app
-    return RestFirst(app, **first.kwargs)
+    inner: Any = app  # (Any: uvicorn's ASGI types are not Starlette's)
+    if forwarded_allow_ips is not None:
+        inner = ProxyHeadersMiddleware(inner, trusted_hosts=forwarded_allow_ips)
+    served: ASGIApp = (
+        inner if first is None or first.cls is not RestFirst else RestFirst(inner, **first.kwargs)
+    )
+    return served
 
 
 def _event_stream(outcome: Outcome) -> StreamingResponse:

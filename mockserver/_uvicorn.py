@@ -54,7 +54,14 @@ def app_from_environment() -> ASGIApp:
     paths = json.loads(os.environ.get(ENV_SPEC) or "[]")  # a JSON list of paths
     app = create_app(spec=catalog_for(tuple(paths), config), config=config)
     _settle()
-    return hoisted(app)
+    return hoisted(app, forwarded_allow_ips=_forwarded_allow_ips())
+
+
+def _forwarded_allow_ips() -> str:
+    """Whose ``X-Forwarded-*`` headers to trust: uvicorn's own default (its environment
+    variable, else loopback). ``serve`` applies them in ``hoisted`` and runs uvicorn with
+    ``proxy_headers=False``, so the REST endpoint, which reads neither, skips them."""
+    return os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def _settle() -> None:
@@ -235,6 +242,7 @@ def serve(
         "log_level": log_level,
         "access_log": access_log,
         "log_config": log_config(console=not quiet),
+        "proxy_headers": False,  # applied by hoisted(), behind the REST endpoint
         **_limits(config),
     }
     if workers > 1:
@@ -246,4 +254,5 @@ def serve(
         )
         Multiprocess(worker_config, sockets=[sock]).run()
         return
-    uvicorn.Server(uvicorn.Config(hoisted(app), **options)).run(sockets=[sock])
+    served = hoisted(app, forwarded_allow_ips=_forwarded_allow_ips())
+    uvicorn.Server(uvicorn.Config(served, **options)).run(sockets=[sock])

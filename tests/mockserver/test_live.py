@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 
 from contracts import check_response
 from tests._support import run_mock_cli
@@ -55,3 +56,19 @@ def test_cli_serve_refuses_a_bad_config(tmp_path: Path) -> None:
     run = run_mock_cli("serve", "--config", str(config), timeout=30)
     assert run.returncode == 2
     assert "apikeys" in run.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"], ids=["one-process", "two-workers"])
+def test_cli_serve_applies_forwarded_headers_from_loopback(workers: str) -> None:
+    # serve moves uvicorn's X-Forwarded-* handling behind the REST endpoint (hoisted): the
+    # documents still follow a TLS-terminating proxy on loopback, and POST /v1 still answers.
+    with serve_cli("--workers", workers, "--processing-ms", "0") as (url, _):
+        forwarded = {"X-Forwarded-Proto": "https"}
+        doc = httpx.get(f"{url}/openapi.json", headers=forwarded, timeout=10).json()
+        plain = httpx.get(f"{url}/openapi.json", timeout=10).json()
+        reply = httpx.post(f"{url}/v1", json=VALID_REQUEST, headers={**AUTH, **forwarded})
+    host = url.removeprefix("http://")
+    assert doc["servers"][0]["url"] == f"https://{host}/v1"
+    assert plain["servers"][0]["url"] == f"{url}/v1"
+    assert reply.status_code == 200
+    assert check_response(reply.json(), request=VALID_REQUEST) == []

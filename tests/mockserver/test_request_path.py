@@ -181,3 +181,24 @@ async def test_the_journal_keeps_an_unparseable_body_as_text(raw: bytes, shown: 
     assert refused.status_code == 400
     assert entry["request"] == shown
     assert entry["status"] == 400
+
+
+@pytest.mark.parametrize(
+    ("forwarded_allow_ips", "scheme"),
+    [
+        pytest.param(None, "http", id="none-the-server-would-apply-them"),
+        pytest.param("*", "https", id="trusted-applied-behind-the-endpoint"),
+        pytest.param("10.0.0.1", "http", id="untrusted-client-ignored"),
+    ],
+)
+async def test_forwarded_headers_apply_to_the_app_behind_the_endpoint(
+    forwarded_allow_ips: str | None, scheme: str
+) -> None:
+    # serve runs uvicorn with proxy_headers=False and applies them in hoisted() instead: the
+    # documents' servers URLs still follow X-Forwarded-Proto from a trusted proxy.
+    target = hoisted(create_app(), forwarded_allow_ips=forwarded_allow_ips)
+    async with asgi_client(target, headers=AUTH) as http:
+        document = await http.get("/openapi.json", headers={"X-Forwarded-Proto": "https"})
+        reply = await http.post("/v1", json=[text_task(seed=7)])
+    assert document.json()["servers"][0]["url"].startswith(f"{scheme}://")
+    assert reply.status_code == 200
