@@ -160,7 +160,14 @@ def _reads_back(raw: bytes | bytearray, written: bytes) -> bool:
     and a key sent twice would have been written once. Most clients' bodies pass; any
     other goes to the scans (``_orjson_may_differ``, ``_may_repeat_a_key``).
     """
-    return written == raw or raw.translate(None, _WHITESPACE) == written.translate(None, b" ")
+    return (
+        written == raw
+        # Deleting one byte value is a few vector searches, a third of translate()'s
+        # byte-by-byte pass; it decides bodies with spaces only (a tab or a line break left
+        # in ``raw`` fails it, as ``written`` has none, and takes the second test).
+        or raw.replace(b" ", b"") == written.replace(b" ", b"")
+        or raw.translate(None, _WHITESPACE) == written.translate(None, b" ")
+    )
 
 
 _WHITESPACE = b" \t\n\r"

@@ -318,6 +318,8 @@ READ_BACK = [
     pytest.param(b'[{"taskType":"textInference","n":0.57,"s":["\\n","a, b: c"]}]', id="compact"),
     pytest.param(b'[\n  {\n    "a": [1, 2.5, true, null]\n  }\n]', id="indented"),
     pytest.param('["é ü", {"k": -0.0}]'.encode(), id="utf-8"),
+    pytest.param(b'[ {"a" :  "x  y" , "b":[ ]} ]', id="spaces-anywhere"),
+    pytest.param(b'[{"a":\t1,\r\n"b": "c d"}]', id="tabs-and-line-breaks"),
 ]
 NOT_READ_BACK = [
     pytest.param(b'{"a": 1, "a": 2}', id="duplicate-key"),
@@ -328,6 +330,7 @@ NOT_READ_BACK = [
     pytest.param(b"[18446744073709551616]", id="beyond-64-bits"),
     pytest.param(b'["\\u00e9", "\\/"]', id="escapes-orjson-does-not-write"),
     pytest.param(b'["a\\u0020b"]', id="escaped-space"),
+    pytest.param(b'["a\\u0020b", "c d"]', id="escaped-space-beside-a-space"),
     pytest.param(b"[-0]", id="minus-zero-int"),
 ]
 
