@@ -11,6 +11,10 @@ instructions per request and the bare/mock ratio, the throughput ratio a CPU-bou
 with the same instructions per cycle would reach (the real ratio is lower: the mock's longer
 code path also misses the caches more). For information; the targets are bench_mock's.
 
+The console line's count is an upper bound: under valgrind a request takes about a
+millisecond, so every line stamps a new millisecond and every few dozen lines a new
+second, which at full speed ten lines and thousands of lines share.
+
 Needs ``valgrind`` (Debian's package) on PATH; slow: about a minute a server.
 
     python benchmarks/bench_instructions.py [--requests 2000]
