@@ -25,9 +25,9 @@ from ._engine import Engine, engine_for
 from ._messages import json_type, show
 from ._violation import Violation
 
-__all__ = ["Routes", "model_violation", "routes_for"]
+__all__ = ["ROUTES_KEY", "Routes", "model_violation", "routes_for"]
 
-_MEMO = "contracts.routes"
+ROUTES_KEY = "contracts.routes"  # where routes_for keeps a catalogue's table (its memo)
 _LISTED = 5  # model ids a message lists before "and N more"
 _lock = threading.Lock()
 
@@ -45,14 +45,14 @@ class Routes:
 
 def routes_for(catalog: Catalog) -> Routes:
     """The routing table of ``catalog``, compiled on first use and kept on it."""
-    routes: Routes | None = catalog.memo.get(_MEMO)
+    routes: Routes | None = catalog.memo.get(ROUTES_KEY)
     if routes is None:
         with _lock:
-            routes = catalog.memo.get(_MEMO)
+            routes = catalog.memo.get(ROUTES_KEY)
             if routes is None:
                 engines = {spec: engine_for(spec) for spec in catalog}
                 inference = {t for spec in catalog for t in spec.inference_task_types}
-                routes = catalog.memo[_MEMO] = Routes(
+                routes = catalog.memo[ROUTES_KEY] = Routes(
                     catalog=catalog,
                     by_model={model: engines[spec] for spec in catalog for model in spec.model_ids},
                     first=engines[catalog.first],

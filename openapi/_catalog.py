@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -45,6 +45,9 @@ class Catalog:
 
     specs: tuple[Spec, ...]
     _by_model: Mapping[str, Spec] = field(init=False, repr=False)
+    # The plain dict's own get under the read-only view: for_model runs once a task in the
+    # mock, and a MappingProxyType's get costs a method lookup more.
+    _get: Callable[[str], Spec | None] = field(init=False, repr=False)
     # Derived data other layers memoize per catalogue (routing tables, strategies).
     memo: dict[Any, Any] = field(init=False, default_factory=dict, repr=False)
 
@@ -72,6 +75,7 @@ class Catalog:
                 by_model[model_id] = spec
         object.__setattr__(self, "specs", specs)
         object.__setattr__(self, "_by_model", MappingProxyType(by_model))
+        object.__setattr__(self, "_get", by_model.get)
 
     @classmethod
     def of(cls, source: Spec | Catalog) -> Catalog:
@@ -98,7 +102,7 @@ class Catalog:
 
     def for_model(self, model_id: Any) -> Spec | None:
         """The document that describes ``model_id``, or ``None`` (also for a non-string)."""
-        return self._by_model.get(model_id) if model_id.__class__ is str else None
+        return self._get(model_id) if model_id.__class__ is str else None
 
     def nearest(self, model_id: str, *, n: int = 3) -> tuple[str, ...]:
         """Up to ``n`` known model ids that look like ``model_id``, closest first.
