@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,19 @@ def task(spec: openapi.Spec, **changes: Any) -> dict[str, Any]:
             target = target.setdefault(parent, {})
         target[leaf] = value
     return base
+
+
+def model_task(model: Any, *, content: str = "Hi", **changes: Any) -> dict[str, Any]:
+    """A one-message textInference task naming ``model`` (any value, for routing tables),
+    with a fresh taskUUID; ``changes`` replace or add top-level fields."""
+    body: dict[str, Any] = {
+        "taskType": "textInference",
+        "taskUUID": str(uuid.uuid4()),
+        "model": model,
+        "messages": [{"role": "user", "content": content}],
+    }
+    body.update(changes)
+    return body
 
 
 # -- the mock in-process, and on the network -----------------------------------------------

@@ -15,20 +15,12 @@ import openapi
 from contracts import check_request, check_response, validate_request
 from contracts._engine import engine_for
 from contracts.strategies import invalid_request_cases, invalid_requests, requests, responses, tasks
-from tests._support import SECOND_DOCUMENT, variant, write
+from tests._support import SECOND_DOCUMENT, model_task, variant, write
 
 QWEN, MINIMAX = "alibaba:qwen@3.5-397b", "minimax:m2.7@0"
 
 
-def task(model: str, **changes: Any) -> dict[str, Any]:
-    body = {
-        "taskType": "textInference",
-        "taskUUID": str(uuid.uuid4()),
-        "model": model,
-        "messages": [{"role": "user", "content": "Hi"}],
-    }
-    body.update(changes)
-    return body
+task = model_task
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ path gives, and a request of one model's tasks is judged as that document alone 
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ import openapi
 from contracts import check_request
 from contracts._request import _check_routed
 from contracts._routes import routes_for
-from tests._support import SECOND_DOCUMENT, variant, write
+from tests._support import SECOND_DOCUMENT, model_task, variant, write
 
 QWEN, MINIMAX, BEAM = "alibaba:qwen@3.5-397b", "minimax:m2.7@0", "acme:beam@1"
 
@@ -33,14 +32,7 @@ class Task(dict[str, Any]):
 
 
 def task(model: Any = QWEN, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "taskType": "textInference",
-        "taskUUID": str(uuid.uuid4()),
-        "model": model,
-        "messages": [{"role": "user", "content": "Hi"}],
-    }
-    body.update(changes)
-    return body
+    return model_task(model, **changes)
 
 
 def modelless(**changes: Any) -> dict[str, Any]:

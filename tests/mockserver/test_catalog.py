@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from mockserver._uvicorn import banner
 from tests._support import (
     SECOND_DOCUMENT,
     asgi_client,
+    model_task,
     run_mock_cli,
     task_schema,
     variant,
@@ -33,14 +33,7 @@ QWEN, MINIMAX = "alibaba:qwen@3.5-397b", "minimax:m2.7@0"
 
 
 def task(model: str, **changes: Any) -> dict[str, Any]:
-    body = {
-        "taskType": "textInference",
-        "taskUUID": str(uuid.uuid4()),
-        "model": model,
-        "messages": [{"role": "user", "content": "Why is the sky blue?"}],
-    }
-    body.update(changes)
-    return body
+    return model_task(model, content="Why is the sky blue?", **changes)
 
 
 @pytest.fixture(scope="module")
