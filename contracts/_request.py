@@ -78,7 +78,7 @@ def check_request(
             for task in payload:
                 model = task.get("model") if task.__class__ is dict else None
                 found = by_model.get(model) if model.__class__ is str else None
-                if found is None or found is not (judge or found):
+                if found is None or (judge is not None and found is not judge):
                     judge = None
                     break
                 judge = found

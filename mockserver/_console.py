@@ -14,11 +14,11 @@ flush per line cost about a fifth of the mock's throughput): the handler keeps t
 and, every ``FLUSH_S`` (a twentieth of a second, too short for a reader to notice), formats
 and writes what came in one call. A write per event-loop turn was still a system call every
 request or two under load, about a tenth of the mock's throughput; formatting each line in
-its request was most of what remained (10k of the 12k instructions a line cost the request,
-``benchmarks/bench_instructions.py``). A request now only appends its entry; journal entries
-do not change once recorded, so the line reads the same later. A line is never lost to the
-wait: the handler's ``flush`` and ``close`` (at exit, ``logging.shutdown`` calls both) write
-what is pending.
+its request was most of what remained of a line's cost (the console-on against ``--quiet``
+difference of ``benchmarks/bench_instructions.py``). A request now only appends its entry;
+journal entries do not change once recorded, so the line reads the same later. A line is
+never lost to the wait: the handler's ``flush`` and ``close`` (at exit, ``logging.shutdown``
+calls both) write what is pending.
 """
 
 from __future__ import annotations
@@ -191,8 +191,9 @@ class RequestFormatter(logging.Formatter):
             middle = middles.get((entry.method, entry.path, entry.status, colour))
             if middle is None:
                 middle = self._remember(entry, colour)
-            if int(entry.received * 1000) != millis:
-                millis, stamp = int(entry.received * 1000), self._stamp(entry.received)
+            now = int(entry.received * 1000)
+            if now != millis:
+                millis, stamp = now, self._stamp(entry.received)
             if colour:
                 add(f"{_DIM}{stamp}{_RESET} {middle} {_DIM}{entry.latency_ms:.1f} ms{_RESET}")
             else:

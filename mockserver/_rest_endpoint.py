@@ -239,7 +239,7 @@ def hoisted(app: Starlette, *, forwarded_allow_ips: str | list[str] | None = Non
     ``ProxyHeadersMiddleware``, trusting these addresses) is applied here instead of by the
     server, which must then run with ``proxy_headers=False``: behind ``RestFirst``, so the
     endpoint, which reads neither the client's address nor the scheme, does not pay for it
-    (2% of a request, ``benchmarks/bench_instructions.py``). Every other request, the
+    (about 2% of a request's instructions, by callgrind). Every other request, the
     documents' ``servers`` URLs among them, sees the forwarded scheme and client as before."""
     # (Any: mypy types a Middleware's cls and kwargs as a factory's, which RestFirst is not)
     first: Any = app.user_middleware[0] if app.user_middleware else None
