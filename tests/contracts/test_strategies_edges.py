@@ -1,0 +1,79 @@
+"""Numbers reach their bounds though each costs a single Hypothesis choice.
+
+``_edged_integers`` folds the bounds into the one integer it draws (spare values beside the
+origin stand for them), so these tests hold what ``one_of`` used to promise: every bound
+of every numeric parameter comes up, values stay in range, and draws shrink to the origin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+import openapi
+from contracts import check_value
+from contracts.strategies._from_schema import _edged_integers
+from contracts.strategies._valid import schema_strategies
+from tests._support import SECOND_DOCUMENT
+
+BUNDLED = openapi.load()
+SECOND = openapi.load(SECOND_DOCUMENT)
+
+RANGES = [
+    pytest.param(0, 1, id="two-values"),
+    pytest.param(1, 4, id="small"),
+    pytest.param(0, 200, id="hundredths"),
+    pytest.param(1, 65536, id="wide"),
+    pytest.param(0, 4294967295, id="uint32"),
+    pytest.param(-(10**6), 10**6, id="around-zero"),
+    pytest.param(-50, -3, id="negative"),
+    pytest.param(7, 7, id="one-value"),
+]
+
+
+def _drawn(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
+    drawn: list[Any] = []
+
+    @settings(max_examples=count, database=None, deadline=None)
+    @given(strategy)
+    def collect(value: Any) -> None:
+        drawn.append(value)
+
+    collect()
+    return drawn
+
+
+@pytest.mark.parametrize(("low", "high"), RANGES)
+def test_edged_integers_stay_in_range_and_reach_both_bounds(low: int, high: int) -> None:
+    drawn = _drawn(_edged_integers(low, high), 300)
+    assert all(low <= value <= high for value in drawn)
+    assert {low, high} <= set(drawn)
+    if high - low > 100:
+        assert len(set(drawn)) > 50  # the spare values do not crowd out the interior
+
+
+@pytest.mark.parametrize(("low", "high"), RANGES)
+def test_edged_integers_shrink_to_the_origin(low: int, high: int) -> None:
+    assert find(_edged_integers(low, high), lambda value: True) == min(max(0, low), high)
+
+
+def _numeric_parameters() -> list[Any]:
+    return [
+        pytest.param(spec, parameter, id=f"{name}-{parameter.path}")
+        for name, spec in (("bundled", BUNDLED), ("second", SECOND))
+        for parameter in spec.parameters()
+        if parameter.type in ("number", "integer")
+        and parameter.minimum is not None
+        and parameter.maximum is not None
+    ]
+
+
+@pytest.mark.parametrize(("spec", "parameter"), _numeric_parameters())
+def test_every_numeric_parameter_reaches_both_bounds(spec: openapi.Spec, parameter: Any) -> None:
+    schema = openapi.thaw(parameter.schema)
+    drawn = _drawn(schema_strategies(spec).for_schema(schema), 300)
+    assert all(check_value(value, schema=schema) == [] for value in drawn)
+    assert {parameter.minimum, parameter.maximum} <= set(drawn)
