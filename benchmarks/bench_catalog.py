@@ -14,15 +14,18 @@ model, which both know. For each, alternately, ``--rounds`` times:
 * ``start-up``: ``runware-kit serve --spec DIR`` from spawn to the first 200 answer to a
   valid POST (polled every 10 ms), as ``bench_mock.py`` measures it;
 * ``check_request``: in this process, microseconds per call of ``check_request(raw_bytes,
-  spec=catalog)`` on a valid one-task request (best of 3 timed repeats after a warm-up); with
-  1 loaded that is the single-document path, with 50 the routed one;
+  spec=catalog)`` on a valid one-task request, the two catalogues back to back (5 timed
+  repeats alternating after a warm-up, best of each); with 1 loaded that is the
+  single-document path, with 50 the routed one;
 * ``sync req/s``: ``wrk -t1 -c32`` (``--seconds`` each, after a 1 s warm-up) POSTing a valid
   one-task sync request for one of the loaded models to each server; without wrk, the httpx
   fallback of ``_load.py`` (client-bound: its figures only compare with each other).
 
 It prints the machine, every round, then for each measure the median and range and the
-ratio of the medians, 50 / 1. A request must pay nothing for the size of the catalogue: the
-check_request and req/s ratios should be about 1.
+median and range of the rounds' ratios, 50 / 1 (each round measures both side by side). A
+request must pay nothing for the size of the catalogue: the check_request and req/s ratios
+should be about 1. ``bench_instructions.py --catalog`` counts the same with valgrind, which
+a busy machine does not move.
 
 Run it from the repository root, in the project's environment::
 
@@ -40,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +103,25 @@ def variants(folder: Path, count: int) -> list[str]:
     return models
 
 
+def catalog_folders(temp: Path) -> dict[str, Path]:
+    """ "1": the bundled document alone; "50": the same file and 49 variants of the two."""
+    folders = {"1": temp / "1", "50": temp / "50"}
+    for folder in folders.values():
+        folder.mkdir()
+        shutil.copy(SOURCES[0], folder / "bundled.openapi.json")
+    models = variants(folders["50"], DOCUMENTS - 1)
+    assert openapi.load(SOURCES[0]).model_id not in models
+    return folders
+
+
+def catalog_request() -> bytes:
+    """A sync request for the bundled model that every variant would accept too."""
+    payload = sync_request(openapi.load(SOURCES[0]).model_id)
+    payload[0]["settings"]["temperature"] = 0.5  # within every variant's limit
+    payload[0]["deliveryMethod"] = "sync"
+    return json.dumps(payload).encode()
+
+
 def load_once(folder: Path) -> float:
     done = subprocess.run(
         [sys.executable, "-c", LOAD_PROBE, str(folder)],
@@ -125,18 +147,22 @@ def startup_once(folder: Path, body: bytes) -> float:
         return server.startup_s
 
 
-def check_us(catalog: openapi.Catalog, raw: bytes) -> float:
-    """Microseconds per ``check_request(raw, spec=catalog)``, best of 3 repeats."""
-    assert check_request(raw, spec=catalog) == []
-    for _ in range(2000):
-        check_request(raw, spec=catalog)
-    best = float("inf")
-    for _ in range(3):
-        calls = 20_000
-        started = time.perf_counter()
-        for _ in range(calls):
+def check_us(catalogs: Mapping[str, openapi.Catalog], raw: bytes) -> dict[str, float]:
+    """Microseconds per ``check_request(raw, spec=catalog)`` for each catalogue, measured
+    back to back (5 repeats alternating, best of each), so a slower moment of a shared
+    machine falls on both."""
+    for catalog in catalogs.values():
+        assert check_request(raw, spec=catalog) == []
+        for _ in range(2000):
             check_request(raw, spec=catalog)
-        best = min(best, (time.perf_counter() - started) / calls * 1e6)
+    best = dict.fromkeys(catalogs, float("inf"))
+    calls = 20_000
+    for _ in range(5):
+        for size, catalog in catalogs.items():
+            started = time.perf_counter()
+            for _ in range(calls):
+                check_request(raw, spec=catalog)
+            best[size] = min(best[size], (time.perf_counter() - started) / calls * 1e6)
     return best
 
 
@@ -165,34 +191,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         name: {"1": [], "50": []} for name in ("load_s", "startup_s", "check_us", "sync_rps")
     }
     with tempfile.TemporaryDirectory() as temp:
-        many, one = Path(temp) / "50", Path(temp) / "1"
-        many.mkdir()
-        one.mkdir()
-        # "1": the bundled document alone; "50": the same file and 49 variants of the two.
-        for folder in (one, many):
-            shutil.copy(SOURCES[0], folder / "bundled.openapi.json")
-        models = variants(many, DOCUMENTS - 1)
+        folders = catalog_folders(Path(temp))
         chosen = openapi.load(SOURCES[0]).model_id
-        assert chosen not in models
-        payload = sync_request(chosen)
-        payload[0]["settings"]["temperature"] = 0.5  # within every variant's limit
-        payload[0]["deliveryMethod"] = "sync"
-        body = json.dumps(payload).encode()
+        body = catalog_request()
         print(
             f"catalog : the bundled document and {DOCUMENTS - 1} generated from "
             f"{len(SOURCES)}; requests for {chosen}, {len(body)} bytes"
         )
-        folders = {"1": one, "50": many}
         catalogs = {size: openapi.load_catalog(folder) for size, folder in folders.items()}
         assert len(catalogs["50"]) == DOCUMENTS
         assert catalogs["1"].model_ids == (chosen,)
         print()
 
         for round_ in range(1, args.rounds + 1):
+            for size, us in check_us(catalogs, body).items():
+                figures["check_us"][size].append(us)
             for size, folder in folders.items():
                 figures["load_s"][size].append(load_once(folder))
                 figures["startup_s"][size].append(startup_once(folder, body))
-                figures["check_us"][size].append(check_us(catalogs[size], body))
                 print(
                     f"  round {round_} {size:>2} loaded: load "
                     f"{figures['load_s'][size][-1]:.3f} s  start-up "
@@ -251,11 +267,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary: dict[str, Any] = {}
     for name, (label, shown) in labels.items():
         one_s, many_s = (_report.Spread.of(figures[name][size]) for size in ("1", "50"))
-        ratio = _report.Ratio(many_s.median / one_s.median)  # about 1 expected; no target
-        summary[name] = {"1": one_s.median, "50": many_s.median, "ratio_50_to_1": ratio.value}
+        # Each round measures 1 and 50 loaded side by side: the median of its ratios.
+        paired = _report.Spread.of(
+            [many / one for one, many in zip(figures[name]["1"], figures[name]["50"], strict=True)]
+        )
+        ratio = _report.Ratio(paired.median)  # about 1 expected; no target
+        summary[name] = {
+            "1": one_s.median,
+            "50": many_s.median,
+            "ratio_50_to_1": ratio.value,
+            "ratios": paired.json(),
+        }
         print(
             f"{label:<18}  1: {one_s.text(shown):<42}  50: {many_s.text(shown):<42}  "
-            f"50/1 {ratio.value:.2f}x  {ratio.target_text}"
+            f"50/1 {ratio.value:.2f}x ({paired.range_text('.2f')})  {ratio.target_text}"
         )
     return _report.end(
         args,

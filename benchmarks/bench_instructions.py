@@ -15,9 +15,14 @@ The console line's count is an upper bound: under valgrind a request takes about
 millisecond, so every line stamps a new millisecond and every few dozen lines a new
 second, which at full speed ten lines and thousands of lines share.
 
+With ``--catalog``, it counts instead what a catalogue costs the sync path (issue 18: nothing
+measurable with 50 documents): ``serve --quiet --spec DIR`` with the bundled document alone
+and with it plus the 49 variants ``bench_catalog.py`` generates, both serving
+``bench_catalog.py``'s request for the bundled model, and prints the 50/1 ratio.
+
 Needs ``valgrind`` (Debian's package) on PATH; slow: about a minute a server.
 
-    python benchmarks/bench_instructions.py [--requests 2000]
+    python benchmarks/bench_instructions.py [--requests 2000] [--catalog]
 """
 
 from __future__ import annotations
@@ -91,12 +96,17 @@ def instructions(name: str, command: list[str], port: int, requests: int, body: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="counted requests a server")
+    parser.add_argument(
+        "--catalog", action="store_true", help="1 document loaded against 50, not mock vs bare"
+    )
     args = parser.parse_args(argv)
     for tool in ("valgrind", "callgrind_control", "callgrind_annotate"):  # Debian's valgrind
         if shutil.which(tool) is None:
             parser.error(f"{tool} is not on PATH (apt-get install -y valgrind)")
     host = _machine.machine()
     print(f"machine : {host['cpu']} | nproc {host['nproc']} | {host['python']}")
+    if args.catalog:
+        return _catalog(args.requests)
     body = json.dumps(_payload.sync_request("alibaba:qwen@3.5-397b")).encode()
     print(f"load    : {args.requests} requests after {WARM_UP}, {CONNECTIONS} connections")
     servers = {
@@ -111,6 +121,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<6}: {counted[name] / 1000:8.1f} k instructions/request", flush=True)
     for name in ("mock", "quiet"):
         print(f"ratio bare/{name:<5}: {counted['bare'] / counted[name]:.2f}x")
+    return 0
+
+
+def _catalog(requests: int) -> int:
+    """Instructions per request with 1 document loaded and with 50: the catalogue's cost."""
+    import bench_catalog  # its generated variants and request, so the two scripts agree
+
+    print(f"load    : {requests} requests after {WARM_UP}, {CONNECTIONS} connections")
+    counted: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as temp:
+        folders = bench_catalog.catalog_folders(Path(temp))
+        body = bench_catalog.catalog_request()
+        for size, folder in folders.items():
+            port = free_port()
+            command = mock_command(port, "--quiet", "--spec", str(folder))
+            counted[size] = instructions(f"{size} loaded", command, port, requests, body)
+            print(
+                f"{size:>2} loaded: {counted[size] / 1000:8.1f} k instructions/request", flush=True
+            )
+    print(f"ratio 50/1 loaded: {counted['50'] / counted['1']:.3f}x the instructions")
     return 0
 
 

@@ -10,8 +10,9 @@ second model's document needs no code. What the kit promises on top of a naive t
   drawn on purpose, not left to chance;
 - optional properties appear and disappear in balance, and shrink away;
 - formats produce real values (uuids from ``uuid4``, URIs from a small RFC 3986 grammar);
-- anything the translation cannot promise exactly (patterns, ``oneOf``) is filtered through
-  the kit's own compiled predicate, so generator and validator never disagree.
+- simple anchored patterns are drawn by construction (``_patterns.py``); anything else the
+  translation cannot promise exactly (other patterns, ``oneOf``) is filtered through the
+  kit's own compiled predicate, so generator and validator never disagree.
 """
 
 from __future__ import annotations
