@@ -21,6 +21,7 @@ import datetime
 import functools
 from collections.abc import Callable, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import regress
@@ -332,6 +333,10 @@ class SchemaStrategies:
             edges = [b for b in (low, high) if b is not None]
             return st.one_of(st.sampled_from(edges), floats) if edges else floats
         unit = _numbers.as_decimal(step)
+        if integer:
+            # The integers among the multiples of p/q (lowest terms) are the multiples of p:
+            # 0.5 allows every integer, 1.5 every third.
+            unit = Decimal(Fraction(unit).numerator)
         k_low = k_high = None
         if low is not None or xlow is not None:
             bound = _numbers.as_decimal(low if low is not None else xlow)

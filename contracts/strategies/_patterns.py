@@ -7,11 +7,13 @@ only of literals and bracketed sets of plain characters, each optionally repeate
 at both ends, none of that is needed: the pattern is read here by ECMA-262's own rules, each
 repeated set becomes one ``st.text`` draw over exactly its characters, and every string
 drawn matches by construction. Anything else (groups, ``|``, ``.``, negated sets, ``\\s``,
-``\\p{…}``, flags) returns ``None``, and the caller falls back to ``from_regex`` with its
-filters.
+``\\p{…}``, surrogates, sets of thousands of characters, counts past 100,000) returns
+``None``, and the caller falls back to ``from_regex`` with its filters.
 """
 
 from __future__ import annotations
+
+import re
 
 from hypothesis import strategies as st
 
@@ -26,6 +28,13 @@ _CLASS_ESCAPES = {
 }
 # Unbounded repetitions (``+``, ``*``, ``{n,}``) draw at most this many beyond the minimum.
 _SPREAD = 24
+# Past these, a set or a count is left to from_regex: an alphabet is built eagerly, and a
+# literal repeated ``{n}`` times is a constant of n characters.
+_MAX_ALPHABET = 4096
+_MAX_COUNT = 100_000
+_COUNT = re.compile(r"[0-9]+")  # ECMA-262's DecimalDigits: ASCII only (str.isdigit is not)
+# UTF-16 surrogates: no JSON text carries one alone, and regress cannot match one.
+_SURROGATES = range(0xD800, 0xE000)
 
 
 class _Unsupported(Exception):
@@ -72,6 +81,8 @@ def _atom(body: str, at: int) -> tuple[str, int]:
         return _escape(body, at + 1, in_set=False)
     if char in _SYNTAX:
         raise _Unsupported(char)  # ".", "(", "|", a stray quantifier or anchor, ...
+    if ord(char) in _SURROGATES:
+        raise _Unsupported("surrogate")
     return char, at + 1
 
 
@@ -110,10 +121,14 @@ def _set(body: str, at: int) -> tuple[str, int]:
         last, at = _escape(body, at + 2, in_set=True) if end_char == "\\" else (end_char, at + 2)
         if len(last) != 1 or ord(last) < ord(first):
             raise _Unsupported("range")  # a class escape as a bound, or an empty range
+        if ord(last) - ord(first) >= _MAX_ALPHABET:
+            raise _Unsupported("wide range")
         chars.append("".join(map(chr, range(ord(first), ord(last) + 1))))
     alphabet = "".join(dict.fromkeys("".join(chars)))
-    if not alphabet:
-        raise _Unsupported("[]")  # matches nothing
+    if any(ord(char) in _SURROGATES for char in alphabet):
+        raise _Unsupported("surrogate")
+    if not alphabet or len(alphabet) > _MAX_ALPHABET:
+        raise _Unsupported("[]")  # matches nothing, or too much to list
     return alphabet, at + 1
 
 
@@ -128,11 +143,15 @@ def _quantifier(body: str, at: int) -> tuple[int, int | None, int]:
     elif char == "{":
         close = body.find("}", at)
         low_text, comma, high_text = body[at + 1 : close].partition(",")
-        if close < 0 or not low_text.isdigit() or not (high_text.isdigit() or not high_text):
+        if (
+            close < 0
+            or not _COUNT.fullmatch(low_text)
+            or not (not high_text or _COUNT.fullmatch(high_text))
+        ):
             raise _Unsupported("{")
         low = int(low_text)
         high = int(high_text) if high_text else (None if comma else low)
-        if high is not None and high < low:
+        if max(low, high or 0) > _MAX_COUNT or (high is not None and high < low):
             raise _Unsupported("{m,n}")
         end = close + 1
     else:

@@ -77,3 +77,22 @@ def test_every_numeric_parameter_reaches_both_bounds(spec: openapi.Spec, paramet
     drawn = _drawn(schema_strategies(spec).for_schema(schema), 300)
     assert all(check_value(value, schema=schema) == [] for value in drawn)
     assert {parameter.minimum, parameter.maximum} <= set(drawn)
+
+
+@pytest.mark.parametrize(
+    ("schema", "low", "high"),
+    [
+        pytest.param({"multipleOf": 0.5, "minimum": 0.3, "maximum": 9}, 1, 9, id="half"),
+        pytest.param({"multipleOf": 1.5, "minimum": 1, "maximum": 20}, 3, 18, id="one-and-a-half"),
+        pytest.param({"multipleOf": 0.3, "minimum": -7, "maximum": 7}, -6, 6, id="three-tenths"),
+        pytest.param({"multipleOf": 2, "minimum": 1, "maximum": 9}, 2, 8, id="even"),
+    ],
+)
+def test_integers_with_a_fractional_step_are_the_integers_among_its_multiples(
+    schema: dict[str, Any], low: int, high: int
+) -> None:
+    schema = {"type": "integer", **schema}
+    drawn = _drawn(schema_strategies(BUNDLED).for_schema(schema), 300)
+    assert [value for value in drawn if check_value(value, schema=schema)] == []
+    assert all(type(value) is int for value in drawn)
+    assert {low, high} <= set(drawn)
