@@ -5,8 +5,9 @@ with the same number of examples, the database off and the same seeds, alternate
 ``--rounds`` rounds after an unmeasured warm-up (each round one seed for both, printed with
 its ratio); the median of the rounds' ratios counts, with their range (issue 18: median of at
 least 5 alternating rounds), and the best rounds' ratio is printed beside it. Timings on a
-shared machine swing by a fifth from round to round, so the Python function calls per task
-are counted too (cProfile, seeds 0-2): that figure is the same on every run. The hand-written
+shared machine swing by a fifth from round to round, so the function calls per task are
+counted too (cProfile's count, Python and C, seeds 0-2): that figure is the same on every
+run with the same packages. The hand-written
 reference is what a careful user would write
 for the same schema with ``st.fixed_dictionaries``: the same required and optional
 parameters, the same limits, exact two-place decimals, real uuids and URIs. Target: the
@@ -98,7 +99,8 @@ def hand_written(spec: openapi.Spec) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-def per_task_seconds(strategy: st.SearchStrategy[Any], examples: int, round_: int) -> float:
+def draw_tasks(strategy: st.SearchStrategy[Any], examples: int, round_: int) -> int:
+    """Run a ``@given`` test of ``examples`` examples seeded ``round_``; the tasks drawn."""
     count = [0]
 
     @seed(round_)
@@ -107,20 +109,25 @@ def per_task_seconds(strategy: st.SearchStrategy[Any], examples: int, round_: in
     def run(task: Any) -> None:
         count[0] += 1
 
-    started = time.perf_counter()
     run()
-    return (time.perf_counter() - started) / max(count[0], 1)
+    return count[0]
+
+
+def per_task_seconds(strategy: st.SearchStrategy[Any], examples: int, round_: int) -> float:
+    started = time.perf_counter()
+    drawn = draw_tasks(strategy, examples, round_)
+    return (time.perf_counter() - started) / max(drawn, 1)
 
 
 def calls_per_task(strategy: st.SearchStrategy[Any], examples: int, rounds: int = 3) -> float:
-    """Python function calls per drawn task over seeds 0..rounds-1: the same on every run
-    and machine with the same packages, so a reader can check it where timings are noisy."""
+    """Function calls per drawn task (Python and C ones, as cProfile counts them, the test's
+    fixed cost included) over seeds 0..rounds-1: the same on every run and machine with the
+    same packages, so a reader can check it where timings are noisy."""
     profile = cProfile.Profile()
     profile.enable()
-    for round_ in range(rounds):
-        per_task_seconds(strategy, examples, round_)
+    drawn = sum(draw_tasks(strategy, examples, round_) for round_ in range(rounds))
     profile.disable()
-    return pstats.Stats(profile).total_calls / (examples * rounds)  # type: ignore[attr-defined]
+    return pstats.Stats(profile).total_calls / max(drawn, 1)  # type: ignore[attr-defined]
 
 
 class _EveryRule(Exception):
@@ -206,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         per_task_seconds(strategy, max(args.examples // 4, 1), -1)
     seconds: dict[str, list[float]] = {name: [] for name in strategies}
     for round_ in range(args.rounds):
-        for name, strategy in strategies.items():
+        order = list(strategies.items())
+        for name, strategy in order[:: 1 if round_ % 2 == 0 else -1]:  # who goes first alternates
             seconds[name].append(per_task_seconds(strategy, args.examples, round_))
         kit_s, ref_s = seconds["kit"][-1], seconds["hand"][-1]
         print(
@@ -234,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     calls = {name: calls_per_task(strategy, args.examples) for name, strategy in strategies.items()}
     print(
-        f"function calls per task (deterministic, seeds 0-2): kit {calls['kit']:,.0f}, "
+        f"function calls per task (cProfile, deterministic, seeds 0-2): kit {calls['kit']:,.0f}, "
         f"hand-written {calls['hand']:,.0f}: {calls['kit'] / calls['hand']:.2f}x"
     )
     coverage = {}
