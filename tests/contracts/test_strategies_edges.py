@@ -1,9 +1,8 @@
-"""Numbers reach their bounds though each costs a single Hypothesis choice.
+"""Numbers reach their bounds and shrink to the value nearest zero, in one mapped draw.
 
-``_edged_integers`` folds the bounds into the one integer it draws (spare values beside the
-origin stand for them), so these tests hold what ``one_of`` used to promise: every bound
-of every numeric parameter comes up, values stay in range, and draws shrink to the origin.
-"""
+``_bounded_integers`` draws a bound in half of the draws and writes the decimal in the same
+step; these tests hold that every bound of every numeric parameter comes up, values stay in
+range, and draws shrink to the origin (0, or the bound nearest it)."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 
 import openapi
 from contracts import check_value
-from contracts.strategies._from_schema import _edged_integers
+from contracts.strategies._from_schema import _bounded_integers
 from contracts.strategies._valid import schema_strategies
 from tests._support import SECOND_DOCUMENT
 
@@ -47,17 +46,17 @@ def _drawn(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
 
 
 @pytest.mark.parametrize(("low", "high"), RANGES)
-def test_edged_integers_stay_in_range_and_reach_both_bounds(low: int, high: int) -> None:
-    drawn = _drawn(_edged_integers(low, high), 300)
+def test_bounded_integers_stay_in_range_and_reach_both_bounds(low: int, high: int) -> None:
+    drawn = _drawn(_bounded_integers(low, high), 300)
     assert all(low <= value <= high for value in drawn)
     assert {low, high} <= set(drawn)
     if high - low > 100:
-        assert len(set(drawn)) > 50  # the spare values do not crowd out the interior
+        assert len(set(drawn)) > 50  # the bounds do not crowd out the interior
 
 
 @pytest.mark.parametrize(("low", "high"), RANGES)
-def test_edged_integers_shrink_to_the_origin(low: int, high: int) -> None:
-    assert find(_edged_integers(low, high), lambda value: True) == min(max(0, low), high)
+def test_bounded_integers_shrink_to_the_origin(low: int, high: int) -> None:
+    assert find(_bounded_integers(low, high), lambda value: True) == min(max(0, low), high)
 
 
 def _numeric_parameters() -> list[Any]:
