@@ -125,7 +125,7 @@ VALID_BY_CONSTRUCTION = frozenset(
     {"uuid", "uri", "uri-reference", "date-time", "date", "ipv4", "ipv6"}
 )
 _FORMAT_ONLY = frozenset({"type", "format", "title", "description", "examples", "default"})
-_PATTERN_ONLY = frozenset({"type", "pattern", "title", "description", "examples", "default"})
+_PATTERN_ONLY = _FORMAT_ONLY - {"format"} | {"pattern"}
 
 
 def _repeat(count: int, character: str) -> str:

@@ -201,7 +201,8 @@ def _strategy(
 
 
 class _Joiner:
-    """Puts drawn texts back between the pattern's literals (picklable, unlike a lambda)."""
+    """Puts drawn texts back between the pattern's literals; its repr, in the strategy's,
+    shows the layout (``data:image/…;base64,…``) where a lambda would show its source."""
 
     def __init__(self, layout: tuple[str | None, ...]) -> None:
         self._layout = layout
